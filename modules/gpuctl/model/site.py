@@ -1,0 +1,360 @@
+"""The site: the root of the spec. Cross-references are checked here, with the YAML path of each problem.
+
+The model does no I/O: the hardware catalog comes in through the validation context
+(`Site.model_validate(data, context={"catalog": catalog})`), which `gpuctl.model.loader` provides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
+
+from .base import Name, Strict
+from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
+from .k8s import NodePool
+from .network import Network
+from .rack import CoolingType, Rack, Server
+from .serving import Deployment
+
+Loc = tuple[str | int, ...]
+
+# Heat a rack can shed per cooling type when the rack does not declare its capacity.
+# Source: ../shared/reference/power-and-network.md §2.7 (air_open 15, air_contained 30, rdhx 35/60;
+# yobitel RDHx note, ASHRAE TC9.9 H1 class, factryze DLC figures). DLC has no generic ceiling:
+# the site must declare it.
+DEFAULT_COOLING_KW: dict[CoolingType, float] = {
+    "air_open": 15.0,
+    "air_contained": 30.0,
+    "rdhx_passive": 35.0,
+    "rdhx_active": 60.0,
+}
+
+
+class SiteSettings(Strict):
+    power_derating: float = Field(
+        default=0.8, gt=0, le=1, description="Continuous-load derating of breakers (NEC 210.19/210.20: 0.8)."
+    )
+    power_factor: float = Field(default=1.0, gt=0, le=1)
+    phase_imbalance_warn_pct: float = Field(
+        default=15.0, gt=0, le=100, description="(max-min)/avg line current; a heuristic, not a standard."
+    )
+    floor_rating_kpa: float | None = Field(
+        default=None, gt=0, description="Default for racks that do not declare theirs (TIA-942: ≥7.2, 12 rec.)."
+    )
+    cooling_defaults_kw: dict[CoolingType, float] = Field(default_factory=lambda: dict(DEFAULT_COOLING_KW))
+
+
+class Suppression(Strict):
+    rule: str = Field(min_length=3, description="Rule ID (PWR003) or slug (psu-feed-loss).")
+    target: str = Field(min_length=1, description="Finding target; shell-style wildcards allowed.")
+    reason: str = Field(min_length=10, description="Why this finding is accepted; reviewed in the PR.")
+
+
+class Site(Strict):
+    version: Literal[1] = 1
+    name: Name
+    market: str | None = None
+    settings: SiteSettings = Field(default_factory=SiteSettings)
+    catalog: CatalogExtension = Field(default_factory=CatalogExtension)
+    networks: list[Network] = Field(default_factory=list)
+    racks: list[Rack] = Field(min_length=1)
+    node_pools: list[NodePool] = Field(default_factory=list)
+    deployments: list[Deployment] = Field(default_factory=list)
+    suppressions: list[Suppression] = Field(default_factory=list)
+
+    _catalog: Catalog = PrivateAttr()
+    _server_rack: dict[str, Rack] = PrivateAttr(default_factory=dict)
+    _pool_servers: dict[str, list[Server]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_references(self, info: ValidationInfo) -> Site:
+        context = info.context or {}
+        base = context.get("catalog")
+        if not isinstance(base, Catalog):
+            raise TypeError("Site needs the hardware catalog in its validation context: use gpuctl.model.load")
+        catalog, problems = base.extended(self.catalog)
+        problems.extend(_references(self, catalog))
+        if problems:
+            raise ReferenceProblems(problems)
+        self._catalog = catalog
+        self._server_rack = {s.name: r for r in self.racks for s in r.servers}
+        self._pool_servers = {p.name: list(_pool_members(self, p, catalog)) for p in self.node_pools}
+        return self
+
+    # ----- derived views (pure; everything a rule needs beyond the raw spec) -----
+    @property
+    def hardware(self) -> Catalog:
+        return self._catalog
+
+    def server_spec(self, server: Server) -> ServerSpec:
+        return self._catalog.servers[server.model]
+
+    def gpu_spec(self, server: Server) -> GpuSpec | None:
+        spec = self.server_spec(server)
+        return self._catalog.gpus[spec.gpu] if spec.gpu else None
+
+    def gpu_count(self, server: Server) -> int:
+        return self.server_spec(server).gpu_count
+
+    def nic_spec(self, model: str | None) -> NicSpec | None:
+        return self._catalog.nics.get(model) if model else None
+
+    def server_power_kw(self, server: Server) -> float:
+        spec = self.server_spec(server)
+        value = server.max_power_kw if server.max_power_kw is not None else spec.max_power_kw
+        assert value is not None  # guaranteed by _references
+        return value
+
+    def server_weight_kg(self, server: Server) -> float:
+        value = server.weight_kg if server.weight_kg is not None else self.server_spec(server).weight_kg
+        assert value is not None  # guaranteed by _references
+        return value
+
+    def rack_of(self, server_name: str) -> Rack:
+        return self._server_rack[server_name]
+
+    def all_servers(self) -> Iterator[tuple[Rack, Server]]:
+        for rack in self.racks:
+            for server in rack.servers:
+                yield rack, server
+
+    def pool_servers(self, pool: NodePool) -> list[Server]:
+        return self._pool_servers[pool.name]
+
+    def pool(self, name: str) -> NodePool:
+        return next(p for p in self.node_pools if p.name == name)
+
+
+class ReferenceProblems(Exception):  # noqa: N818 - a carrier of problems, raised past pydantic on purpose
+    """Cross-reference problems, each with the YAML location (as a loc tuple) of the offending value.
+
+    Deliberately not a ValueError: pydantic would fold it into one error at the root; raised as is,
+    the loader reports each problem at its own line.
+    """
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        super().__init__(f"{len(problems)} reference problem(s)")
+        self.problems = problems
+
+
+def _pool_members(site: Site, pool: NodePool, catalog: Catalog) -> Iterator[Server]:
+    seen: set[str] = set()
+    by_name = {s.name: s for _, s in site.all_servers()}
+    for name in pool.servers:
+        if name not in seen:
+            seen.add(name)
+            yield by_name[name]
+    for rack in site.racks:
+        if rack.name in pool.racks:
+            for server in rack.servers:
+                if server.name not in seen and catalog.servers[server.model].gpu_count > 0:
+                    seen.add(server.name)
+                    yield server
+
+
+def _duplicates(names: list[tuple[Loc, str]], what: str) -> Iterator[tuple[Loc, str]]:
+    first: dict[str, Loc] = {}
+    for loc, name in names:
+        if name in first:
+            yield loc + ("name",), f"duplicate {what} name '{name}' (first defined at {_loc_text(first[name])})"
+        else:
+            first[name] = loc
+
+
+def _loc_text(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _references(site: Site, catalog: Catalog) -> Iterator[tuple[Loc, str]]:  # noqa: C901 - one pass, many checks
+    networks = {n.name for n in site.networks}
+    yield from _duplicates([(("networks", i), n.name) for i, n in enumerate(site.networks)], "network")
+    yield from _duplicates([(("racks", i), r.name) for i, r in enumerate(site.racks)], "rack")
+    yield from _duplicates([(("node_pools", i), p.name) for i, p in enumerate(site.node_pools)], "node pool")
+    yield from _duplicates([(("deployments", i), d.name) for i, d in enumerate(site.deployments)], "deployment")
+
+    hosts: list[tuple[Loc, str]] = []
+    switch_names: set[str] = set()
+    for ri, rack in enumerate(site.racks):
+        for kind in ("servers", "switches", "devices", "pdus"):
+            for i, item in enumerate(getattr(rack, kind)):
+                hosts.append((("racks", ri, kind, i), item.name))
+        switch_names.update(sw.name for sw in rack.switches)
+    yield from _duplicates(hosts, "device")
+
+    for ri, rack in enumerate(site.racks):
+        rloc: Loc = ("racks", ri)
+        yield from _rack_references(site, rack, rloc, catalog, networks, switch_names)
+
+    server_names = {s.name: s for _, s in site.all_servers()}
+    rack_names = {r.name for r in site.racks}
+    for pi, pool in enumerate(site.node_pools):
+        for i, name in enumerate(pool.servers):
+            if name not in server_names:
+                yield ("node_pools", pi, "servers", i), f"unknown server '{name}'"
+        for i, name in enumerate(pool.racks):
+            if name not in rack_names:
+                yield ("node_pools", pi, "racks", i), f"unknown rack '{name}'"
+    pools = {p.name for p in site.node_pools}
+    for di, dep in enumerate(site.deployments):
+        if dep.node_pool not in pools:
+            yield ("deployments", di, "node_pool"), f"unknown node pool '{dep.node_pool}'" + _choices(pools)
+
+
+def _choices(names: set[str]) -> str:
+    return f"; declared: {', '.join(sorted(names))}" if names else "; none is declared"
+
+
+def _rack_references(  # noqa: C901 - a flat list of independent checks reads best
+    site: Site,
+    rack: Rack,
+    rloc: Loc,
+    catalog: Catalog,
+    networks: set[str],
+    switch_names: set[str],
+) -> Iterator[tuple[Loc, str]]:
+    pdus = {p.name: p for p in rack.pdus}
+    for pi, pdu in enumerate(rack.pdus):
+        feed = rack.power.feed(pdu.feed)
+        if feed is None:
+            yield rloc + ("pdus", pi, "feed"), f"feed '{pdu.feed}' is not declared in racks[{rack.name}].power"
+        elif pdu.circuit >= len(feed.circuits):
+            yield (
+                rloc + ("pdus", pi, "circuit"),
+                f"feed {pdu.feed} has {len(feed.circuits)} circuit(s); index {pdu.circuit} does not exist",
+            )
+        else:
+            wiring = pdu_wiring(pdu.wiring, feed.circuits[pdu.circuit].phases, feed.circuits[pdu.circuit].voltage_v)
+            allowed = {"delta": ("L1-L2", "L2-L3", "L3-L1"), "wye": ("L1", "L2", "L3"), "single": ("L1",)}[wiring]
+            for bi, bank in enumerate(pdu.banks):
+                if bank.phase not in allowed:
+                    yield (
+                        rloc + ("pdus", pi, "banks", bi, "phase"),
+                        f"phase {bank.phase} does not exist on a {wiring} PDU; use one of {', '.join(allowed)}",
+                    )
+        if pdu.position_u is not None and pdu.height_u == 0:
+            yield rloc + ("pdus", pi, "height_u"), "a PDU mounted at position_u needs height_u ≥ 1"
+
+    def cords(loc: Loc, items: list[Any]) -> Iterator[tuple[Loc, str]]:
+        for ci, cord in enumerate(items):
+            pdu = pdus.get(cord.pdu)
+            if pdu is None:
+                yield loc + (ci, "pdu"), f"unknown PDU '{cord.pdu}' in rack {rack.name}" + _choices(set(pdus))
+            elif cord.bank not in {b.name for b in pdu.banks}:
+                yield loc + (ci, "bank"), f"PDU {pdu.name} has no bank '{cord.bank}'"
+
+    def mounted(loc: Loc, position: int | None, height: int) -> Iterator[tuple[Loc, str]]:
+        if position is not None and position + height - 1 > rack.height_u:
+            yield (
+                loc + ("position_u",),
+                f"U{position}–U{position + height - 1} is above the top of the {rack.height_u}U rack",
+            )
+
+    for pi, pdu in enumerate(rack.pdus):
+        yield from mounted(rloc + ("pdus", pi), pdu.position_u, pdu.height_u)
+
+    for si, server in enumerate(rack.servers):
+        sloc = rloc + ("servers", si)
+        spec = catalog.servers.get(server.model)
+        if spec is None:
+            yield sloc + ("model",), f"unknown server model '{server.model}'" + _near(server.model, catalog.servers)
+            continue
+        yield from mounted(sloc, server.position_u, spec.height_u)
+        if server.max_power_kw is None and spec.max_power_kw is None:
+            yield (
+                sloc + ("model",),
+                f"{spec.id} has no published maximum power in the catalog; declare max_power_kw (the nameplate)",
+            )
+        if server.weight_kg is None and spec.weight_kg is None:
+            yield sloc + ("model",), f"{spec.id} has no published weight in the catalog; declare weight_kg"
+        yield from cords(sloc + ("power_cords",), server.power_cords)
+        if spec.psu and len(server.power_cords) > spec.psu.count:
+            yield (
+                sloc + ("power_cords",),
+                f"{len(server.power_cords)} cords declared but {spec.id} has {spec.psu.count} PSUs",
+            )
+        yield from _server_network_references(server, sloc, catalog, networks, switch_names)
+
+    for wi, switch in enumerate(rack.switches):
+        wloc = rloc + ("switches", wi)
+        yield from mounted(wloc, switch.position_u, switch.height_u)
+        yield from cords(wloc + ("power_cords",), switch.power_cords)
+        for ai, addr in enumerate(switch.addresses):
+            if addr.network not in networks:
+                yield wloc + ("addresses", ai, "network"), f"unknown network '{addr.network}'" + _choices(networks)
+    for di, device in enumerate(rack.devices):
+        dloc = rloc + ("devices", di)
+        yield from mounted(dloc, device.position_u, device.height_u)
+        yield from cords(dloc + ("power_cords",), device.power_cords)
+
+
+def _server_network_references(  # noqa: C901
+    server: Server, sloc: Loc, catalog: Catalog, networks: set[str], switch_names: set[str]
+) -> Iterator[tuple[Loc, str]]:
+    ports: dict[str, Loc] = {}
+    for ni, nic in enumerate(server.nics):
+        nloc = sloc + ("nics", ni)
+        if nic.model is not None:
+            nic_spec = catalog.nics.get(nic.model)
+            if nic_spec is None:
+                yield nloc + ("model",), f"unknown NIC model '{nic.model}'" + _near(nic.model, catalog.nics)
+            elif len(nic.ports) > nic_spec.max_ports:
+                yield nloc + ("ports",), f"{nic_spec.name} has {nic_spec.max_ports} port(s), {len(nic.ports)} declared"
+        for pi, port in enumerate(nic.ports):
+            ploc = nloc + ("ports", pi)
+            if port.name in ports:
+                yield ploc + ("name",), f"duplicate interface name '{port.name}' on {server.name}"
+            ports[port.name] = ploc
+            if port.switch is not None and port.switch not in switch_names:
+                yield ploc + ("switch",), f"unknown switch '{port.switch}'"
+    interfaces = set(ports)
+    in_bond: dict[str, str] = {}
+    for bi, bond in enumerate(server.bonds):
+        bloc = sloc + ("bonds", bi)
+        if bond.name in interfaces:
+            yield bloc + ("name",), f"interface name '{bond.name}' is already used on {server.name}"
+        interfaces.add(bond.name)
+        for mi, member in enumerate(bond.members):
+            if member not in ports:
+                yield bloc + ("members", mi), f"'{member}' is not a port of any NIC on {server.name}"
+            elif member in in_bond:
+                yield bloc + ("members", mi), f"'{member}' is already a member of {in_bond[member]}"
+            else:
+                in_bond[member] = bond.name
+        for vi, vlan in enumerate(bond.vlans):
+            interfaces.add(f"{bond.name}.{vlan.id}")
+            if vlan.network is not None and vlan.network not in networks:
+                yield bloc + ("vlans", vi, "network"), f"unknown network '{vlan.network}'" + _choices(networks)
+        if bond.switch_lag is not None:
+            for wi, sw in enumerate(bond.switch_lag.switches):
+                if sw not in switch_names:
+                    yield bloc + ("switch_lag", "switches", wi), f"unknown switch '{sw}'"
+    for ai, addr in enumerate(server.addresses):
+        aloc = sloc + ("addresses", ai)
+        if addr.network not in networks:
+            yield aloc + ("network",), f"unknown network '{addr.network}'" + _choices(networks)
+        if addr.interface is not None and addr.interface not in interfaces:
+            yield aloc + ("interface",), f"no interface '{addr.interface}' on {server.name}"
+    if server.bmc is not None and server.bmc.network is not None and server.bmc.network not in networks:
+        yield sloc + ("bmc", "network"), f"unknown network '{server.bmc.network}'" + _choices(networks)
+
+
+def _near(name: str, table: dict[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(table), n=3)
+    return f"; did you mean {', '.join(close)}?" if close else "; see `gpuctl catalog`"
+
+
+def pdu_wiring(declared: str | None, phases: int, voltage_v: float) -> Literal["delta", "wye", "single"]:
+    """How a PDU's outlets draw from its circuit. 208 V 3-phase outlets sit line-to-line (delta);
+    415/400 V 3-phase outlets line-to-neutral (wye). Source: Raritan 3-phase 208 V PDU note (reference §1d)."""
+    if declared is not None:
+        return declared  # type: ignore[return-value]
+    if phases == 1:
+        return "single"
+    return "delta" if voltage_v < 300 else "wye"
