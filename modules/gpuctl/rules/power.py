@@ -59,14 +59,15 @@ def feed_redundancy(site: Site) -> Iterator[Hit]:
         load = calc.rack_load_kw(site, rack)
         if load > budget.budget_kw:
             continue  # rack-power-budget already reports it; one finding per cause
-        for which, feed, kw in (("A", rack.power.a, budget.feed_a_kw), ("B", rack.power.b, budget.feed_b_kw)):
-            if load > kw + 1e-9:
-                yield Hit(
-                    paths.rack(rack),
-                    f"{load:.1f} kW > {kw:.1f} kW usable on feed {which} alone "
-                    f"({calc.feed_label(feed, site.settings)})",
-                    f"power.{which.lower()}",
-                )
+        feeds = [("A", rack.power.a, budget.feed_a_kw), ("B", rack.power.b, budget.feed_b_kw)]
+        which, feed, kw = min(feeds, key=lambda f: f[2])
+        if load > kw + 1e-9:
+            yield Hit(
+                paths.rack(rack),
+                f"{load:.1f} kW > {kw:.1f} kW usable on feed {which} alone "
+                f"({calc.feed_label(feed, site.settings)})",
+                f"power.{which.lower()}",
+            )
 
 
 @rule(

@@ -1,0 +1,78 @@
+"""`gpuctl plan`: validate, then summarize what the site adds up to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..loader import load_site
+from ..plan import summarize
+from ..report import FORMATS
+from ..rules import evaluate
+from .common import site_files
+
+
+def _print(summary: dict[str, Any], console: Console) -> None:
+    t = summary["totals"]
+    console.print(f"[bold]{summary['site']}[/] ({summary['market'] or 'no market set'}): {t['racks']} racks, "
+                  f"{t['servers']} servers, {t['gpus']} GPUs, {t['load_kw']} kW of {t['budget_kw']} kW budget")
+    racks = Table(title="racks")
+    for col in ("rack", "servers", "GPUs", "load kW", "budget kW", "headroom kW", "A+B redundant", "cooling kW",
+                "space U", "weight kg"):
+        racks.add_column(col, justify="right" if col not in ("rack",) else "left")
+    for r in summary["racks"]:
+        red = "n/a" if r["redundant"] is None else ("yes" if r["redundant"] else "NO")
+        racks.add_row(r["name"], str(r["servers"]), str(r["gpus"]), f"{r['load_kw']:.1f}", f"{r['budget_kw']:.1f}",
+                      f"{r['headroom_kw']:.1f}", red, f"{r['cooling_kw']:g}" if r["cooling_kw"] else "-",
+                      r["space_u"], f"{r['weight_kg']:,.0f}")
+    console.print(racks)
+    if summary["node_pools"]:
+        pools = Table(title="GPU node pools")
+        for col in ("pool", "purpose", "nodes", "GPUs", "GPU model", "GPUs requested"):
+            pools.add_column(col)
+        for p in summary["node_pools"]:
+            pools.add_row(p["name"], p["purpose"], str(p["nodes"]), str(p["gpus"]), ", ".join(p["gpu_models"]),
+                          str(p["gpus_requested"]))
+        console.print(pools)
+    if summary["deployments"]:
+        deps = Table(title="deployments")
+        for col in ("deployment", "model", "engine", "pool", "tp×pp×replicas", "GPUs"):
+            deps.add_column(col)
+        for d in summary["deployments"]:
+            deps.add_row(d["name"], d["model"], d["engine"], d["pool"], f"{d['tp']}×{d['pp']}×{d['replicas']}",
+                         str(d["gpus"]))
+        console.print(deps)
+
+
+def plan(
+    path: Annotated[Path, typer.Argument(help="A site.yaml, or a directory searched for site.yaml files.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",  # noqa: A002
+) -> int:
+    """Validate the site, then print what it adds up to: power, space and GPUs per rack, pool and model.
+
+    Stops with the findings (exit 1) when validation finds errors, as provision and the Pulumi program do.
+    """
+    if format not in ("console", "json"):
+        raise typer.BadParameter("use console or json", param_hint="--format")
+    summaries = []
+    for file in site_files(path):
+        loaded = load_site(file)
+        result = evaluate(loaded)
+        if result.failed():
+            typer.echo(FORMATS["console"]([result]), err=True, nl=False)
+            typer.echo(f"{file}: validation failed; fix the errors above before planning", err=True)
+            return 1
+        summaries.append(summarize(loaded.site))
+        if format == "console":
+            console = Console(highlight=False)
+            if result.findings or result.suppressed:
+                console.print(FORMATS["console"]([result]), end="")
+            _print(summaries[-1], console)
+    if format == "json":
+        typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
+    return 0

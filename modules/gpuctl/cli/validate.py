@@ -1,0 +1,39 @@
+"""`gpuctl validate`: pre-flight checks of one site file or a directory of sites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..loader import load_site
+from ..report import FORMATS
+from ..rules import Result, evaluate
+from . import env
+from .common import emit, site_files
+
+FormatOpt = Annotated[
+    str,
+    typer.Option("--format", "-f", envvar=env.FORMAT, help=f"One of {', '.join(FORMATS)} (env {env.FORMAT})."),
+]
+
+
+def validate(
+    path: Annotated[Path, typer.Argument(help="A site.yaml, or a directory searched for site.yaml files.")],
+    format: FormatOpt = "console",  # noqa: A002 - the option is --format
+    strict: Annotated[
+        bool, typer.Option("--strict", envvar=env.STRICT, help=f"Warnings fail too (env {env.STRICT}).")
+    ] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to a file.")] = None,
+) -> int:
+    """Check power, cooling, space, weight, network and scheduling before anything is racked.
+
+    Exit 0: clean (warnings allowed unless --strict); 1: error findings; 2: the spec cannot be read.
+    """
+    render = FORMATS.get(format)
+    if render is None:
+        raise typer.BadParameter(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", param_hint="--format")
+    results: list[Result] = [evaluate(load_site(f)) for f in site_files(path)]
+    emit(render(results), output)
+    return 1 if any(r.failed(strict) for r in results) else 0
