@@ -27,3 +27,13 @@ def emit(text: str, output: Path | None) -> None:
         typer.echo(text, nl=False)
     else:
         write_atomic(output, text)
+
+
+def wide() -> int | None:
+    """Tables are wide: outside a terminal use COLUMNS or 120 rather than rich's 80."""
+    import os
+    import sys
+
+    if sys.stdout.isatty():
+        return None
+    return int(os.environ.get("COLUMNS", "0") or 0) or 120

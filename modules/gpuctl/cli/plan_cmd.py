@@ -8,18 +8,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..loader import load_site
 from ..plan import summarize
 from ..report import FORMATS
 from ..rules import evaluate
-from .common import site_files
+from .common import site_files, wide
 
 
 def _print(summary: dict[str, Any], console: Console) -> None:
     t = summary["totals"]
-    console.print(f"[bold]{summary['site']}[/] ({summary['market'] or 'no market set'}): {t['racks']} racks, "
+    console.print(f"[bold]{escape(summary['site'])}[/] ({escape(summary['market'] or 'no market set')}): {t['racks']} racks, "
                   f"{t['servers']} servers, {t['gpus']} GPUs, {t['load_kw']} kW of {t['budget_kw']} kW budget")
     racks = Table(title="racks")
     for col in ("rack", "servers", "GPUs", "load kW", "budget kW", "headroom kW", "A+B redundant", "cooling kW",
@@ -69,9 +70,9 @@ def plan(
             return 1
         summaries.append(summarize(loaded.site))
         if format == "console":
-            console = Console(highlight=False)
+            console = Console(highlight=False, width=wide())
             if result.findings or result.suppressed:
-                console.print(FORMATS["console"]([result]), end="")
+                typer.echo(FORMATS["console"]([result]), nl=False)
             _print(summaries[-1], console)
     if format == "json":
         typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..rules import RULES
+from .common import wide
 
 
 def rules_markdown() -> str:
@@ -46,7 +47,7 @@ def rules(
             table.add_column(col, overflow="fold")
         for r in RULES:
             table.add_row(r.id, r.slug, r.severity.value, r.summary)
-        Console(highlight=False).print(table)
+        Console(highlight=False, width=wide()).print(table)
     else:
         raise typer.BadParameter(f"unknown format {format!r}; use console, json or markdown", param_hint="--format")
     return 0
