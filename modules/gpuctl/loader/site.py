@@ -62,6 +62,7 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     except ReferenceProblems as exc:
         problems = [_problem(msg, loc, file, locator) for loc, msg in exc.problems]
         raise SpecError("invalid site spec", problems) from None
+    del data  # the raw tree is as large as the model; drop it before rules run
     return LoadedSite(site=site, file=file, text=text, locator=locator)
 
 
@@ -91,8 +92,10 @@ def _yaml_syntax_error(message: str, file: str) -> Any:
     raise SpecError("malformed YAML", [Problem(f"malformed YAML: {detail}", file=file, line=line, column=col)])
 
 
-def _problem(message: str, loc: Loc, file: str, locator: Locator, hint: str | None = None) -> Problem:
-    pos = locator.position(loc)
+def _problem(
+    message: str, loc: Loc, file: str, locator: Locator, hint: str | None = None, at_key: bool = False
+) -> Problem:
+    pos = locator.position(loc, at_key=at_key)
     return Problem(
         message,
         file=file,
@@ -113,7 +116,7 @@ def _pydantic_problems(exc: ValidationError, file: str, locator: Locator) -> lis
             fields = _fields_at(loc[:-1])
             near = difflib.get_close_matches(str(key), fields, n=1)
             hint = f"did you mean '{near[0]}'?" if near else (f"allowed: {', '.join(fields)}" if fields else None)
-            problems.append(_problem(f"unknown key '{key}'", loc, file, locator, hint))
+            problems.append(_problem(f"unknown key '{key}'", loc, file, locator, hint, at_key=True))
         elif kind == "missing":
             problems.append(_problem(f"missing required key '{loc[-1]}'", loc, file, locator))
         else:

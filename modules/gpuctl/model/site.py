@@ -84,22 +84,25 @@ class Site(Strict):
         return self
 
     # ----- derived views (pure; everything a rule needs beyond the raw spec) -----
+    # Private attributes go through BaseModel.__getattr__, which is slow in loops over thousands of
+    # servers; the hot accessors read the private dict directly.
     @property
     def hardware(self) -> Catalog:
-        return self._catalog
+        catalog: Catalog = self.__pydantic_private__["_catalog"]  # type: ignore[index]
+        return catalog
 
     def server_spec(self, server: Server) -> ServerSpec:
-        return self._catalog.servers[server.model]
+        return self.hardware.servers[server.model]
 
     def gpu_spec(self, server: Server) -> GpuSpec | None:
         spec = self.server_spec(server)
-        return self._catalog.gpus[spec.gpu] if spec.gpu else None
+        return self.hardware.gpus[spec.gpu] if spec.gpu else None
 
     def gpu_count(self, server: Server) -> int:
         return self.server_spec(server).gpu_count
 
     def nic_spec(self, model: str | None) -> NicSpec | None:
-        return self._catalog.nics.get(model) if model else None
+        return self.hardware.nics.get(model) if model else None
 
     def server_power_kw(self, server: Server) -> float:
         spec = self.server_spec(server)
@@ -113,7 +116,8 @@ class Site(Strict):
         return value
 
     def rack_of(self, server_name: str) -> Rack:
-        return self._server_rack[server_name]
+        racks: dict[str, Rack] = self.__pydantic_private__["_server_rack"]  # type: ignore[index]
+        return racks[server_name]
 
     def all_servers(self) -> Iterator[tuple[Rack, Server]]:
         for rack in self.racks:
@@ -121,7 +125,8 @@ class Site(Strict):
                 yield rack, server
 
     def pool_servers(self, pool: NodePool) -> list[Server]:
-        return self._pool_servers[pool.name]
+        pools: dict[str, list[Server]] = self.__pydantic_private__["_pool_servers"]  # type: ignore[index]
+        return pools[pool.name]
 
     def pool(self, name: str) -> NodePool:
         return next(p for p in self.node_pools if p.name == name)

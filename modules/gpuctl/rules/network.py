@@ -229,6 +229,7 @@ def ip_address_conflict(site: Site) -> Iterator[Hit]:  # noqa: C901
     """Every address the site assigns (server interfaces, BMCs, switch management) is checked against all
     the others and against its network's CIDR."""
     networks = {n.name: n for n in site.networks}
+    cidrs = {n.name: (ip_network(n.cidr), ip_network(n.cidr).num_addresses > 2) for n in site.networks}
     seen: dict[object, str] = {}
     entries: list[tuple[str, str, object, str | None]] = []  # target, field, ip, network
     for rack in site.racks:
@@ -248,10 +249,10 @@ def ip_address_conflict(site: Site) -> Iterator[Hit]:  # noqa: C901
         net = networks.get(net_name or "")
         if net is None:
             continue
-        cidr = ip_network(net.cidr)
+        cidr, has_hosts = cidrs[net.name]
         if ip not in cidr:
             yield Hit(target, f"{ip} is outside network {net.name} ({cidr})", field)
-        elif cidr.num_addresses > 2 and ip in (cidr.network_address, cidr.broadcast_address):
+        elif has_hosts and ip in (cidr.network_address, cidr.broadcast_address):
             yield Hit(target, f"{ip} is the {'network' if ip == cidr.network_address else 'broadcast'} address "
                       f"of {net.name} ({cidr})", field)
         elif net.gateway is not None and ip == net.gateway:
