@@ -31,8 +31,10 @@ RACK = """  - name: rack-{r:04d}
       a: {{circuits: [{{voltage_v: 415, amps: 63, phases: 3, count: 3}}]}}
       b: {{circuits: [{{voltage_v: 415, amps: 63, phases: 3, count: 3}}]}}
     switches:
-      - {{name: leaf-{r:04d}-1, position_u: 52, max_power_kw: 0.6, weight_kg: 10, addresses: [{{network: mgmt, ip: {sw1}}}]}}
-      - {{name: leaf-{r:04d}-2, position_u: 51, max_power_kw: 0.6, weight_kg: 10, addresses: [{{network: mgmt, ip: {sw2}}}]}}
+      - {{name: leaf-{r:04d}-1, position_u: 52, max_power_kw: 0.6, weight_kg: 10,
+         addresses: [{{network: mgmt, ip: {sw1}}}]}}
+      - {{name: leaf-{r:04d}-2, position_u: 51, max_power_kw: 0.6, weight_kg: 10,
+         addresses: [{{network: mgmt, ip: {sw2}}}]}}
     servers:
 """
 
@@ -77,8 +79,14 @@ def ip172(n: int) -> str:
 def generate(racks: int) -> str:
     parts = [HEADER]
     for r in range(racks):
-        parts.append(RACK.format(r=r, contract=70 if r == 0 else 90, sw1=ip(10, 3 * 10**6 + 2 * r),
-                                 sw2=ip(10, 3 * 10**6 + 2 * r + 1)))
+        parts.append(
+            RACK.format(
+                r=r,
+                contract=70 if r == 0 else 90,
+                sw1=ip(10, 3 * 10**6 + 2 * r),
+                sw2=ip(10, 3 * 10**6 + 2 * r + 1),
+            )
+        )
         for s in range(8):
             n = r * 8 + s
             parts.append(SERVER.format(r=r, s=s, pos=1 + 4 * s, bmc=ip(10, 10**6 + n), mgmt=ip(10, n), data=ip172(n)))

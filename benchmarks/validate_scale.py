@@ -35,8 +35,10 @@ def main(sizes: list[int]) -> None:
     sys.path.insert(0, str(HERE))
     from gen_site import generate
 
-    print(f"{'racks':>6} {'servers':>8} {'GPUs':>7} {'MB':>6} {'import s':>9} {'load s':>7} {'rules s':>8} "
-          f"{'wall s':>7} {'s/100 racks':>11} {'RSS MB':>7} findings")
+    print(
+        f"{'racks':>6} {'servers':>8} {'GPUs':>7} {'MB':>6} {'import s':>9} {'load s':>7} {'rules s':>8} "
+        f"{'wall s':>7} {'s/100 racks':>11} {'RSS MB':>7} findings"
+    )
     for racks in sizes:
         path = OUT / f"site-{racks}.yaml"
         if not path.exists():
@@ -44,9 +46,11 @@ def main(sizes: list[int]) -> None:
             path.write_text(generate(racks))
         out = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout)
-        print(f"{racks:>6} {racks * 8:>8} {racks * 64:>7} {path.stat().st_size / 1e6:>6.1f} {r['import_s']:>9.2f} "
-              f"{r['load_s']:>7.2f} {r['evaluate_s']:>8.2f} {r['wall_s']:>7.2f} {r['wall_s'] / racks * 100:>11.3f} "
-              f"{r['rss_mb']:>7.0f} {r['findings']}")
+        print(
+            f"{racks:>6} {racks * 8:>8} {racks * 64:>7} {path.stat().st_size / 1e6:>6.1f} {r['import_s']:>9.2f} "
+            f"{r['load_s']:>7.2f} {r['evaluate_s']:>8.2f} {r['wall_s']:>7.2f} {r['wall_s'] / racks * 100:>11.3f} "
+            f"{r['rss_mb']:>7.0f} {r['findings']}"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,11 @@ from tests.conftest import EXAMPLE, FAILING, ROOT
 def gpuctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from gpuctl.cli.app import main; main()", *args],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
     )
 
 
@@ -110,9 +114,11 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path, text: str, expect: 
 
 
 def test_reference_errors_point_at_the_offending_line(tmp_path: Path) -> None:
-    text = (EXAMPLE.read_text()
-            .replace("model: dgx-h100", "model: dgx-h1000", 1)
-            .replace("node_pool: l4-inference", "node_pool: l4-inferense"))
+    text = (
+        EXAMPLE.read_text()
+        .replace("model: dgx-h100", "model: dgx-h1000", 1)
+        .replace("node_pool: l4-inference", "node_pool: l4-inferense")
+    )
     f = tmp_path / "site.yaml"
     f.write_text(text)
     out = gpuctl("validate", str(f))
@@ -141,10 +147,25 @@ def test_rules_json_lists_every_rule() -> None:
     assert {"id", "slug", "severity", "summary"} <= set(data[0])
     slugs = {d["slug"] for d in data}
     required = {
-        "rack-power-budget", "feed-redundancy", "psu-feed-loss", "phase-balance", "cooling-capacity",
-        "liquid-cooling-required", "rack-space", "rack-position-overlap", "rack-weight", "floor-load",
-        "bond-speed-mismatch", "lacp-switch-lag", "bond-link-monitoring", "sriov-vf-limit", "mtu-consistency",
-        "gpu-fabric-bandwidth", "ip-address-conflict", "node-pool-membership", "gpu-request-schedulable",
+        "rack-power-budget",
+        "feed-redundancy",
+        "psu-feed-loss",
+        "phase-balance",
+        "cooling-capacity",
+        "liquid-cooling-required",
+        "rack-space",
+        "rack-position-overlap",
+        "rack-weight",
+        "floor-load",
+        "bond-speed-mismatch",
+        "lacp-switch-lag",
+        "bond-link-monitoring",
+        "sriov-vf-limit",
+        "mtu-consistency",
+        "gpu-fabric-bandwidth",
+        "ip-address-conflict",
+        "node-pool-membership",
+        "gpu-request-schedulable",
     }
     assert required <= slugs
 
@@ -177,11 +198,19 @@ def test_internal_errors_hide_the_traceback_unless_debug(tmp_path: Path) -> None
     import os
 
     env = {**os.environ, "GPUCTL_DEBUG": ""}
-    code = ("import gpuctl.cli.validate as v\n"
-            "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
-            "v.evaluate = boom\nfrom gpuctl.cli.app import main; main()")
-    out = subprocess.run([sys.executable, "-c", code, "validate", str(EXAMPLE)], capture_output=True, text=True,
-                         cwd=ROOT, env=env, timeout=60)
+    code = (
+        "import gpuctl.cli.validate as v\n"
+        "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
+        "v.evaluate = boom\nfrom gpuctl.cli.app import main; main()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "validate", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert out.returncode == 70
     assert "internal error: RuntimeError: boom" in out.stderr
     assert "Traceback" not in out.stderr

@@ -30,8 +30,21 @@ def test_dgx_facts_match_the_user_guides(server: str, kw: float, u: int, kg: flo
 
 def test_gpu_ids_the_vram_engine_needs_exist() -> None:
     ids = set(catalog.builtin().gpus)
-    assert {"h100-sxm5-80gb", "h100-pcie-80gb", "h200-sxm-141gb", "a100-sxm4-80gb", "a100-pcie-80gb",
-            "a100-40gb", "l40s", "l4", "a10", "a10g", "rtx-3090", "rtx-4090", "b200"} <= ids
+    assert {
+        "h100-sxm5-80gb",
+        "h100-pcie-80gb",
+        "h200-sxm-141gb",
+        "a100-sxm4-80gb",
+        "a100-pcie-80gb",
+        "a100-40gb",
+        "l40s",
+        "l4",
+        "a10",
+        "a10g",
+        "rtx-3090",
+        "rtx-4090",
+        "b200",
+    } <= ids
 
 
 def test_nic_limits() -> None:

@@ -21,7 +21,9 @@ racks:
 
 def test_parse_path_keeps_dots_inside_brackets() -> None:
     assert parse_path("racks[rack-a].servers[gpu.a01].model") == [
-        ("racks", "rack-a"), ("servers", "gpu.a01"), ("model", None)
+        ("racks", "rack-a"),
+        ("servers", "gpu.a01"),
+        ("model", None),
     ]
 
 

@@ -22,7 +22,7 @@ _KINDS: dict[str, type[GpuSpec] | type[ServerSpec] | type[NicSpec]] = {
 def _read(kind: str) -> list[dict[str, Any]]:
     text = resources.files(__name__).joinpath("data", f"{kind}.yaml").read_text(encoding="utf-8")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, chosen above
+    data = yaml.load(text, Loader=loader)
     if not isinstance(data, list):
         raise CatalogError(f"catalog file {kind}.yaml must be a list of entries")
     return data
@@ -39,7 +39,11 @@ def builtin() -> Catalog:
                 entry = model.model_validate(raw)
             except ValidationError as exc:
                 problems = [
-                    Problem(e["msg"], file=f"catalog/data/{kind}.yaml", path=f"[{i}]." + ".".join(map(str, e["loc"])))
+                    Problem(
+                        e["msg"],
+                        file=f"catalog/data/{kind}.yaml",
+                        path=f"[{i}]." + ".".join(map(str, e["loc"])),
+                    )
                     for e in exc.errors()
                 ]
                 raise CatalogError("the built-in catalog is invalid", problems) from exc

@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if env.flag(env.DEBUG):
             raise
-        typer.echo(f"gpuctl: internal error: {type(exc).__name__}: {exc} (set {env.DEBUG}=1 for a traceback)",
-                   err=True)
+        typer.echo(
+            f"gpuctl: internal error: {type(exc).__name__}: {exc} (set {env.DEBUG}=1 for a traceback)",
+            err=True,
+        )
         sys.exit(70)
     sys.exit(code if isinstance(code, int) else 0)

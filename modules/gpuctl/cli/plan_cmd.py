@@ -20,39 +20,72 @@ from .common import site_files, wide
 
 def _print(summary: dict[str, Any], console: Console) -> None:
     t = summary["totals"]
-    console.print(f"[bold]{escape(summary['site'])}[/] ({escape(summary['market'] or 'no market set')}): {t['racks']} racks, "
-                  f"{t['servers']} servers, {t['gpus']} GPUs, {t['load_kw']} kW of {t['budget_kw']} kW budget")
+    console.print(
+        f"[bold]{escape(summary['site'])}[/] ({escape(summary['market'] or 'no market set')}): {t['racks']} racks, "
+        f"{t['servers']} servers, {t['gpus']} GPUs, {t['load_kw']} kW of {t['budget_kw']} kW budget"
+    )
     racks = Table(title="racks")
-    for col in ("rack", "servers", "GPUs", "load kW", "budget kW", "headroom kW", "A+B redundant", "cooling kW",
-                "space U", "weight kg"):
+    for col in (
+        "rack",
+        "servers",
+        "GPUs",
+        "load kW",
+        "budget kW",
+        "headroom kW",
+        "A+B redundant",
+        "cooling kW",
+        "space U",
+        "weight kg",
+    ):
         racks.add_column(col, justify="right" if col not in ("rack",) else "left")
     for r in summary["racks"]:
         red = "n/a" if r["redundant"] is None else ("yes" if r["redundant"] else "NO")
-        racks.add_row(r["name"], str(r["servers"]), str(r["gpus"]), f"{r['load_kw']:.1f}", f"{r['budget_kw']:.1f}",
-                      f"{r['headroom_kw']:.1f}", red, f"{r['cooling_kw']:g}" if r["cooling_kw"] else "-",
-                      r["space_u"], f"{r['weight_kg']:,.0f}")
+        racks.add_row(
+            r["name"],
+            str(r["servers"]),
+            str(r["gpus"]),
+            f"{r['load_kw']:.1f}",
+            f"{r['budget_kw']:.1f}",
+            f"{r['headroom_kw']:.1f}",
+            red,
+            f"{r['cooling_kw']:g}" if r["cooling_kw"] else "-",
+            r["space_u"],
+            f"{r['weight_kg']:,.0f}",
+        )
     console.print(racks)
     if summary["node_pools"]:
         pools = Table(title="GPU node pools")
         for col in ("pool", "purpose", "nodes", "GPUs", "GPU model", "GPUs requested"):
             pools.add_column(col)
         for p in summary["node_pools"]:
-            pools.add_row(p["name"], p["purpose"], str(p["nodes"]), str(p["gpus"]), ", ".join(p["gpu_models"]),
-                          str(p["gpus_requested"]))
+            pools.add_row(
+                p["name"],
+                p["purpose"],
+                str(p["nodes"]),
+                str(p["gpus"]),
+                ", ".join(p["gpu_models"]),
+                str(p["gpus_requested"]),
+            )
         console.print(pools)
     if summary["deployments"]:
         deps = Table(title="deployments")
         for col in ("deployment", "model", "engine", "pool", "tp×pp×replicas", "GPUs"):
             deps.add_column(col)
         for d in summary["deployments"]:
-            deps.add_row(d["name"], d["model"], d["engine"], d["pool"], f"{d['tp']}×{d['pp']}×{d['replicas']}",
-                         str(d["gpus"]))
+            deps.add_row(
+                d["name"],
+                d["model"],
+                d["engine"],
+                d["pool"],
+                f"{d['tp']}×{d['pp']}×{d['replicas']}",
+                str(d["gpus"]),
+            )
         console.print(deps)
 
 
 def plan(
     path: Annotated[Path, typer.Argument(help="A site.yaml, or a directory searched for site.yaml files.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",  # noqa: A002
+    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
 ) -> int:
     """Validate the site, then print what it adds up to: power, space and GPUs per rack, pool and model.
 

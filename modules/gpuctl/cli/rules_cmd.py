@@ -24,20 +24,37 @@ def rules_markdown() -> str:
     ]
     lines += [f"| {r.id} | `{r.slug}` | {r.severity.value} | {r.summary} |" for r in RULES]
     for r in RULES:
-        lines += ["", f"## {r.id} `{r.slug}` ({r.severity.value})", "", r.summary, "", r.doc, "",
-                  f"**Fix:** {r.remediation}"]
+        lines += [
+            "",
+            f"## {r.id} `{r.slug}` ({r.severity.value})",
+            "",
+            r.summary,
+            "",
+            r.doc,
+            "",
+            f"**Fix:** {r.remediation}",
+        ]
         if r.sources:
             lines += ["", "**Sources:** " + "; ".join(r.sources)]
     return "\n".join(lines) + "\n"
 
 
 def rules(
-    format: Annotated[str, typer.Option("--format", "-f", help="console, json or markdown.")] = "console",  # noqa: A002
+    format: Annotated[str, typer.Option("--format", "-f", help="console, json or markdown.")] = "console",
 ) -> int:
     """List every pre-flight rule with its ID, slug, severity and summary."""
     if format == "json":
-        data = [{"id": r.id, "slug": r.slug, "severity": r.severity.value, "summary": r.summary,
-                 "remediation": r.remediation, "family": r.family} for r in RULES]
+        data = [
+            {
+                "id": r.id,
+                "slug": r.slug,
+                "severity": r.severity.value,
+                "summary": r.summary,
+                "remediation": r.remediation,
+                "family": r.family,
+            }
+            for r in RULES
+        ]
         typer.echo(json.dumps(data, indent=2))
     elif format == "markdown":
         typer.echo(rules_markdown(), nl=False)

@@ -21,7 +21,7 @@ FormatOpt = Annotated[
 
 def validate(
     path: Annotated[Path, typer.Argument(help="A site.yaml, or a directory searched for site.yaml files.")],
-    format: FormatOpt = "console",  # noqa: A002 - the option is --format
+    format: FormatOpt = "console",
     strict: Annotated[
         bool, typer.Option("--strict", envvar=env.STRICT, help=f"Warnings fail too (env {env.STRICT}).")
     ] = False,

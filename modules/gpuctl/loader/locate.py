@@ -56,7 +56,7 @@ class Locator:
             self._buf = bytearray(self._text.encode("utf-8"))
             try:
                 self._tree = ryml.parse_in_place(self._buf)
-            except Exception:  # noqa: BLE001 - malformed YAML: no positions, the caller reports without them
+            except Exception:
                 self._tree = None
                 return False
             self._bytes = np.frombuffer(self._buf, np.uint8)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from .. import catalog
 from ..errors import Problem, SpecError
 from ..model import ReferenceProblems, Site
-from .locate import Locator, Loc, Position
+from .locate import Loc, Locator, Position
 
 MAX_SPEC_BYTES = 256 * 1024 * 1024
 
@@ -39,7 +39,9 @@ def load_site(path: str | Path) -> LoadedSite:
     except FileNotFoundError:
         raise SpecError(f"{display}: no such file", [Problem("no such file", file=display)]) from None
     except IsADirectoryError:
-        raise SpecError(f"{display}: is a directory", [Problem("is a directory; name a site.yaml", file=display)]) from None
+        raise SpecError(
+            f"{display}: is a directory", [Problem("is a directory; name a site.yaml", file=display)]
+        ) from None
     except UnicodeDecodeError as exc:
         raise SpecError("not UTF-8", [Problem(f"not UTF-8 text ({exc.reason})", file=display)]) from None
     except OSError as exc:
@@ -58,7 +60,7 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     try:
         site = Site.model_validate(data, context={"catalog": catalog.builtin()})
     except ValidationError as exc:
-        raise SpecError("invalid site spec", _pydantic_problems(exc, file, locator)) from None
+        raise SpecError("invalid site spec", _pydantic_problems(exc, data, file, locator)) from None
     except ReferenceProblems as exc:
         problems = [_problem(msg, loc, file, locator) for loc, msg in exc.problems]
         raise SpecError("invalid site spec", problems) from None
@@ -75,8 +77,13 @@ def _parse(text: str, file: str, locator: Locator) -> Any:
             dups = list(locator.duplicate_keys())
             if dups:
                 problems = [
-                    Problem(f"key '{key}' appears twice in one mapping (first at line {first.line})",
-                            file=file, line=second.line, column=second.column, hint="remove one of them")
+                    Problem(
+                        f"key '{key}' appears twice in one mapping (first at line {first.line})",
+                        file=file,
+                        line=second.line,
+                        column=second.column,
+                        hint="remove one of them",
+                    )
                     for key, first, second in dups
                 ]
                 raise SpecError("duplicate keys", problems) from None
@@ -106,10 +113,10 @@ def _problem(
     )
 
 
-def _pydantic_problems(exc: ValidationError, file: str, locator: Locator) -> list[Problem]:
+def _pydantic_problems(exc: ValidationError, data: Any, file: str, locator: Locator) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = _clean_loc(err["loc"])
+        loc = _clean_loc(err["loc"], data, missing=err["type"] == "missing")
         kind = err["type"]
         if kind == "extra_forbidden":
             key = loc[-1]
@@ -126,9 +133,23 @@ def _pydantic_problems(exc: ValidationError, file: str, locator: Locator) -> lis
     return problems
 
 
-def _clean_loc(loc: tuple[Any, ...]) -> Loc:
-    # pydantic adds union-member tags ("function-after[...]", "IPv4Address") to locs; they are not YAML keys.
-    return tuple(p for p in loc if isinstance(p, int) or not (("[" in p) or p[:1].isupper()))
+def _clean_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> Loc:
+    """Keep the parts of pydantic's loc that are keys or indexes of the document.
+
+    pydantic adds union-member tags ("IPv4Address", "function-after[...]") that are not YAML keys;
+    walking the parsed data tells them apart from real keys. A missing key is kept as the last part.
+    """
+    out: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            node = node[part]
+            out.append(part)
+        elif missing and i == len(loc) - 1 and isinstance(part, str):
+            out.append(part)
+    return tuple(out)
 
 
 def _fields_at(loc: Loc) -> list[str]:

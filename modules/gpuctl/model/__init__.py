@@ -37,5 +37,6 @@ __all__ = [
     "SiteSettings",
     "Suppression",
     "Switch",
+    "SwitchLag",
     "Taint",
 ]

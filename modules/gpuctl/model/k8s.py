@@ -28,9 +28,7 @@ class NodePool(Strict):
     name: Name
     purpose: Literal["inference", "training"] = "inference"
     servers: list[Name] = Field(default_factory=list)
-    racks: list[Name] = Field(
-        default_factory=list, description="Every GPU server in these racks joins the pool."
-    )
+    racks: list[Name] = Field(default_factory=list, description="Every GPU server in these racks joins the pool.")
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
     gpus_per_node: PositiveInt | None = Field(

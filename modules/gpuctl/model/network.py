@@ -13,9 +13,7 @@ from .base import CatalogId, Name, NonNegativeInt, PositiveFloat, PositiveInt, S
 IfName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")]
 Mtu = Annotated[int, Field(ge=68, le=65535)]
 IpAddress = IPv4Address | IPv6Address
-BondMode = Literal[
-    "balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"
-]
+BondMode = Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"]
 
 
 class Network(Strict):

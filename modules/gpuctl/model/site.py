@@ -41,7 +41,9 @@ class SiteSettings(Strict):
         default=15.0, gt=0, le=100, description="(max-min)/avg line current; a heuristic, not a standard."
     )
     floor_rating_kpa: float | None = Field(
-        default=None, gt=0, description="Default for racks that do not declare theirs (TIA-942: ≥7.2, 12 rec.)."
+        default=None,
+        gt=0,
+        description="Default for racks that do not declare theirs (TIA-942: ≥7.2, 12 rec.).",
     )
     cooling_defaults_kw: dict[CoolingType, float] = Field(default_factory=lambda: dict(DEFAULT_COOLING_KW))
 
@@ -132,7 +134,7 @@ class Site(Strict):
         return next(p for p in self.node_pools if p.name == name)
 
 
-class ReferenceProblems(Exception):  # noqa: N818 - a carrier of problems, raised past pydantic on purpose
+class ReferenceProblems(Exception):
     """Cross-reference problems, each with the YAML location (as a loc tuple) of the offending value.
 
     Deliberately not a ValueError: pydantic would fold it into one error at the root; raised as is,
@@ -163,7 +165,10 @@ def _duplicates(names: list[tuple[Loc, str]], what: str) -> Iterator[tuple[Loc, 
     first: dict[str, Loc] = {}
     for loc, name in names:
         if name in first:
-            yield loc + ("name",), f"duplicate {what} name '{name}' (first defined at {_loc_text(first[name])})"
+            yield (
+                loc + ("name",),
+                f"duplicate {what} name '{name}' (first defined at {_loc_text(first[name])})",
+            )
         else:
             first[name] = loc
 
@@ -175,7 +180,7 @@ def _loc_text(loc: Loc) -> str:
     return out
 
 
-def _references(site: Site, catalog: Catalog) -> Iterator[tuple[Loc, str]]:  # noqa: C901 - one pass, many checks
+def _references(site: Site, catalog: Catalog) -> Iterator[tuple[Loc, str]]:
     networks = {n.name for n in site.networks}
     yield from _duplicates([(("networks", i), n.name) for i, n in enumerate(site.networks)], "network")
     yield from _duplicates([(("racks", i), r.name) for i, r in enumerate(site.racks)], "rack")
@@ -214,7 +219,7 @@ def _choices(names: set[str]) -> str:
     return f"; declared: {', '.join(sorted(names))}" if names else "; none is declared"
 
 
-def _rack_references(  # noqa: C901 - a flat list of independent checks reads best
+def _rack_references(
     site: Site,
     rack: Rack,
     rloc: Loc,
@@ -226,7 +231,10 @@ def _rack_references(  # noqa: C901 - a flat list of independent checks reads be
     for pi, pdu in enumerate(rack.pdus):
         feed = rack.power.feed(pdu.feed)
         if feed is None:
-            yield rloc + ("pdus", pi, "feed"), f"feed '{pdu.feed}' is not declared in racks[{rack.name}].power"
+            yield (
+                rloc + ("pdus", pi, "feed"),
+                f"feed '{pdu.feed}' is not declared in racks[{rack.name}].power",
+            )
         elif pdu.circuit >= len(feed.circuits):
             yield (
                 rloc + ("pdus", pi, "circuit"),
@@ -266,7 +274,10 @@ def _rack_references(  # noqa: C901 - a flat list of independent checks reads be
         sloc = rloc + ("servers", si)
         spec = catalog.servers.get(server.model)
         if spec is None:
-            yield sloc + ("model",), f"unknown server model '{server.model}'" + _near(server.model, catalog.servers)
+            yield (
+                sloc + ("model",),
+                f"unknown server model '{server.model}'" + _near(server.model, catalog.servers),
+            )
             continue
         yield from mounted(sloc, server.position_u, spec.height_u)
         if server.max_power_kw is None and spec.max_power_kw is None:
@@ -290,14 +301,17 @@ def _rack_references(  # noqa: C901 - a flat list of independent checks reads be
         yield from cords(wloc + ("power_cords",), switch.power_cords)
         for ai, addr in enumerate(switch.addresses):
             if addr.network not in networks:
-                yield wloc + ("addresses", ai, "network"), f"unknown network '{addr.network}'" + _choices(networks)
+                yield (
+                    wloc + ("addresses", ai, "network"),
+                    f"unknown network '{addr.network}'" + _choices(networks),
+                )
     for di, device in enumerate(rack.devices):
         dloc = rloc + ("devices", di)
         yield from mounted(dloc, device.position_u, device.height_u)
         yield from cords(dloc + ("power_cords",), device.power_cords)
 
 
-def _server_network_references(  # noqa: C901
+def _server_network_references(
     server: Server, sloc: Loc, catalog: Catalog, networks: set[str], switch_names: set[str]
 ) -> Iterator[tuple[Loc, str]]:
     ports: dict[str, Loc] = {}
@@ -308,7 +322,10 @@ def _server_network_references(  # noqa: C901
             if nic_spec is None:
                 yield nloc + ("model",), f"unknown NIC model '{nic.model}'" + _near(nic.model, catalog.nics)
             elif len(nic.ports) > nic_spec.max_ports:
-                yield nloc + ("ports",), f"{nic_spec.name} has {nic_spec.max_ports} port(s), {len(nic.ports)} declared"
+                yield (
+                    nloc + ("ports",),
+                    f"{nic_spec.name} has {nic_spec.max_ports} port(s), {len(nic.ports)} declared",
+                )
         for pi, port in enumerate(nic.ports):
             ploc = nloc + ("ports", pi)
             if port.name in ports:
@@ -333,7 +350,10 @@ def _server_network_references(  # noqa: C901
         for vi, vlan in enumerate(bond.vlans):
             interfaces.add(f"{bond.name}.{vlan.id}")
             if vlan.network is not None and vlan.network not in networks:
-                yield bloc + ("vlans", vi, "network"), f"unknown network '{vlan.network}'" + _choices(networks)
+                yield (
+                    bloc + ("vlans", vi, "network"),
+                    f"unknown network '{vlan.network}'" + _choices(networks),
+                )
         if bond.switch_lag is not None:
             for wi, sw in enumerate(bond.switch_lag.switches):
                 if sw not in switch_names:

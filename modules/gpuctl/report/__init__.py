@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..rules import Result
-from . import console, github, junit, jsonout, sarif
+from . import console, github, jsonout, junit, sarif
 
 FORMATS: dict[str, Callable[[Sequence[Result]], str]] = {
     "console": console.render,

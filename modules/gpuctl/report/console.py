@@ -36,9 +36,15 @@ def render(results: Sequence[Result]) -> str:
             table.add_column("line", no_wrap=True)
             for f in sorted(res.findings, key=lambda f: (_group(f), f.severity.rank, f.line or 0)):
                 group = _group(f)
-                rest = f.target[len(group) + 1:] if len(f.target) > len(group) else ""
-                cells = (group, f.severity.value, f"{f.rule_id} {f.slug}", rest or "(itself)", f.message,
-                         f"{f.line}:{f.column}" if f.line else "")
+                rest = f.target[len(group) + 1 :] if len(f.target) > len(group) else ""
+                cells = (
+                    group,
+                    f.severity.value,
+                    f"{f.rule_id} {f.slug}",
+                    rest or "(itself)",
+                    f.message,
+                    f"{f.line}:{f.column}" if f.line else "",
+                )
                 table.add_row(*(Text(c) for c in cells))
             console.print(table)
         summary = (

@@ -17,8 +17,14 @@ def render(results: Sequence[Result]) -> str:
         failing = {f.rule_id for f in res.findings}
         for f in res.findings:
             cases += 1
-            case = ET.SubElement(suite, "testcase", classname=f"{res.site}.{f.rule_id}.{f.slug}", name=f.target,
-                                 file=f.file or "", line=str(f.line or 0))
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{res.site}.{f.rule_id}.{f.slug}",
+                name=f.target,
+                file=f.file or "",
+                line=str(f.line or 0),
+            )
             where = f"{f.file}:{f.line}:{f.column}"
             if f.severity == Severity.ERROR:
                 ET.SubElement(case, "failure", message=f.message, type=f.slug).text = f"{where}\n{f.message}"

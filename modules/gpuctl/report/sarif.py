@@ -22,43 +22,51 @@ def as_data(results: Sequence[Result]) -> dict[str, object]:
             region = {"startLine": f.line or 1}
             if f.column:
                 region["startColumn"] = f.column
-            out_results.append({
-                "ruleId": f.rule_id,
-                "ruleIndex": index[f.rule_id],
-                "level": LEVEL[f.severity],
-                "message": {"text": f"{f.target}: {f.message}"},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": f.file}, "region": region},
-                    "logicalLocations": [{"fullyQualifiedName": f.target, "kind": "object"}],
-                }],
-                # Stable across unrelated edits of the file: rule + target, not line numbers.
-                "partialFingerprints": {
-                    "gpuctlTarget/v1": hashlib.sha256(f"{f.rule_id}|{f.target}".encode()).hexdigest()[:32]
-                },
-            })
+            out_results.append(
+                {
+                    "ruleId": f.rule_id,
+                    "ruleIndex": index[f.rule_id],
+                    "level": LEVEL[f.severity],
+                    "message": {"text": f"{f.target}: {f.message}"},
+                    "locations": [
+                        {
+                            "physicalLocation": {"artifactLocation": {"uri": f.file}, "region": region},
+                            "logicalLocations": [{"fullyQualifiedName": f.target, "kind": "object"}],
+                        }
+                    ],
+                    # Stable across unrelated edits of the file: rule + target, not line numbers.
+                    "partialFingerprints": {
+                        "gpuctlTarget/v1": hashlib.sha256(f"{f.rule_id}|{f.target}".encode()).hexdigest()[:32]
+                    },
+                }
+            )
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "gpuctl",
-                "version": __version__,
-                "informationUri": "https://github.com/gpuctl/gpuctl",
-                "rules": [
-                    {
-                        "id": r.id,
-                        "name": r.slug,
-                        "shortDescription": {"text": r.summary},
-                        "fullDescription": {"text": r.doc or r.summary},
-                        "help": {"text": r.remediation},
-                        "defaultConfiguration": {"level": LEVEL[r.severity]},
-                        "properties": {"tags": [r.family]},
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "gpuctl",
+                        "version": __version__,
+                        "informationUri": "https://github.com/gpuctl/gpuctl",
+                        "rules": [
+                            {
+                                "id": r.id,
+                                "name": r.slug,
+                                "shortDescription": {"text": r.summary},
+                                "fullDescription": {"text": r.doc or r.summary},
+                                "help": {"text": r.remediation},
+                                "defaultConfiguration": {"level": LEVEL[r.severity]},
+                                "properties": {"tags": [r.family]},
+                            }
+                            for r in rules
+                        ],
                     }
-                    for r in rules
-                ],
-            }},
-            "results": out_results,
-        }],
+                },
+                "results": out_results,
+            }
+        ],
     }
 
 

@@ -57,7 +57,7 @@ class Rule:
 
 
 def rule(
-    id: str,  # noqa: A002 - the rule's ID is called id everywhere users see it
+    id: str,
     slug: str,
     severity: Severity,
     summary: str,
@@ -96,4 +96,3 @@ class Finding:
             "line": self.line,
             "column": self.column,
         }
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,8 +25,7 @@ class Result:
         return sum(1 for f in self.findings if f.severity == severity)
 
     def failed(self, strict: bool = False) -> bool:
-        return any(f.severity == Severity.ERROR or (strict and f.severity == Severity.WARNING)
-                   for f in self.findings)
+        return any(f.severity == Severity.ERROR or (strict and f.severity == Severity.WARNING) for f in self.findings)
 
 
 def check_suppressions(loaded: LoadedSite) -> None:
@@ -34,11 +34,16 @@ def check_suppressions(loaded: LoadedSite) -> None:
     for i, sup in enumerate(loaded.site.suppressions):
         if lookup(sup.rule) is None:
             pos = loaded.locator.position(("suppressions", i, "rule"))
-            problems.append(Problem(
-                f"unknown rule '{sup.rule}'", file=loaded.file, line=pos.line if pos else None,
-                column=pos.column if pos else None, path=f"suppressions[{i}].rule",
-                hint="`gpuctl rules` lists IDs and slugs",
-            ))
+            problems.append(
+                Problem(
+                    f"unknown rule '{sup.rule}'",
+                    file=loaded.file,
+                    line=pos.line if pos else None,
+                    column=pos.column if pos else None,
+                    path=f"suppressions[{i}].rule",
+                    hint="`gpuctl rules` lists IDs and slugs",
+                )
+            )
     if problems:
         raise SpecError("invalid suppressions", problems)
 
@@ -53,17 +58,20 @@ def evaluate(loaded: LoadedSite, rules: Iterable[Rule] = RULES) -> Result:
         for hit in r.check(site):
             where = loaded.position(f"{hit.target}.{hit.field}" if hit.field else hit.target)
             finding = Finding(
-                rule_id=r.id, slug=r.slug, severity=r.severity, target=hit.target, message=hit.message,
-                file=loaded.file, line=where.line if where else None, column=where.column if where else None,
+                rule_id=r.id,
+                slug=r.slug,
+                severity=r.severity,
+                target=hit.target,
+                message=hit.message,
+                file=loaded.file,
+                line=where.line if where else None,
+                column=where.column if where else None,
             )
-            reason = next((s.reason for rr, s in sups if rr is r and _target_matches(s.target, hit.target)),
-                          None)
+            reason = next((s.reason for rr, s in sups if rr is r and _target_matches(s.target, hit.target)), None)
             if reason is None:
                 result.findings.append(finding)
             else:
-                result.suppressed.append(
-                    Finding(**{**finding.__dict__, "suppressed_by": reason})  # type: ignore[arg-type]
-                )
+                result.suppressed.append(dataclasses.replace(finding, suppressed_by=reason))
     result.findings.sort(key=lambda f: (f.line or 0, f.severity.rank, f.rule_id))
     return result
 

@@ -43,11 +43,15 @@ def node_pool_membership(site: Site) -> Iterator[Hit]:
             models.setdefault(gpu.id, []).append(server.name)
             count = site.gpu_count(server)
             if pool.gpus_per_node is not None and pool.gpus_per_node != count:
-                yield Hit(target, f"gpus_per_node {pool.gpus_per_node} but {server.name} has {count} GPUs",
-                          "gpus_per_node")
+                yield Hit(
+                    target,
+                    f"gpus_per_node {pool.gpus_per_node} but {server.name} has {count} GPUs",
+                    "gpus_per_node",
+                )
         if len(models) > 1:
-            shown = "; ".join(f"{m}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}"
-                              for m, names in sorted(models.items()))
+            shown = "; ".join(
+                f"{m}: {', '.join(names[:3])}{' …' if len(names) > 3 else ''}" for m, names in sorted(models.items())
+            )
             yield Hit(target, f"mixes GPU models ({shown})", "servers")
 
 
@@ -60,7 +64,8 @@ def _gpus(site: Site, servers: list[Server]) -> list[int]:
     "gpu-request-schedulable",
     Severity.ERROR,
     "Each serving pod's GPU request must fit on one node of its pool.",
-    "Lower tensor_parallel_size to the GPUs per node, use pipeline parallelism across nodes, or pick a pool with larger nodes.",
+    "Lower tensor_parallel_size to the GPUs per node, add pipeline parallelism across nodes, "
+    "or use a pool with larger nodes.",
     sources=(K8S_GPUS,),
 )
 def gpu_request_schedulable(site: Site) -> Iterator[Hit]:

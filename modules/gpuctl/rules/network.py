@@ -59,21 +59,31 @@ def lacp_switch_lag(site: Site) -> Iterator[Hit]:
         lag = bond.switch_lag
         kind = lag.kind if lag else None
         ports = _ports(server)
-        switches = {ports[m][1].switch for m in bond.members if m in ports and ports[m][1].switch}
+        switches: set[str] = {sw for m in bond.members if m in ports and (sw := ports[m][1].switch)}
         if lag:
             switches |= set(lag.switches)
         target = paths.bond(rack, server, bond)
         if bond.mode == "802.3ad":
             if kind not in ("lacp", "mlag"):
-                yield Hit(target, f"802.3ad needs an LACP LAG on the switch; declared: {kind or 'nothing'}",
-                          "switch_lag" if lag else "mode")
+                yield Hit(
+                    target,
+                    f"802.3ad needs an LACP LAG on the switch; declared: {kind or 'nothing'}",
+                    "switch_lag" if lag else "mode",
+                )
             elif len(switches) > 1 and kind != "mlag":
-                yield Hit(target, f"members land on {len(switches)} switches ({', '.join(sorted(switches))}); "
-                          "an LACP LAG across switches needs MLAG", "switch_lag")
+                yield Hit(
+                    target,
+                    f"members land on {len(switches)} switches ({', '.join(sorted(switches))}); "
+                    "an LACP LAG across switches needs MLAG",
+                    "switch_lag",
+                )
         elif bond.mode in ("balance-rr", "balance-xor", "broadcast"):
             if kind != "static":
-                yield Hit(target, f"{bond.mode} needs a static port-channel on the switch; declared: "
-                          f"{kind or 'nothing'}", "switch_lag" if lag else "mode")
+                yield Hit(
+                    target,
+                    f"{bond.mode} needs a static port-channel on the switch; declared: {kind or 'nothing'}",
+                    "switch_lag" if lag else "mode",
+                )
         elif kind in ("lacp", "mlag", "static"):
             yield Hit(target, f"{bond.mode} needs no switch LAG, but a {kind} LAG is declared", "switch_lag")
 
@@ -92,8 +102,11 @@ def bond_link_monitoring(site: Site) -> Iterator[Hit]:
     for rack, server, bond in _bonds(site):
         if not bond.mii_monitor_interval_ms:
             shown = "unset (netplan default 0)" if bond.mii_monitor_interval_ms is None else "0"
-            yield Hit(paths.bond(rack, server, bond), f"mii_monitor_interval_ms is {shown}: link failures go unseen",
-                      "mii_monitor_interval_ms" if bond.mii_monitor_interval_ms is not None else "mode")
+            yield Hit(
+                paths.bond(rack, server, bond),
+                f"mii_monitor_interval_ms is {shown}: link failures go unseen",
+                "mii_monitor_interval_ms" if bond.mii_monitor_interval_ms is not None else "mode",
+            )
 
 
 @rule(
@@ -118,8 +131,11 @@ def sriov_vf_limit(site: Site) -> Iterator[Hit]:
                 total += port.sriov_vfs
                 target = paths.port(rack, server, nic.name, port.name)
                 if spec is None:
-                    yield Hit(target, f"{port.sriov_vfs} VFs on a NIC without a model; declare nics[].model",
-                              "sriov_vfs")
+                    yield Hit(
+                        target,
+                        f"{port.sriov_vfs} VFs on a NIC without a model; declare nics[].model",
+                        "sriov_vfs",
+                    )
                     continue
                 limits = [(spec.max_vfs_per_port, f"{spec.name} maximum per port")]
                 if port.sriov_totalvfs is not None:
@@ -143,7 +159,7 @@ def sriov_vf_limit(site: Site) -> Iterator[Hit]:
     "Set the same MTU on every layer, with switch ports at least as large as the host's.",
     sources=("netplan doc/netplan-yaml.md: MTU default 1500", "intel ice README: max MTU 9702"),
 )
-def mtu_consistency(site: Site) -> Iterator[Hit]:  # noqa: C901 - each branch is one layer of the stack
+def mtu_consistency(site: Site) -> Iterator[Hit]:
     """A bond member with a different MTU than the bond, a VLAN larger than its bond, a VF larger than
     its PF, an MTU above the NIC's maximum, a switch port smaller than the host, or an address on an
     interface whose MTU differs from its network's: each drops large frames silently."""
@@ -193,8 +209,10 @@ def mtu_consistency(site: Site) -> Iterator[Hit]:  # noqa: C901 - each branch is
     Severity.ERROR,
     "Training nodes need compute-fabric bandwidth per GPU.",
     "Add compute NICs (one 400G port per H100/H200-class GPU), or mark the pool as inference.",
-    sources=("DGX SuperPOD H100 RA-11333-001: 8×NDR400 per system, one per GPU",
-             "GB300 RA: east-west fabric optional for inference"),
+    sources=(
+        "DGX SuperPOD H100 RA-11333-001: 8×NDR400 per system, one per GPU",
+        "GB300 RA: east-west fabric optional for inference",
+    ),
 )
 def gpu_fabric_bandwidth(site: Site) -> Iterator[Hit]:
     """In training pools, Σ speed of ports with role compute ≥ GPUs × the GPU's fabric need (400 Gb/s for
@@ -225,7 +243,7 @@ def gpu_fabric_bandwidth(site: Site) -> Iterator[Hit]:
     "Addresses must be unique, inside their network, and not its network, broadcast or gateway address.",
     "Give the interface a free host address of its network.",
 )
-def ip_address_conflict(site: Site) -> Iterator[Hit]:  # noqa: C901
+def ip_address_conflict(site: Site) -> Iterator[Hit]:
     """Every address the site assigns (server interfaces, BMCs, switch management) is checked against all
     the others and against its network's CIDR."""
     networks = {n.name: n for n in site.networks}
@@ -253,8 +271,12 @@ def ip_address_conflict(site: Site) -> Iterator[Hit]:  # noqa: C901
         if ip not in cidr:
             yield Hit(target, f"{ip} is outside network {net.name} ({cidr})", field)
         elif has_hosts and ip in (cidr.network_address, cidr.broadcast_address):
-            yield Hit(target, f"{ip} is the {'network' if ip == cidr.network_address else 'broadcast'} address "
-                      f"of {net.name} ({cidr})", field)
+            yield Hit(
+                target,
+                f"{ip} is the {'network' if ip == cidr.network_address else 'broadcast'} address "
+                f"of {net.name} ({cidr})",
+                field,
+            )
         elif net.gateway is not None and ip == net.gateway:
             yield Hit(target, f"{ip} is the gateway of {net.name}", field)
 

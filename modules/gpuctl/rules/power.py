@@ -64,8 +64,7 @@ def feed_redundancy(site: Site) -> Iterator[Hit]:
         if load > kw + 1e-9:
             yield Hit(
                 paths.rack(rack),
-                f"{load:.1f} kW > {kw:.1f} kW usable on feed {which} alone "
-                f"({calc.feed_label(feed, site.settings)})",
+                f"{load:.1f} kW > {kw:.1f} kW usable on feed {which} alone ({calc.feed_label(feed, site.settings)})",
                 f"power.{which.lower()}",
             )
 
