@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..loader import load_site
 from ..plan import summarize
@@ -53,34 +54,35 @@ def _print(summary: dict[str, Any], console: Console) -> None:
             f"{r['weight_kg']:,.0f}",
         )
     console.print(racks)
-    if summary["node_pools"]:
-        pools = Table(title="GPU node pools")
-        for col in ("pool", "purpose", "nodes", "GPUs", "GPU model", "GPUs requested"):
-            pools.add_column(col)
-        for p in summary["node_pools"]:
-            pools.add_row(
-                p["name"],
-                p["purpose"],
-                str(p["nodes"]),
-                str(p["gpus"]),
-                ", ".join(p["gpu_models"]),
-                str(p["gpus_requested"]),
-            )
-        console.print(pools)
-    if summary["deployments"]:
-        deps = Table(title="deployments")
-        for col in ("deployment", "model", "engine", "pool", "tp×pp×replicas", "GPUs"):
-            deps.add_column(col)
-        for d in summary["deployments"]:
-            deps.add_row(
-                d["name"],
-                d["model"],
-                d["engine"],
-                d["pool"],
-                f"{d['tp']}×{d['pp']}×{d['replicas']}",
-                str(d["gpus"]),
-            )
-        console.print(deps)
+    _table(
+        console,
+        "GPU node pools",
+        ("pool", "purpose", "nodes", "GPUs", "GPU model", "GPUs requested"),
+        [
+            (p["name"], p["purpose"], p["nodes"], p["gpus"], ", ".join(p["gpu_models"]), p["gpus_requested"])
+            for p in summary["node_pools"]
+        ],
+    )
+    _table(
+        console,
+        "deployments",
+        ("deployment", "model", "engine", "pool", "tp×pp×replicas", "GPUs"),
+        [
+            (d["name"], d["model"], d["engine"], d["pool"], f"{d['tp']}×{d['pp']}×{d['replicas']}", d["gpus"])
+            for d in summary["deployments"]
+        ],
+    )
+
+
+def _table(console: Console, title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    if not rows:
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(Text(str(cell)) for cell in row))
+    console.print(table)
 
 
 def plan(
