@@ -253,12 +253,12 @@ def ip_address_conflict(site: Site) -> Iterator[Hit]:
     for rack in site.racks:
         for server in rack.servers:
             target = paths.server(rack, server)
-            entries += [(target, "addresses", a.ip, a.network) for a in server.addresses]
+            entries += [(target, f"addresses[{i}].ip", a.ip, a.network) for i, a in enumerate(server.addresses)]
             if server.bmc:
-                entries.append((target, "bmc", server.bmc.ip, server.bmc.network))
+                entries.append((target, "bmc.ip", server.bmc.ip, server.bmc.network))
         for switch in rack.switches:
             target = paths.item(rack, "switches", switch.name)
-            entries += [(target, "addresses", a.ip, a.network) for a in switch.addresses]
+            entries += [(target, f"addresses[{i}].ip", a.ip, a.network) for i, a in enumerate(switch.addresses)]
     for target, field, ip, net_name in entries:
         if ip in seen:
             yield Hit(target, f"{ip} is also assigned to {seen[ip]}", field)
