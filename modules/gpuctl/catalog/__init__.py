@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import CatalogError, Problem
+from ..model.arch import ModelArch
 from ..model.hardware import Catalog, GpuSpec, NicSpec, ServerSpec
 
 _KINDS: dict[str, type[GpuSpec] | type[ServerSpec] | type[NicSpec]] = {
@@ -56,3 +57,18 @@ def builtin() -> Catalog:
         if server.gpu and server.gpu not in catalog.gpus:
             raise CatalogError(f"server {server.id} names unknown GPU {server.gpu}")
     return catalog
+
+
+@cache
+def models() -> dict[str, ModelArch]:
+    """Model architectures shipped with gpuctl, by id."""
+    table: dict[str, ModelArch] = {}
+    for i, raw in enumerate(_read("models")):
+        try:
+            arch = ModelArch.model_validate(raw)
+        except ValidationError as exc:
+            raise CatalogError(f"catalog/data/models.yaml entry {i} is invalid: {exc}") from exc
+        if arch.id in table:
+            raise CatalogError(f"duplicate id {arch.id} in catalog/data/models.yaml")
+        table[arch.id] = arch
+    return table

@@ -11,6 +11,7 @@ from . import env
 from .plan_cmd import plan
 from .rules_cmd import rules
 from .validate import validate
+from .vram_cmd import vram
 
 app = typer.Typer(
     name="gpuctl",
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(validate)
 app.command()(plan)
 app.command()(rules)
+app.command()(vram)
 
 
 def main(argv: list[str] | None = None) -> None:

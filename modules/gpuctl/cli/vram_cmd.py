@@ -1,0 +1,161 @@
+"""`gpuctl vram`: what vLLM (or TensorRT-LLM) will allocate per GPU, and whether it starts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .. import catalog
+from ..errors import UsageError
+from ..model.arch import ModelArch
+from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
+from ..vram.calibrate import calibrate_log
+from ..vram.profiles import DEFAULT_VERSION
+from .common import wide
+
+
+def resolve_model(name: str) -> ModelArch:
+    if name.endswith(".json") or Path(name).is_file():
+        return arch_from_hf_config(name)
+    models = catalog.models()
+    if name not in models:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(models), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(sorted(models))}"
+        raise UsageError(f"unknown model '{name}' (a catalog id or a path to a config.json){hint}")
+    return models[name]
+
+
+def resolve_gpu(name: str):  # type: ignore[no-untyped-def]
+    gpus = catalog.builtin().gpus
+    if name not in gpus:
+        import difflib
+
+        near = difflib.get_close_matches(name, list(gpus), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(sorted(gpus))}"
+        raise UsageError(f"unknown GPU '{name}'{hint}")
+    return gpus[name]
+
+
+def suggestions(arch: ModelArch, gpu_id: str, s: EngineSettings, p: Prediction) -> list[str]:
+    """What would make it fit: the largest max_model_len, the smallest tp, or an fp8 KV cache."""
+    out = []
+    gpu = resolve_gpu(gpu_id)
+    if p.max_model_len_supported > 0:
+        out.append(f"--max-model-len {p.max_model_len_supported} (the largest that fits)")
+    for tp in (1, 2, 4, 8, 16):
+        if tp <= s.tensor_parallel_size or arch.num_heads % tp:
+            continue
+        alt = predict(arch, gpu, _replace(s, tensor_parallel_size=tp))
+        if alt.fits and (s.concurrency is None or alt.workload_fits):
+            out.append(f"--tp {tp} ({alt.kv_cache_tokens:,} KV tokens)")
+            break
+    if s.kv_cache_dtype != "fp8":
+        alt = predict(arch, gpu, _replace(s, kv_cache_dtype="fp8"))
+        if alt.fits and (s.concurrency is None or alt.workload_fits):
+            out.append(f"--kv-cache-dtype fp8 ({alt.kv_cache_tokens:,} KV tokens)")
+    return out
+
+
+def _replace(s: EngineSettings, **changes: object) -> EngineSettings:
+    import dataclasses
+
+    return dataclasses.replace(s, **changes)  # type: ignore[arg-type]
+
+
+def _console(p: Prediction, tips: list[str]) -> None:
+    console = Console(highlight=False, width=wide())
+    t = Table(title=Text(f"{p.model} on {p.gpu} — {p.engine} {p.engine_version}, tp {p.tensor_parallel_size}"
+                         f" pp {p.pipeline_parallel_size}, per GPU"))
+    t.add_column("item")
+    t.add_column("GiB", justify="right")
+    t.add_column("how")
+    est = " (estimated)" if p.total_estimated else ""
+    rows = [
+        ("total (torch-visible)", p.total_gib, f"catalog{est}"),
+        ("budget", p.budget_gib, "total × gpu_memory_utilization"),
+        ("− weights", p.weights_gib, "per rank: sharded, replicated, embeddings, rotary cache"),
+        ("− activation peak", p.activation_gib,
+         f"profile run: {p.max_num_batched_tokens} tokens / sampler {p.max_num_seqs} seqs"),
+        ("− non-torch", p.non_torch_gib, "CUDA context growth, NCCL"),
+        ("CUDA graphs", p.cuda_graph_gib, "inside the budget" if p.cuda_graph_in_budget else "outside the budget"),
+        ("= KV cache", p.kv_cache_gib, f"{p.num_blocks:,} blocks × {p.block_size} = {p.kv_cache_tokens:,} tokens"),
+    ]
+    for name, gib, how in rows:
+        t.add_row(name, f"{gib:.2f}", Text(how))
+    console.print(t)
+    verdict = "starts" if p.fits else "does NOT start"
+    console.print(Text(f"max_model_len {p.max_model_len:,}: engine {verdict}; largest that fits "
+                       f"{p.max_model_len_supported:,}; concurrency at full length {p.max_concurrency:.2f}x; "
+                       f"binding: {p.binding_constraint}"))
+    if p.workload_fits is not None:
+        console.print(Text(f"workload {p.workload_tokens:,} tokens: {'fits' if p.workload_fits else 'does NOT fit'} "
+                           f"(headroom {p.workload_headroom_pct:.0f}%)"))
+    for note in p.notes:
+        console.print(Text(f"note: {note}"))
+    if tips:
+        console.print(Text("would fit with: " + "; ".join(tips)))
+
+
+def vram(
+    model: Annotated[str, typer.Option("--model", "-m", help="Catalog id or path to a Hugging Face config.json.")] = "",
+    gpu: Annotated[str, typer.Option("--gpu", "-g", help="GPU catalog id (h100-sxm5-80gb, l40s, ...).")] = "",
+    tp: Annotated[int, typer.Option("--tp", help="Tensor parallel size.")] = 1,
+    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel size.")] = 1,
+    dtype: Annotated[str, typer.Option(help="auto|bf16|fp16|fp8|int8|int4 (weights).")] = "auto",
+    kv_cache_dtype: Annotated[str, typer.Option(help="auto|fp8.")] = "auto",
+    max_model_len: Annotated[int | None, typer.Option(help="Default: the model's max positions.")] = None,
+    gpu_memory_utilization: Annotated[float, typer.Option(help="vLLM's default 0.9.")] = 0.9,
+    max_num_seqs: Annotated[int | None, typer.Option(help="Default: the engine's, by GPU size.")] = None,
+    max_num_batched_tokens: Annotated[int | None, typer.Option(help="Default: the engine's, by GPU size.")] = None,
+    block_size: Annotated[int | None, typer.Option(help="Default 16 (vLLM), 32 (TensorRT-LLM).")] = None,
+    engine: Annotated[str, typer.Option(help="vllm or trtllm.")] = "vllm",
+    engine_version: Annotated[str, typer.Option(help="vLLM version whose accounting to use.")] = DEFAULT_VERSION,
+    concurrency: Annotated[int | None, typer.Option(help="Concurrent requests to hold in the KV cache.")] = None,
+    prompt_tokens: Annotated[int | None, typer.Option(help="Prompt tokens per request.")] = None,
+    output_tokens: Annotated[int | None, typer.Option(help="Output tokens per request.")] = None,
+    calibrate: Annotated[Path | None, typer.Option(help="A vLLM start-up log to compare with the prediction.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",  # noqa: A002
+) -> int:
+    """Predict the memory a serving engine allocates per GPU: weights, activation, KV cache, and if it starts."""
+    if not model or not gpu:
+        raise UsageError("--model and --gpu are required")
+    if engine not in ("vllm", "trtllm"):
+        raise UsageError(f"--engine must be vllm or trtllm, got {engine!r}")
+    if dtype not in ("auto", "bf16", "fp16", "fp8", "int8", "int4") or kv_cache_dtype not in ("auto", "fp8"):
+        raise UsageError("--dtype is one of auto|bf16|fp16|fp8|int8|int4 and --kv-cache-dtype auto|fp8")
+    if format not in ("console", "json"):
+        raise UsageError("--format is console or json")
+    arch = resolve_model(model)
+    spec = resolve_gpu(gpu)
+    settings = EngineSettings(
+        engine=engine, engine_version=engine_version, tensor_parallel_size=tp, pipeline_parallel_size=pp,  # type: ignore[arg-type]
+        dtype=dtype, kv_cache_dtype=kv_cache_dtype, max_model_len=max_model_len,  # type: ignore[arg-type]
+        gpu_memory_utilization=gpu_memory_utilization, max_num_seqs=max_num_seqs,
+        max_num_batched_tokens=max_num_batched_tokens, block_size=block_size, concurrency=concurrency,
+        prompt_tokens=prompt_tokens, output_tokens=output_tokens,
+    )
+    p = predict(arch, spec, settings)
+    tips = [] if p.fits and p.workload_fits is not False else suggestions(arch, gpu, settings, p)
+    if calibrate is not None:
+        report = calibrate_log(calibrate, p)
+        if format == "json":
+            typer.echo(json.dumps({"prediction": p.as_dict(), "calibration": report}, indent=2))
+        else:
+            _console(p, tips)
+            for key, row in report["compare"].items():
+                typer.echo(f"calibration {key}: logged {row['logged']} predicted {row['predicted']} "
+                           f"(diff {row['diff']:+.3f})")
+        return 0
+    if format == "json":
+        typer.echo(json.dumps(p.as_dict() | {"suggestions": tips}, indent=2))
+    else:
+        _console(p, tips)
+    return 0

@@ -1,0 +1,62 @@
+"""Model architectures: the shapes that decide weight and KV-cache memory."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .base import CatalogId, PositiveInt, Strict
+
+Dtype = Literal["bf16", "fp16", "fp32", "fp8", "int8", "int4"]
+
+
+class MoE(Strict):
+    num_experts: PositiveInt
+    experts_per_token: PositiveInt
+    expert_intermediate_size: PositiveInt
+    shared_experts: int = Field(default=0, ge=0)
+    shared_intermediate_size: PositiveInt | None = None  # defaults to expert_intermediate_size
+    first_dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense MLP.")
+
+
+class Mla(Strict):
+    """Multi-head latent attention (DeepSeek-V2/V3): the cache holds one latent per token and layer."""
+
+    kv_lora_rank: PositiveInt
+    qk_rope_head_dim: PositiveInt
+    qk_nope_head_dim: PositiveInt
+    v_head_dim: PositiveInt
+    q_lora_rank: PositiveInt | None = None
+
+
+class ModelArch(Strict):
+    id: CatalogId
+    name: str
+    num_layers: PositiveInt
+    hidden_size: PositiveInt
+    num_heads: PositiveInt
+    num_kv_heads: PositiveInt
+    head_dim: PositiveInt
+    intermediate_size: PositiveInt
+    vocab_size: PositiveInt
+    max_position_embeddings: PositiveInt
+    tie_word_embeddings: bool = False
+    qkv_bias: bool = False
+    norms_per_layer: PositiveInt = 2
+    dtype: Literal["bf16", "fp16", "fp32"] = "bf16"
+    sliding_window: PositiveInt | None = None
+    sliding_window_layers: Literal["all", "alternate"] | None = None
+    moe: MoE | None = None
+    mla: Mla | None = None
+    quantization: Literal["fp8", "int8", "int4"] | None = Field(
+        default=None, description="Weights as published (e.g. an FP8 or AWQ checkpoint)."
+    )
+    params: int | None = Field(default=None, description="Published parameter count, checked against the shapes.")
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _window(self) -> ModelArch:
+        if (self.sliding_window is None) != (self.sliding_window_layers is None):
+            raise ValueError("sliding_window and sliding_window_layers go together")
+        return self
