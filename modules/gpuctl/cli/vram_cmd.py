@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 from rich.console import Console
@@ -14,10 +14,15 @@ from rich.text import Text
 from .. import catalog
 from ..errors import UsageError
 from ..model.arch import ModelArch
+from ..model.hardware import GpuSpec
 from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
 from ..vram.calibrate import calibrate_log
 from ..vram.profiles import DEFAULT_VERSION
 from .common import wide
+
+EngineName = Literal["vllm", "trtllm"]
+WeightDtype = Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"]
+KvDtype = Literal["auto", "fp8"]
 
 
 def resolve_model(name: str) -> ModelArch:
@@ -33,7 +38,7 @@ def resolve_model(name: str) -> ModelArch:
     return models[name]
 
 
-def resolve_gpu(name: str):  # type: ignore[no-untyped-def]
+def resolve_gpu(name: str) -> GpuSpec:
     gpus = catalog.builtin().gpus
     if name not in gpus:
         import difflib
@@ -72,8 +77,12 @@ def _replace(s: EngineSettings, **changes: object) -> EngineSettings:
 
 def _console(p: Prediction, tips: list[str]) -> None:
     console = Console(highlight=False, width=wide())
-    t = Table(title=Text(f"{p.model} on {p.gpu} — {p.engine} {p.engine_version}, tp {p.tensor_parallel_size}"
-                         f" pp {p.pipeline_parallel_size}, per GPU"))
+    t = Table(
+        title=Text(
+            f"{p.model} on {p.gpu} — {p.engine} {p.engine_version}, tp {p.tensor_parallel_size}"
+            f" pp {p.pipeline_parallel_size}, per GPU"
+        )
+    )
     t.add_column("item")
     t.add_column("GiB", justify="right")
     t.add_column("how")
@@ -82,8 +91,11 @@ def _console(p: Prediction, tips: list[str]) -> None:
         ("total (torch-visible)", p.total_gib, f"catalog{est}"),
         ("budget", p.budget_gib, "total × gpu_memory_utilization"),
         ("− weights", p.weights_gib, "per rank: sharded, replicated, embeddings, rotary cache"),
-        ("− activation peak", p.activation_gib,
-         f"profile run: {p.max_num_batched_tokens} tokens / sampler {p.max_num_seqs} seqs"),
+        (
+            "− activation peak",
+            p.activation_gib,
+            f"profile run: {p.max_num_batched_tokens} tokens / sampler {p.max_num_seqs} seqs",
+        ),
         ("− non-torch", p.non_torch_gib, "CUDA context growth, NCCL"),
         ("CUDA graphs", p.cuda_graph_gib, "inside the budget" if p.cuda_graph_in_budget else "outside the budget"),
         ("= KV cache", p.kv_cache_gib, f"{p.num_blocks:,} blocks × {p.block_size} = {p.kv_cache_tokens:,} tokens"),
@@ -92,12 +104,20 @@ def _console(p: Prediction, tips: list[str]) -> None:
         t.add_row(name, f"{gib:.2f}", Text(how))
     console.print(t)
     verdict = "starts" if p.fits else "does NOT start"
-    console.print(Text(f"max_model_len {p.max_model_len:,}: engine {verdict}; largest that fits "
-                       f"{p.max_model_len_supported:,}; concurrency at full length {p.max_concurrency:.2f}x; "
-                       f"binding: {p.binding_constraint}"))
+    console.print(
+        Text(
+            f"max_model_len {p.max_model_len:,}: engine {verdict}; largest that fits "
+            f"{p.max_model_len_supported:,}; concurrency at full length {p.max_concurrency:.2f}x; "
+            f"binding: {p.binding_constraint}"
+        )
+    )
     if p.workload_fits is not None:
-        console.print(Text(f"workload {p.workload_tokens:,} tokens: {'fits' if p.workload_fits else 'does NOT fit'} "
-                           f"(headroom {p.workload_headroom_pct:.0f}%)"))
+        console.print(
+            Text(
+                f"workload {p.workload_tokens:,} tokens: {'fits' if p.workload_fits else 'does NOT fit'} "
+                f"(headroom {p.workload_headroom_pct:.0f}%)"
+            )
+        )
     for note in p.notes:
         console.print(Text(f"note: {note}"))
     if tips:
@@ -122,7 +142,7 @@ def vram(
     prompt_tokens: Annotated[int | None, typer.Option(help="Prompt tokens per request.")] = None,
     output_tokens: Annotated[int | None, typer.Option(help="Output tokens per request.")] = None,
     calibrate: Annotated[Path | None, typer.Option(help="A vLLM start-up log to compare with the prediction.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",  # noqa: A002
+    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
 ) -> int:
     """Predict the memory a serving engine allocates per GPU: weights, activation, KV cache, and if it starts."""
     if not model or not gpu:
@@ -136,11 +156,20 @@ def vram(
     arch = resolve_model(model)
     spec = resolve_gpu(gpu)
     settings = EngineSettings(
-        engine=engine, engine_version=engine_version, tensor_parallel_size=tp, pipeline_parallel_size=pp,  # type: ignore[arg-type]
-        dtype=dtype, kv_cache_dtype=kv_cache_dtype, max_model_len=max_model_len,  # type: ignore[arg-type]
-        gpu_memory_utilization=gpu_memory_utilization, max_num_seqs=max_num_seqs,
-        max_num_batched_tokens=max_num_batched_tokens, block_size=block_size, concurrency=concurrency,
-        prompt_tokens=prompt_tokens, output_tokens=output_tokens,
+        engine=cast(EngineName, engine),
+        engine_version=engine_version,
+        tensor_parallel_size=tp,
+        pipeline_parallel_size=pp,
+        dtype=cast(WeightDtype, dtype),
+        kv_cache_dtype=cast(KvDtype, kv_cache_dtype),
+        max_model_len=max_model_len,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_num_seqs=max_num_seqs,
+        max_num_batched_tokens=max_num_batched_tokens,
+        block_size=block_size,
+        concurrency=concurrency,
+        prompt_tokens=prompt_tokens,
+        output_tokens=output_tokens,
     )
     p = predict(arch, spec, settings)
     tips = [] if p.fits and p.workload_fits is not False else suggestions(arch, gpu, settings, p)
@@ -151,8 +180,9 @@ def vram(
         else:
             _console(p, tips)
             for key, row in report["compare"].items():
-                typer.echo(f"calibration {key}: logged {row['logged']} predicted {row['predicted']} "
-                           f"(diff {row['diff']:+.3f})")
+                typer.echo(
+                    f"calibration {key}: logged {row['logged']} predicted {row['predicted']} (diff {row['diff']:+.3f})"
+                )
         return 0
     if format == "json":
         typer.echo(json.dumps(p.as_dict() | {"suggestions": tips}, indent=2))

@@ -58,7 +58,8 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
             [Problem("the document must be a mapping with name, racks, ...", file=file, line=1, column=1)],
         )
     try:
-        site = Site.model_validate(data, context={"catalog": catalog.builtin()})
+        models = {**catalog.models(), **_config_models(data, file)}
+        site = Site.model_validate(data, context={"catalog": catalog.builtin(), "models": models})
     except ValidationError as exc:
         raise SpecError("invalid site spec", _pydantic_problems(exc, data, file, locator)) from None
     except ReferenceProblems as exc:
@@ -66,6 +67,21 @@ def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
         raise SpecError("invalid site spec", problems) from None
     del data  # the raw tree is as large as the model; drop it before rules run
     return LoadedSite(site=site, file=file, text=text, locator=locator)
+
+
+def _config_models(data: dict[str, Any], file: str) -> dict[str, Any]:
+    """Deployments may name a Hugging Face config.json (relative to the site file) instead of a catalog id."""
+    from ..vram.hf import arch_from_hf_config
+
+    found = {}
+    deployments = data.get("deployments")
+    if isinstance(deployments, list):
+        base = Path(file).parent
+        for dep in deployments:
+            model = dep.get("model") if isinstance(dep, dict) else None
+            if isinstance(model, str) and model.endswith(".json") and (base / model).is_file():
+                found[model] = arch_from_hf_config(base / model)
+    return found
 
 
 def _parse(text: str, file: str, locator: Locator) -> Any:

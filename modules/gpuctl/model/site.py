@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
+from .arch import ModelArch
 from .base import Name, Strict
 from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
 from .k8s import NodePool
@@ -39,6 +40,10 @@ class SiteSettings(Strict):
     power_factor: float = Field(default=1.0, gt=0, le=1)
     phase_imbalance_warn_pct: float = Field(
         default=15.0, gt=0, le=100, description="(max-min)/avg line current; a heuristic, not a standard."
+    )
+    vram_kv_correction_gib: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per GPU model: GiB to take off predicted KV cache, from `gpuctl vram --calibrate` runs.",
     )
     floor_rating_kpa: float | None = Field(
         default=None,
@@ -69,6 +74,7 @@ class Site(Strict):
     _catalog: Catalog = PrivateAttr()
     _server_rack: dict[str, Rack] = PrivateAttr(default_factory=dict)
     _pool_servers: dict[str, list[Server]] = PrivateAttr(default_factory=dict)
+    _models: dict[str, ModelArch] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_references(self, info: ValidationInfo) -> Site:
@@ -77,12 +83,19 @@ class Site(Strict):
         if not isinstance(base, Catalog):
             raise TypeError("Site needs the hardware catalog in its validation context: use gpuctl.model.load")
         catalog, problems = base.extended(self.catalog)
+        models: dict[str, ModelArch] = dict(context.get("models") or {})
         problems.extend(_references(self, catalog))
+        for di, dep in enumerate(self.deployments):
+            if dep.model not in models:
+                problems.append(
+                    (("deployments", di, "model"), f"unknown model '{dep.model}'" + _near(dep.model, models))
+                )
         if problems:
             raise ReferenceProblems(problems)
         self._catalog = catalog
         self._server_rack = {s.name: r for r in self.racks for s in r.servers}
         self._pool_servers = {p.name: list(_pool_members(self, p, catalog)) for p in self.node_pools}
+        self._models = {d.model: models[d.model] for d in self.deployments}
         return self
 
     # ----- derived views (pure; everything a rule needs beyond the raw spec) -----
@@ -129,6 +142,10 @@ class Site(Strict):
     def pool_servers(self, pool: NodePool) -> list[Server]:
         pools: dict[str, list[Server]] = self.__pydantic_private__["_pool_servers"]  # type: ignore[index]
         return pools[pool.name]
+
+    def model_arch(self, deployment: Deployment) -> ModelArch:
+        models: dict[str, ModelArch] = self.__pydantic_private__["_models"]  # type: ignore[index]
+        return models[deployment.model]
 
     def pool(self, name: str) -> NodePool:
         return next(p for p in self.node_pools if p.name == name)
@@ -372,7 +389,7 @@ def _near(name: str, table: dict[str, Any]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(table), n=3)
-    return f"; did you mean {', '.join(close)}?" if close else "; see `gpuctl catalog`"
+    return f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(sorted(table)[:20])}"
 
 
 def pdu_wiring(declared: str | None, phases: int, voltage_v: float) -> Literal["delta", "wye", "single"]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cooling, k8s, network, power, space
+from . import cooling, k8s, network, power, space, vram
 from .base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -11,6 +11,7 @@ RULES: tuple[Rule, ...] = (
     *space.RULES,
     *network.RULES,
     *k8s.RULES,
+    *vram.RULES,
 )
 
 

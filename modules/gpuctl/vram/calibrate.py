@@ -30,9 +30,16 @@ def read_log(path: Path) -> dict[str, float]:
             value = next(g for g in m.groups() if g is not None)
             found[key] = float(value.replace(",", ""))  # the last occurrence wins (the final rank's line)
     if "kv_cache_gib" not in found and "kv_cache_tokens" not in found:
-        raise SpecError("no KV cache lines", [Problem(
-            "no 'Available KV cache memory' or 'GPU KV cache size' line found", file=str(path),
-            hint="pass the log of a vLLM start-up that got as far as allocating the KV cache")])
+        raise SpecError(
+            "no KV cache lines",
+            [
+                Problem(
+                    "no 'Available KV cache memory' or 'GPU KV cache size' line found",
+                    file=str(path),
+                    hint="pass the log of a vLLM start-up that got as far as allocating the KV cache",
+                )
+            ],
+        )
     return found
 
 
@@ -40,7 +47,11 @@ def calibrate_log(path: Path, p: Prediction) -> dict[str, Any]:
     logged = read_log(path)
     predicted = p.as_dict()
     compare = {
-        key: {"logged": value, "predicted": round(float(predicted[key]), 3), "diff": round(float(predicted[key]) - value, 3)}
+        key: {
+            "logged": value,
+            "predicted": round(float(predicted[key]), 3),
+            "diff": round(float(predicted[key]) - value, 3),
+        }
         for key, value in logged.items()
     }
     correction = None

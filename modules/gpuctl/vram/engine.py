@@ -41,6 +41,7 @@ class EngineSettings:
     prompt_tokens: int | None = None
     output_tokens: int | None = None
     kv_cache_free_fraction: float = 0.9  # TensorRT-LLM LLM API default (0.85 in the older runtime)
+    kv_correction_gib: float = 0.0  # a site's calibration: what its GPUs lose beyond the model (per rank)
 
     def check(self) -> None:
         problems = []
@@ -50,11 +51,19 @@ class EngineSettings:
             problems.append("pipeline parallel size must be ≥ 1")
         if not 0 < self.gpu_memory_utilization <= 1:
             problems.append(f"gpu memory utilization must be in (0, 1], got {self.gpu_memory_utilization}")
-        for name in ("max_model_len", "max_num_seqs", "max_num_batched_tokens", "block_size", "concurrency",
-                     "prompt_tokens", "output_tokens"):
+        for name in (
+            "max_model_len",
+            "max_num_seqs",
+            "max_num_batched_tokens",
+            "block_size",
+            "concurrency",
+            "prompt_tokens",
+            "output_tokens",
+        ):
             value = getattr(self, name)
-            if value is not None and value < 1:
-                problems.append(f"{name.replace('_', '-')} must be ≥ 1, got {value}")
+            least = 0 if name == "output_tokens" else 1
+            if value is not None and value < least:
+                problems.append(f"{name.replace('_', '-')} must be ≥ {least}, got {value}")
         if self.concurrency is not None and (self.prompt_tokens is None or self.output_tokens is None):
             problems.append("--concurrency needs --prompt-tokens and --output-tokens")
         if problems:
@@ -159,7 +168,7 @@ class _KvLayout:
         return need
 
 
-def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> Prediction:  # noqa: C901, PLR0915
+def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> Prediction:
     s.check()
     tp, pp = s.tensor_parallel_size, s.pipeline_parallel_size
     total, estimated = torch_total_gib(gpu)
@@ -228,6 +237,7 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> Prediction:  # 
             available = max(0.0, free) * s.kv_cache_free_fraction
         else:
             available = budget - weights - activation - non_torch - (graph_gib if graphs_in_budget else 0.0)
+        available -= s.kv_correction_gib
         page = per_layer_token * block * layout.group_layers
         blocks = int(available * GIB // page) if available > 0 else 0
         if worst is None or blocks < worst[1]:
@@ -256,15 +266,33 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> Prediction:  # 
         binding = "none"
 
     pred = Prediction(
-        model=arch.id, gpu=gpu.id, engine=s.engine,
+        model=arch.id,
+        gpu=gpu.id,
+        engine=s.engine,
         engine_version=s.engine_version if s.engine == "vllm" else "trtllm",
-        tensor_parallel_size=tp, pipeline_parallel_size=pp, total_gib=total, total_estimated=estimated,
-        budget_gib=budget, weights_gib=weights_gib, activation_gib=activation_gib, non_torch_gib=non_torch,
-        cuda_graph_gib=graph_gib, cuda_graph_in_budget=graphs_in_budget, kv_cache_gib=available,
+        tensor_parallel_size=tp,
+        pipeline_parallel_size=pp,
+        total_gib=total,
+        total_estimated=estimated,
+        budget_gib=budget,
+        weights_gib=weights_gib,
+        activation_gib=activation_gib,
+        non_torch_gib=non_torch,
+        cuda_graph_gib=graph_gib,
+        cuda_graph_in_budget=graphs_in_budget,
+        kv_cache_gib=available,
         kv_bytes_per_token=int(per_layer_token * arch.num_layers) if pp == 1 else int(per_layer_token * max(stages)),
-        block_size=block, num_blocks=num_blocks, kv_cache_tokens=tokens, max_model_len=max_len,
-        max_model_len_supported=supported, fits=fits, max_concurrency=max_conc, binding_constraint=binding,
-        max_num_seqs=seqs, max_num_batched_tokens=batched, notes=notes,
+        block_size=block,
+        num_blocks=num_blocks,
+        kv_cache_tokens=tokens,
+        max_model_len=max_len,
+        max_model_len_supported=supported,
+        fits=fits,
+        max_concurrency=max_conc,
+        binding_constraint=binding,
+        max_num_seqs=seqs,
+        max_num_batched_tokens=batched,
+        notes=notes,
     )
     if s.concurrency is not None and s.prompt_tokens is not None and s.output_tokens is not None:
         per_request = s.prompt_tokens + s.output_tokens

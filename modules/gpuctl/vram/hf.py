@@ -34,15 +34,23 @@ def arch_from_hf_config(path: str | Path) -> ModelArch:
     except FileNotFoundError:
         raise SpecError(f"{p}: no such file", [Problem("no such file", file=str(p))]) from None
     except json.JSONDecodeError as exc:
-        raise SpecError("bad JSON", [Problem(f"not JSON: {exc.msg}", file=str(p), line=exc.lineno,
-                                             column=exc.colno)]) from None
+        raise SpecError(
+            "bad JSON", [Problem(f"not JSON: {exc.msg}", file=str(p), line=exc.lineno, column=exc.colno)]
+        ) from None
     cfg: dict[str, Any] = raw.get("text_config", raw) if isinstance(raw, dict) else {}
     required = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
     missing = [k for k in required if k not in cfg]
     if missing:
-        raise SpecError("incomplete config.json", [Problem(
-            f"config.json lacks {', '.join(missing)}", file=str(p),
-            hint="a Hugging Face config.json of a decoder model has these keys")])
+        raise SpecError(
+            "incomplete config.json",
+            [
+                Problem(
+                    f"config.json lacks {', '.join(missing)}",
+                    file=str(p),
+                    hint="a Hugging Face config.json of a decoder model has these keys",
+                )
+            ],
+        )
     heads = cfg["num_attention_heads"]
     data: dict[str, Any] = {
         "id": str(cfg.get("_name_or_path") or p.parent.name or "model").lower().replace("/", "--")[:80] or "model",

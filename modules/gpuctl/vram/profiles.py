@@ -28,14 +28,38 @@ class VllmProfile:
 
 
 PROFILES = (
-    VllmProfile("0.6", v1=False, sampler_bytes_per_logit=4.0, non_torch_tp1_gib=0.13, non_torch_tpn_gib=0.55,
-                graphs_in_budget=False),
-    VllmProfile("0.8", v1=True, sampler_bytes_per_logit=10.5, non_torch_tp1_gib=0.13, non_torch_tpn_gib=0.25,
-                graphs_in_budget=False),
-    VllmProfile("0.11", v1=True, sampler_bytes_per_logit=39.0, non_torch_tp1_gib=0.13, non_torch_tpn_gib=0.55,
-                graphs_in_budget=False),
-    VllmProfile("0.21", v1=True, sampler_bytes_per_logit=39.0, non_torch_tp1_gib=0.13, non_torch_tpn_gib=0.55,
-                graphs_in_budget=True),
+    VllmProfile(
+        "0.6",
+        v1=False,
+        sampler_bytes_per_logit=4.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        graphs_in_budget=False,
+    ),
+    VllmProfile(
+        "0.8",
+        v1=True,
+        sampler_bytes_per_logit=10.5,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.25,
+        graphs_in_budget=False,
+    ),
+    VllmProfile(
+        "0.11",
+        v1=True,
+        sampler_bytes_per_logit=39.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        graphs_in_budget=False,
+    ),
+    VllmProfile(
+        "0.21",
+        v1=True,
+        sampler_bytes_per_logit=39.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        graphs_in_budget=True,
+    ),
 )
 DEFAULT_VERSION = "0.11.0"  # the newest release the calibration cases cover (GT-D)
 

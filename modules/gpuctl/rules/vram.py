@@ -1,0 +1,167 @@
+"""Serving rules: will the engine start, does the target load fit, is the parallel layout valid, is there room."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..model import Deployment, Site
+from ..model.hardware import GpuSpec
+from ..vram import EngineSettings, Prediction, predict
+from ..vram.engine import torch_total_gib
+from . import paths
+from .base import Hit, Severity, rule
+
+VLLM_SOURCE = "vLLM worker memory profiling and KV cache sizing (reference vram.md §1)"
+
+
+def pool_gpu(site: Site, dep: Deployment) -> GpuSpec | None:
+    """The pool's GPU; with mixed models (node-pool-membership reports it) the smallest."""
+    gpus = [g for s in site.pool_servers(site.pool(dep.node_pool)) if (g := site.gpu_spec(s)) is not None]
+    usable = [g for g in gpus if g.torch_total_gib is not None or g.memory_mib is not None]
+    return min(usable, key=lambda g: torch_total_gib(g)[0]) if usable else None
+
+
+def settings_for(site: Site, dep: Deployment, gpu: GpuSpec, with_workload: bool) -> EngineSettings:
+    per_request = None
+    if dep.prompt_tokens and dep.output_tokens:
+        per_request = (dep.prompt_tokens, dep.output_tokens)
+    elif dep.max_model_len:
+        per_request = (dep.max_model_len, 0)
+    workload = with_workload and dep.target_concurrency is not None and per_request is not None
+    return EngineSettings(
+        engine="vllm" if dep.engine == "vllm" else "trtllm",
+        engine_version=dep.engine_version or EngineSettings.engine_version,
+        tensor_parallel_size=dep.tensor_parallel_size,
+        pipeline_parallel_size=dep.pipeline_parallel_size,
+        dtype=dep.precision,
+        kv_cache_dtype=dep.kv_cache_dtype,
+        max_model_len=dep.max_model_len,
+        gpu_memory_utilization=dep.gpu_memory_utilization,
+        concurrency=dep.target_concurrency if workload else None,
+        prompt_tokens=per_request[0] if workload and per_request else None,
+        output_tokens=per_request[1] if workload and per_request else None,
+        kv_correction_gib=site.settings.vram_kv_correction_gib.get(gpu.id, 0.0),
+    )
+
+
+def deployment_prediction(site: Site, dep: Deployment, with_workload: bool = True) -> Prediction | None:
+    gpu = pool_gpu(site, dep)
+    if gpu is None or _layout_problem(site, dep):
+        return None
+    return predict(site.model_arch(dep), gpu, settings_for(site, dep, gpu, with_workload))
+
+
+def _layout_problem(site: Site, dep: Deployment) -> str | None:
+    arch = site.model_arch(dep)
+    tp = dep.tensor_parallel_size
+    if arch.num_heads % tp:
+        return f"tensor_parallel_size {tp} does not divide the {arch.num_heads} attention heads of {arch.name}"
+    if arch.mla is None and arch.num_kv_heads % tp and tp % arch.num_kv_heads:
+        return (
+            f"tensor_parallel_size {tp} and the {arch.num_kv_heads} KV heads of {arch.name} do not divide one "
+            "another (vLLM shards or replicates KV heads evenly)"
+        )
+    counts = [site.gpu_count(s) for s in site.pool_servers(site.pool(dep.node_pool)) if site.gpu_count(s)]
+    if counts and dep.pipeline_parallel_size == 1 and tp > max(counts):
+        return (
+            f"tensor_parallel_size {tp} > {max(counts)} GPUs per node in pool {dep.node_pool}; tensor "
+            "parallelism stays inside a node (NVLink): use pipeline_parallel_size across nodes"
+        )
+    return None
+
+
+@rule(
+    "VRM001",
+    "vram-fit",
+    Severity.ERROR,
+    "The serving engine must be able to start: weights, activations and one max-length request fit per GPU.",
+    "Raise tensor_parallel_size, lower max_model_len, use an fp8 KV cache or quantized weights, or a larger GPU.",
+    sources=(VLLM_SOURCE,),
+)
+def vram_fit(site: Site) -> Iterator[Hit]:
+    """Predicts vLLM's own accounting per rank: total × gpu_memory_utilization − weights − activation peak −
+    non-torch memory = KV cache; start-up fails when that is ≤ 0 or holds fewer blocks than one request at
+    max_model_len ("The model's max seq len … is larger than the maximum number of tokens that can be stored
+    in KV cache")."""
+    for dep in site.deployments:
+        p = deployment_prediction(site, dep, with_workload=False)
+        if p is None or p.fits:
+            continue
+        if p.kv_cache_gib <= 0:
+            msg = (
+                f"{p.weights_gib:.1f} GiB weights + {p.activation_gib:.1f} GiB activation + {p.non_torch_gib:.2f} GiB "
+                f"non-torch > {p.budget_gib:.1f} GiB budget ({p.total_gib:.2f} GiB {p.gpu} × "
+                f"{dep.gpu_memory_utilization:g}) per GPU at tp {p.tensor_parallel_size}"
+            )
+        else:
+            msg = (
+                f"max_model_len {p.max_model_len:,} needs more KV cache than the {p.kv_cache_gib:.1f} GiB left "
+                f"({p.kv_cache_tokens:,} tokens); the largest that fits is {p.max_model_len_supported:,}"
+            )
+        yield Hit(paths.deployment(dep), msg, "tensor_parallel_size" if p.kv_cache_gib <= 0 else "max_model_len")
+
+
+@rule(
+    "VRM002",
+    "vram-concurrency",
+    Severity.WARNING,
+    "The target concurrency at the target context should fit in the KV cache.",
+    "Add replicas, raise tensor_parallel_size, use an fp8 KV cache, or lower target_concurrency.",
+    sources=(VLLM_SOURCE,),
+)
+def vram_concurrency(site: Site) -> Iterator[Hit]:
+    """target_concurrency × (prompt_tokens + output_tokens) tokens per replica (max_model_len per request when
+    the split is not given) against the predicted KV cache; past it vLLM queues or preempts requests."""
+    for dep in site.deployments:
+        p = deployment_prediction(site, dep)
+        if p is None or not p.fits or p.workload_fits is not False or p.workload_tokens is None:
+            continue
+        yield Hit(
+            paths.deployment(dep),
+            f"{dep.target_concurrency} concurrent × {p.workload_tokens // (dep.target_concurrency or 1):,} tokens = "
+            f"{p.workload_tokens:,} tokens > {p.kv_cache_tokens:,} KV tokens per replica ({p.kv_cache_gib:.1f} GiB)",
+            "target_concurrency",
+        )
+
+
+@rule(
+    "VRM003",
+    "tensor-parallel-layout",
+    Severity.ERROR,
+    "Tensor parallelism must divide the model's heads and stay within one node.",
+    "Choose a tensor_parallel_size that divides the attention heads and is at most the GPUs per node.",
+    sources=("vLLM model config: heads divisible by tp; QKVParallelLinear KV replication",),
+)
+def tensor_parallel_layout(site: Site) -> Iterator[Hit]:
+    """vLLM refuses a tp that does not divide the attention heads, and shards or replicates KV heads only
+    evenly; tensor parallelism across nodes (no NVLink) needs pipeline parallelism instead."""
+    for dep in site.deployments:
+        problem = _layout_problem(site, dep)
+        if problem:
+            yield Hit(paths.deployment(dep), problem, "tensor_parallel_size")
+
+
+@rule(
+    "VRM004",
+    "serving-capacity",
+    Severity.ERROR,
+    "Deployments on a pool must not need more GPUs than it has.",
+    "Add nodes to the pool, lower replicas, or move a deployment to another pool.",
+)
+def serving_capacity(site: Site) -> Iterator[Hit]:
+    """Σ replicas × tp × pp of every deployment on the pool against the pool's GPUs (whole GPUs, no
+    time-slicing)."""
+    for pool in site.node_pools:
+        deps = [d for d in site.deployments if d.node_pool == pool.name]
+        if not deps:
+            continue
+        have = sum(site.gpu_count(s) for s in site.pool_servers(pool))
+        need = sum(d.gpus_total for d in deps)
+        if need > have:
+            parts = " + ".join(
+                f"{d.name} {d.replicas}×{d.tensor_parallel_size}×{d.pipeline_parallel_size}" for d in deps
+            )
+            yield Hit(paths.pool(pool), f"{need} GPUs requested ({parts}) > {have} GPUs in the pool", "servers")
+
+
+RULES = (vram_fit, vram_concurrency, tensor_parallel_layout, serving_capacity)
