@@ -10,6 +10,7 @@ from ..errors import GpuctlError
 from . import env
 from .plan_cmd import plan
 from .rules_cmd import rules
+from .tco_cmd import tco
 from .validate import validate
 from .vram_cmd import vram
 
@@ -24,6 +25,7 @@ app.command()(validate)
 app.command()(plan)
 app.command()(rules)
 app.command()(vram)
+app.command()(tco)
 
 
 def main(argv: list[str] | None = None) -> None:
