@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff"; ruff check modules tests benchmarks stacks
+echo "== ruff"; ruff check modules tests benchmarks stacks policy
 echo "== mypy"; mypy
 echo "== docs/rules.md is current"; gpuctl rules --format markdown | diff -u docs/rules.md -
 echo "== pytest"

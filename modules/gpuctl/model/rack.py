@@ -78,6 +78,9 @@ class Device(Strict):
 
 class Rack(Strict):
     name: Name
+    previous_names: list[Name] = Field(
+        default_factory=list, description="Former names: Pulumi aliases them so a rename is not a replacement."
+    )
     height_u: int = Field(default=42, ge=1, le=60)
     reserved_u: int = Field(default=0, ge=0, description="Units the colo or cabling keeps free.")
     static_weight_rating_kg: PositiveFloat

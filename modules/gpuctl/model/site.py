@@ -53,6 +53,22 @@ class SiteSettings(Strict):
     cooling_defaults_kw: dict[CoolingType, float] = Field(default_factory=lambda: dict(DEFAULT_COOLING_KW))
 
 
+class ClusterSettings(Strict):
+    """The site's Kubernetes side: what the Pulumi program installs, with every source a setting (mirrors)."""
+
+    gpu_operator_chart_version: str = Field(default="v24.9.2", description="NVIDIA GPU Operator Helm chart.")
+    gpu_operator_repository: str = Field(
+        default="https://helm.ngc.nvidia.com/nvidia", description="Chart repository; point at a mirror offline."
+    )
+    gpu_operator_namespace: Name = "gpu-operator"
+    container_runtime: Literal["containerd", "cri-o"] = "containerd"
+    dcgm_exporter_scrape_interval_s: int = Field(default=15, ge=1)
+    service_monitor_labels: dict[str, str] = Field(
+        default_factory=lambda: {"release": "kube-prometheus-stack"},
+        description="Labels the cluster's Prometheus selects ServiceMonitors by.",
+    )
+
+
 class Suppression(Strict):
     rule: str = Field(min_length=3, description="Rule ID (PWR003) or slug (psu-feed-loss).")
     target: str = Field(min_length=1, description="Finding target; shell-style wildcards allowed.")
@@ -64,6 +80,7 @@ class Site(Strict):
     name: Name
     market: str | None = None
     settings: SiteSettings = Field(default_factory=SiteSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     catalog: CatalogExtension = Field(default_factory=CatalogExtension)
     networks: list[Network] = Field(default_factory=list)
     racks: list[Rack] = Field(min_length=1)

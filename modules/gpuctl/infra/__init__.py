@@ -1,0 +1,1 @@
+"""Pulumi components for a site. Imports pulumi; nothing else in gpuctl does."""

@@ -1,0 +1,61 @@
+"""Provisioning as resources: per rack a local command running `gpuctl provision <rack>`, triggered by a
+hash of what it depends on, so a spec change re-provisions only the racks it touches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import pulumi
+import pulumi_command as command
+
+from ..model import Rack, Site
+
+
+def roles_digest(root: Path) -> str:
+    """Hash of every file under playbooks/ (role versions as the repository has them)."""
+    h = hashlib.sha256()
+    base = root / "playbooks"
+    if base.is_dir():
+        for f in sorted(p for p in base.rglob("*") if p.is_file()):
+            h.update(str(f.relative_to(base)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def rack_digest(site: Site, rack: Rack, roles: str) -> str:
+    """What the rack's provisioning depends on: its servers (and their catalog entries), networks, the pools
+    and deployments that touch them, and the roles."""
+    names = {s.name for s in rack.servers}
+    pools = [p for p in site.node_pools if any(s.name in names for s in site.pool_servers(p))]
+    data = {
+        "rack": rack.model_dump(mode="json"),
+        "models": {s.model: site.server_spec(s).model_dump(mode="json") for s in rack.servers},
+        "networks": [n.model_dump(mode="json") for n in site.networks],
+        "pools": [p.model_dump(mode="json") for p in pools],
+        "deployments": [d.model_dump(mode="json") for d in site.deployments if d.node_pool in {p.name for p in pools}],
+        "roles": roles,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def declare(
+    site: Site, site_file: str, racks: Mapping[str, pulumi.Resource], root: Path
+) -> dict[str, command.local.Command]:
+    roles = roles_digest(root)
+    out = {}
+    for rack in site.racks:
+        if not rack.servers:
+            continue
+        digest = rack_digest(site, rack, roles)
+        out[rack.name] = command.local.Command(
+            f"{rack.name}-provision",
+            create=f"gpuctl provision {rack.name} --site {site_file}",
+            update=f"gpuctl provision {rack.name} --site {site_file}",
+            dir=str(root),
+            triggers=[digest],
+            opts=pulumi.ResourceOptions(parent=racks[rack.name]),
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Artifacts rendered from a Site: Kubernetes objects, inventories, configuration files. Pure functions."""

@@ -1,0 +1,127 @@
+"""Kubernetes objects the site implies: namespaces, node labels and taints per pool, GPU Operator values,
+the dcgm-exporter ServiceMonitor. Plain dicts: the Pulumi program declares them, tests validate them
+against the Kubernetes schemas, and the Helm values are the same dict in both places."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import NodePool, Server, Site
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuctl"}
+LABEL_PREFIX = "gpuctl.io"
+
+
+def namespaces(site: Site) -> list[dict[str, Any]]:
+    names = [site.cluster.gpu_operator_namespace, *sorted({d.namespace for d in site.deployments})]
+    seen: list[str] = []
+    for n in names:
+        if n not in seen:
+            seen.append(n)
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": dict(MANAGED_BY)}} for n in seen
+    ]
+
+
+def node_labels(site: Site, pool: NodePool, server: Server) -> dict[str, str]:
+    gpu = site.gpu_spec(server)
+    labels = {
+        f"{LABEL_PREFIX}/site": site.name,
+        f"{LABEL_PREFIX}/rack": site.rack_of(server.name).name,
+        f"{LABEL_PREFIX}/pool": pool.name,
+        f"{LABEL_PREFIX}/purpose": pool.purpose,
+        f"{LABEL_PREFIX}/gpu-model": gpu.id if gpu else "none",
+    }
+    if pool.mig_strategy == "none":
+        labels["nvidia.com/mig.config"] = "all-disabled"
+    labels.update(pool.labels)
+    return labels
+
+
+def node_patches(site: Site) -> list[dict[str, Any]]:
+    """Server-side-apply patches of each GPU node: the pool's labels and taints (node name = server name)."""
+    out = []
+    for pool in site.node_pools:
+        for server in site.pool_servers(pool):
+            spec: dict[str, Any] = {}
+            if pool.taints:
+                spec["taints"] = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
+            out.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {"name": server.name, "labels": node_labels(site, pool, server)},
+                    "spec": spec,
+                }
+            )
+    return out
+
+
+def pool_tolerations(site: Site) -> list[dict[str, str]]:
+    """Tolerations for every pool taint, so the operator's daemonsets run on tainted GPU nodes."""
+    seen: list[dict[str, str]] = []
+    for pool in site.node_pools:
+        for t in pool.taints:
+            tol = {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
+            if tol not in seen:
+                seen.append(tol)
+    return seen
+
+
+def gpu_operator_values(site: Site) -> dict[str, Any]:
+    """Helm values for the NVIDIA GPU Operator. The driver, container toolkit and DCGM host engine are the
+    Ansible roles' (pinned, offline-capable, fabric manager matched to the driver), so the operator's own are
+    off; it runs the device plugin, GPU feature discovery, dcgm-exporter and, where a pool uses MIG, the MIG
+    manager."""
+    strategies = {p.mig_strategy for p in site.node_pools if p.mig_strategy != "none"}
+    values: dict[str, Any] = {
+        "operator": {"defaultRuntime": site.cluster.container_runtime},
+        "driver": {"enabled": False},
+        "toolkit": {"enabled": False},
+        "dcgm": {"enabled": False},
+        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": False}},
+        "devicePlugin": {"enabled": True},
+        "gfd": {"enabled": True},
+        "nfd": {"enabled": True},
+        "migManager": {"enabled": bool(strategies)},
+        "mig": {"strategy": "mixed" if "mixed" in strategies else "single"},
+        "daemonsets": {"tolerations": pool_tolerations(site)},
+    }
+    return values
+
+
+def dcgm_service_monitor(site: Site) -> dict[str, Any]:
+    ns = site.cluster.gpu_operator_namespace
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {
+            "name": "nvidia-dcgm-exporter",
+            "namespace": ns,
+            "labels": {**MANAGED_BY, **site.cluster.service_monitor_labels},
+        },
+        "spec": {
+            "selector": {"matchLabels": {"app": "nvidia-dcgm-exporter"}},
+            "namespaceSelector": {"matchNames": [ns]},
+            "endpoints": [
+                {
+                    "port": "gpu-metrics",
+                    "path": "/metrics",
+                    "interval": f"{site.cluster.dcgm_exporter_scrape_interval_s}s",
+                    "honorLabels": True,
+                    "relabelings": [
+                        {
+                            "sourceLabels": ["__meta_kubernetes_pod_node_name"],
+                            "targetLabel": "node",
+                            "action": "replace",
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def endpoint(site: Site, deployment_name: str) -> str:
+    dep = next(d for d in site.deployments if d.name == deployment_name)
+    return f"http://{dep.name}.{dep.namespace}.svc.cluster.local:8000/v1"

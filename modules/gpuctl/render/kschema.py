@@ -1,0 +1,74 @@
+"""Offline, strict validation of Kubernetes objects: built-in kinds against the Kubernetes OpenAPI schemas
+(kubernetes-validate, pinned version), custom resources against the CRDs shipped beside this module.
+Unknown fields and missing schemas are failures."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import yaml
+
+KUBERNETES_VERSION = "1.32.0"
+
+
+class ManifestError(Exception):
+    """An object does not validate; the message names kind/name and the field."""
+
+
+@cache
+def _crds() -> dict[tuple[str, str], dict[str, Any]]:
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in resources.files(__package__).joinpath("crds").iterdir():
+        if entry.name.endswith(".yaml"):
+            crd = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                table[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    return table
+
+
+def _unknown_fields(obj: Any, schema: dict[str, Any], path: str) -> list[str]:
+    out: list[str] = []
+    if isinstance(obj, dict) and schema.get("type") == "object" and "properties" in schema:
+        for key, value in obj.items():
+            if key not in schema["properties"]:
+                if path != "" or key not in ("status",):
+                    out.append(f"{path}.{key}".lstrip("."))
+            elif key != "metadata":
+                out += _unknown_fields(value, schema["properties"][key], f"{path}.{key}")
+    elif isinstance(obj, list) and "items" in schema:
+        for i, item in enumerate(obj):
+            out += _unknown_fields(item, schema["items"], f"{path}[{i}]")
+    return out
+
+
+def validate(obj: dict[str, Any], version: str = KUBERNETES_VERSION) -> None:
+    kind, api = obj.get("kind"), obj.get("apiVersion")
+    name = (obj.get("metadata") or {}).get("name", "?")
+    label = f"{kind}/{name}"
+    crd_schema = _crds().get((str(api), str(kind)))
+    if crd_schema is not None:
+        try:
+            jsonschema.validate(obj, crd_schema)
+        except jsonschema.ValidationError as exc:
+            where = ".".join(str(p) for p in exc.absolute_path)
+            raise ManifestError(f"{label}: {where}: {exc.message}") from None
+        unknown = _unknown_fields(obj, crd_schema, "")
+        if unknown:
+            raise ManifestError(f"{label}: unknown field(s) {', '.join(unknown)}")
+        return
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(obj, version, strict=True)
+    except kubernetes_validate.SchemaNotFoundError:
+        raise ManifestError(
+            f"{label}: no schema for {api} {kind} in Kubernetes {version} nor in the shipped CRDs"
+        ) from None
+    except kubernetes_validate.ValidationError as exc:
+        where = ".".join(str(p) for p in exc.path) if hasattr(exc, "path") else ""
+        first = str(exc).splitlines()[0]
+        raise ManifestError(f"{label}: {where}: {first}") from None

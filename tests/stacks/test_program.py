@@ -1,0 +1,204 @@
+"""The Pulumi program under Pulumi's mocks: the resource graph, its properties and outputs."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from gpuctl.infra.program import ProgramConfig, check_kubeconfig, load_and_validate
+from gpuctl.render import kschema
+
+from .harness import KUBECONFIG, Recorded, run_program
+
+FRA1 = "inventories/fra1/site.yaml"
+
+
+@pytest.fixture(scope="module")
+def fra1():  # type: ignore[no-untyped-def]
+    return run_program(FRA1, kubeconfig=KUBECONFIG, provision=True)
+
+
+def test_component_tree_types_names_and_parents(fra1) -> None:  # type: ignore[no-untyped-def]
+    site = fra1.named("fra1")
+    assert site.type == "gpuctl:dc:Site" and not site.custom
+    racks = fra1.of_type("gpuctl:dc:Rack")
+    assert sorted(r.name for r in racks) == ["rack-a", "rack-b"]
+    assert all(r.parent.endswith("gpuctl:dc:Site::fra1") for r in racks)
+    feeds = fra1.of_type("gpuctl:dc:PowerFeed")
+    assert sorted(f.name for f in feeds) == ["rack-a-feed-a", "rack-a-feed-b", "rack-b-feed-a", "rack-b-feed-b"]
+    assert fra1.named("rack-b-feed-a").parent.endswith("gpuctl:dc:Rack::rack-b")
+    servers = fra1.of_type("gpuctl:dc:Server")
+    assert len(servers) == 8
+    assert fra1.named("dgx-b01").parent.endswith("gpuctl:dc:Rack::rack-b")
+    assert fra1.named("dgx-b01-bond0").type == "gpuctl:net:Bond"
+    assert fra1.named("dgx-b01-bond0").parent.endswith("gpuctl:dc:Server::dgx-b01")
+    # SR-IOV: only the DGX ports declare VFs (4 each)
+    sriov = fra1.of_type("gpuctl:net:SriovPort")
+    assert sorted(s.name for s in sriov) == [
+        "dgx-b01-ens1f0np0",
+        "dgx-b01-ens1f1np1",
+        "dgx-b02-ens1f0np0",
+        "dgx-b02-ens1f1np1",
+    ]
+    assert all(s.inputs["virtualFunctions"] == 4 for s in sriov)
+    assert {p.name for p in fra1.of_type("gpuctl:k8s:GpuNodePool")} == {
+        "l40s-inference",
+        "l4-inference",
+        "h100-inference",
+    }
+
+
+def test_rack_properties_carry_the_power_arithmetic(fra1) -> None:  # type: ignore[no-untyped-def]
+    rack_b = fra1.named("rack-b").inputs
+    # 2 × DGX H100 10.2 kW + 2 switches × 0.5 kW; min(2 × 57.5 kW feeds, 25 kW contract)
+    assert rack_b["loadKw"] == pytest.approx(21.4)
+    assert rack_b["budgetKw"] == pytest.approx(25.0)
+    assert rack_b["headroomKw"] == pytest.approx(3.6)
+    assert rack_b["redundancy"] == "n+n"
+    # 415 V × 50 A × √3 × 0.8 = 28.75 kW usable per feed
+    assert fra1.named("rack-b-feed-a").inputs["usableKw"] == pytest.approx(28.752, abs=0.001)
+
+
+def test_stack_outputs(fra1) -> None:  # type: ignore[no-untyped-def]
+    out = fra1.outputs
+    assert out["racks"]["rack-a"]["loadKw"] == pytest.approx(12.5)
+    assert out["pools"]["h100-inference"] == {"gpus": 16, "gpuModel": "h100-sxm5-80gb"}
+    dep = out["deployments"]["llama-70b-chat"]
+    assert dep["endpoint"] == "http://llama-70b-chat.inference.svc.cluster.local:8000/v1"
+    assert dep["predictedKvCacheTokens"] > 600_000
+
+
+def test_kubernetes_side(fra1) -> None:  # type: ignore[no-untyped-def]
+    provider = fra1.of_type("pulumi:providers:kubernetes")
+    assert len(provider) == 1 and provider[0].inputs["enableServerSideApply"] == "true"
+    patches = fra1.of_type("kubernetes:core/v1:NodePatch")
+    assert len(patches) == 8
+    dgx = fra1.named("h100-inference-dgx-b01").inputs
+    assert dgx["metadata"]["labels"]["gpuctl.io/pool"] == "h100-inference"
+    assert dgx["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    assert fra1.named("h100-inference-dgx-b01").parent.endswith("gpuctl:k8s:GpuNodePool::h100-inference")
+    release = fra1.named("gpu-operator").inputs
+    assert release["chart"] == "gpu-operator"
+    assert release["values"]["driver"]["enabled"] is False
+    assert release["values"]["toolkit"]["enabled"] is False
+    assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} in release[
+        "values"
+    ]["daemonsets"]["tolerations"]
+    crd = fra1.named("servicemonitors-crd")
+    assert crd.type.endswith("CustomResourceDefinition")
+
+
+def _manifest(r: Recorded) -> dict:  # type: ignore[type-arg]
+    """The object a recorded Kubernetes resource would send to the API server."""
+    group_version, kind = r.type.split(":", 1)[1].rsplit(":", 1)
+    api = group_version.replace("core/", "")
+    body = {k: v for k, v in r.inputs.items() if k not in ("apiVersion", "kind")}
+    return {"apiVersion": api, "kind": "Node" if kind == "NodePatch" else kind, **body}
+
+
+def test_every_kubernetes_object_validates_against_the_schemas(fra1) -> None:  # type: ignore[no-untyped-def]
+    objects = [
+        r
+        for r in fra1.mocks.resources
+        if r.custom
+        and r.type.startswith("kubernetes:")
+        and "helm.sh" not in r.type
+        and not r.type.endswith("CustomResourceDefinition")
+    ]
+    assert len(objects) == 2 + 8 + 1  # namespaces, node patches, ServiceMonitor
+    for r in objects:
+        kschema.validate(_manifest(r))
+
+
+def test_schema_validation_catches_typos() -> None:
+    with pytest.raises(kschema.ManifestError, match="unknown field"):
+        kschema.validate(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "ServiceMonitor",
+                "metadata": {"name": "x"},
+                "spec": {"selector": {}, "endpoints": [{"prot": "x"}]},
+            }
+        )
+    with pytest.raises(kschema.ManifestError, match="imagePullPolcy"):
+        kschema.validate(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {"containers": [{"name": "c", "image": "i", "imagePullPolcy": "Always"}]},
+            }
+        )
+    with pytest.raises(kschema.ManifestError, match="no schema"):
+        kschema.validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+
+
+def test_without_kubeconfig_no_kubernetes_resources() -> None:
+    run = run_program(FRA1)
+    assert not [r for r in run.mocks.resources if r.type.startswith(("kubernetes:", "pulumi:providers"))]
+    assert not run.of_type("command:local:Command")
+
+
+def test_provisioning_triggers_change_only_for_the_touched_rack(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import EXAMPLE, ROOT
+
+    before = run_program(FRA1, provision=True)
+    text = EXAMPLE.read_text().replace("mii_monitor_interval_ms: 100\n", "mii_monitor_interval_ms: 200\n", 1)
+    changed = ROOT / "inventories" / "fra1" / ".test-changed-site.yaml"
+    changed.write_text(text)
+    try:
+        after = run_program(str(changed.relative_to(ROOT)), provision=True)
+    finally:
+        changed.unlink()
+    trig = {r.name: r.inputs["triggers"] for r in before.of_type("command:local:Command")}
+    trig2 = {r.name: r.inputs["triggers"] for r in after.of_type("command:local:Command")}
+    assert trig["rack-a-provision"] != trig2["rack-a-provision"]  # the first bond is in rack-a
+    assert trig["rack-b-provision"] == trig2["rack-b-provision"]
+
+
+def test_rack_rename_with_alias_is_not_a_replacement(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import EXAMPLE, ROOT
+
+    before = run_program(FRA1)
+    text = EXAMPLE.read_text().replace("  - name: rack-b\n", "  - name: rack-h100\n    previous_names: [rack-b]\n")
+    text = text.replace("racks: [rack-b]", "racks: [rack-h100]")
+    renamed = ROOT / "inventories" / "fra1" / ".test-renamed-site.yaml"
+    renamed.write_text(text)
+    try:
+        after = run_program(str(renamed.relative_to(ROOT)))
+    finally:
+        renamed.unlink()
+    old = {(r.type, r.name) for r in before.mocks.resources}
+    new = {(r.type, r.name) for r in after.mocks.resources}
+    aliased = {(r.type, a) for r in after.mocks.resources for a in r.aliases}
+    gone = old - new
+    assert gone == {
+        ("gpuctl:dc:Rack", "rack-b"),
+        ("gpuctl:dc:PowerFeed", "rack-b-feed-a"),
+        ("gpuctl:dc:PowerFeed", "rack-b-feed-b"),
+    }
+    assert gone <= aliased, "every renamed resource carries an alias to its old name"
+    # servers keep their URNs: names come from the server, URNs carry parent types only
+    assert ("gpuctl:dc:Server", "dgx-b01") in new
+
+
+@pytest.mark.parametrize(
+    ("cfg", "expect"),
+    [
+        (ProgramConfig(site_file=None), "gpuctl:siteFile is not set"),
+        (ProgramConfig(site_file="inventories/nope/site.yaml"), "no such file"),
+        (ProgramConfig(site_file="inventories/ams2/site.yaml"), "pre-flight validation of inventories/ams2/site.yaml"),
+    ],
+)
+def test_bad_config_is_a_readable_run_error(cfg: ProgramConfig, expect: str) -> None:
+    from tests.conftest import ROOT
+
+    cfg = ProgramConfig(site_file=cfg.site_file, root=ROOT)
+    with pytest.raises(pulumi.RunError, match=expect.replace("(", r"\(")):
+        load_and_validate(cfg)
+
+
+@pytest.mark.parametrize(("text", "expect"), [("a: [", "does not parse"), ("a: 1", "not a kubeconfig")])
+def test_bad_kubeconfig_is_a_readable_run_error(text: str, expect: str) -> None:
+    with pytest.raises(pulumi.RunError, match=expect):
+        check_kubeconfig(text)
