@@ -8,6 +8,7 @@ import typer
 
 from ..errors import GpuctlError
 from . import env
+from .lab_cmd import lab_app
 from .plan_cmd import plan
 from .rules_cmd import rules
 from .tco_cmd import tco
@@ -26,6 +27,7 @@ app.command()(plan)
 app.command()(rules)
 app.command()(vram)
 app.command()(tco)
+app.add_typer(lab_app, name="lab")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ class GpuSpec(Strict):
     id: CatalogId
     name: str
     vendor: Literal["nvidia", "amd", "intel"] = "nvidia"
+    smi_name: str | None = Field(default=None, description="The name nvidia-smi prints for the GPU.")
     form_factor: Literal["sxm", "pcie", "oam", "superchip"]
     board_power_w: PositiveFloat
     memory_mib: PositiveInt | None = Field(

@@ -1,0 +1,279 @@
+"""`gpuctl lab up` / `gpuctl lab down`: the same code serves the CLI and the pytest fixture."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..loader import load_site
+from ..model import Site
+from .base import LabError, ensure_base
+from .config import LabConfig
+from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
+from .packages import build_repo
+
+READY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    ip: str
+    netns: str
+    dir: str
+    gpu_name: str | None
+    gpu_count: int
+    memory_mib: int
+
+
+@dataclass
+class LabState:
+    site_file: str
+    rack: str | None
+    root: str
+    base: str
+    repo_url: str
+    repo_key: str
+    ssh_config: str
+    known_hosts: str
+    private_key: str
+    hosts: list[LabHost]
+    supervisor_pid: int | None = None
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LabState:
+        data = json.loads(path.read_text())
+        data["hosts"] = [LabHost(**h) for h in data["hosts"]]
+        return cls(**data)
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {h.name: h.ip for h in self.hosts}
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces, overlay mounts, sshd): run it with sudo")
+
+
+def state_path(cfg: LabConfig) -> Path:
+    return cfg.root / "lab.json"
+
+
+def current(cfg: LabConfig | None = None) -> LabState | None:
+    cfg = cfg or LabConfig()
+    path = state_path(cfg)
+    return LabState.load(path) if path.exists() else None
+
+
+def _hosts(site: Site, rack: str | None, cfg: LabConfig) -> list[LabHost]:
+    servers = [(r, s) for r, s in site.all_servers() if rack is None or r.name == rack]
+    if rack is not None and not any(r.name == rack for r in site.racks):
+        raise LabError(f"site {site.name} has no rack '{rack}'; racks: {', '.join(r.name for r in site.racks)}")
+    if not servers:
+        raise LabError("no servers to start")
+    if len(servers) > 200:
+        raise LabError(f"{len(servers)} hosts is more than the lab subnet holds (200)")
+    hosts = []
+    for i, (_, server) in enumerate(servers):
+        gpu = site.gpu_spec(server)
+        hosts.append(
+            LabHost(
+                name=server.name,
+                ip=cfg.address(10 + i),
+                netns=cfg.netns(f"h{i}"),
+                dir=str(cfg.root / "hosts" / server.name),
+                gpu_name=(gpu.smi_name or gpu.name) if gpu else None,
+                gpu_count=site.gpu_count(server),
+                memory_mib=(gpu.memory_mib or 0) if gpu else 0,
+            )
+        )
+    return hosts
+
+
+def _prepare_host(h: LabHost, index: int, client_pub: str) -> str:
+    """Write the host's own files into its overlay upper dir; returns its public host key line."""
+    d = Path(h.dir)
+    upper = d / "upper"
+    for sub in ("upper", "work", "root"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    (upper / "etc" / "ssh" / "sshd_config.d").mkdir(parents=True, exist_ok=True)
+    (upper / "etc" / "gpuctl-lab").mkdir(parents=True, exist_ok=True)
+    (upper / "root" / ".ssh").mkdir(parents=True, mode=0o700, exist_ok=True)
+    (upper / "etc" / "apt" / "sources.list.d").mkdir(parents=True, exist_ok=True)
+    (upper / "etc" / "hostname").write_text(f"{h.name}\n")
+    (upper / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n{h.ip} {h.name}\n")
+    # The lab is air-gapped: the base's Debian mirror is hidden, only gpuctl's repository exists.
+    (upper / "etc" / "apt" / "sources.list").write_text("# lab host: no upstream mirror\n")
+    (upper / "etc" / "apt" / "sources.list.d" / "debian.sources").write_text("")
+    key = upper / "etc" / "ssh" / "ssh_host_ed25519_key"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{h.name}", "-f", str(key)])
+    (upper / "etc" / "ssh" / "sshd_config.d" / "gpuctl-lab.conf").write_text(
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "UseDNS no\nHostKey /etc/ssh/ssh_host_ed25519_key\nMaxStartups 100:30:200\nMaxSessions 50\n"
+    )
+    auth = upper / "root" / ".ssh" / "authorized_keys"
+    auth.write_text(client_pub)
+    auth.chmod(0o600)
+    (upper / "etc" / "gpuctl-lab" / "gpus.json").write_text(
+        json.dumps(
+            {
+                "name": h.gpu_name,
+                "memory_mib": h.memory_mib,
+                "count": h.gpu_count if h.gpu_name else 0,
+                "host_id": index + 1,
+            }
+        )
+    )
+    pub = key.with_suffix(".pub").read_text().split()
+    return f"{pub[0]} {pub[1]}"
+
+
+def _write_ssh(cfg: LabConfig, hosts: list[LabHost], host_keys: dict[str, str], private_key: Path) -> tuple[Path, Path]:
+    ssh = cfg.root / "ssh"
+    known = ssh / "known_hosts"
+    known.write_text("".join(f"{h.name},{h.ip} {host_keys[h.name]}\n" for h in hosts))
+    config = ssh / "ssh_config"
+    blocks = []
+    for h in hosts:
+        blocks.append(
+            f"Host {h.name}\n  HostName {h.ip}\n  User root\n  IdentityFile {private_key}\n  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n  ControlMaster auto\n"
+            f"  ControlPath {ssh}/cm-%C\n  ControlPersist 120s\n  ConnectTimeout 10\n"
+        )
+    config.write_text("\n".join(blocks))
+    return config, known
+
+
+def _wait_ssh(hosts: list[LabHost], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = {h.name: h for h in hosts}
+    while pending and time.monotonic() < deadline:
+        for name, h in list(pending.items()):
+            try:
+                with socket.create_connection((h.ip, 22), timeout=1) as sock:
+                    if sock.recv(16).startswith(b"SSH-"):
+                        del pending[name]
+            except OSError:
+                pass
+        if pending:
+            time.sleep(0.05)
+    if pending:
+        raise LabError(
+            f"lab hosts did not start sshd within {timeout:.0f} s: {', '.join(sorted(pending))} "
+            f"(see {hosts[0].dir.rsplit('/hosts/', 1)[0]}/supervisor.log)"
+        )
+
+
+def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = None) -> LabState:
+    require_root()
+    cfg = cfg or LabConfig()
+    site = load_site(site_file).site
+    cfg.root.mkdir(parents=True, exist_ok=True)
+    with (cfg.root.parent / f".{cfg.root.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _down(cfg)
+        cfg.root.mkdir(parents=True, exist_ok=True)
+        base = ensure_base(cfg)
+        hosts = _hosts(site, rack, cfg)
+        repo_dir = cfg.root / "repo"
+        key = build_repo(repo_dir)
+        ssh = cfg.root / "ssh"
+        ssh.mkdir(mode=0o700, exist_ok=True)
+        private = ssh / "id_ed25519"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gpuctl-lab", "-f", str(private)])
+        client_pub = private.with_suffix(".pub").read_text()
+        host_keys = {h.name: _prepare_host(h, i, client_pub) for i, h in enumerate(hosts)}
+        config, known = _write_ssh(cfg, hosts, host_keys, private)
+        create_bridge(cfg)
+        attach(cfg, "rt", cfg.netns("router"), cfg.router_ip, None)
+        ns_run(cfg.netns("router"), "sysctl", "-qw", "net.ipv4.ip_forward=0")
+        attach(cfg, "repo", cfg.netns("repo"), cfg.repo_ip, cfg.router_ip)
+        for i, h in enumerate(hosts):
+            attach(cfg, f"h{i}", h.netns, h.ip, cfg.router_ip)
+        state = LabState(
+            site_file=str(site_file),
+            rack=rack,
+            root=str(cfg.root),
+            base=str(base),
+            repo_url=f"http://{cfg.repo_ip}:8080",
+            repo_key=str(key),
+            ssh_config=str(config),
+            known_hosts=str(known),
+            private_key=str(private),
+            hosts=hosts,
+        )
+        state.save(state_path(cfg))
+        log = (cfg.root / "supervisor.log").open("w")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gpuctl.lab.supervisor", str(state_path(cfg))],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        state.supervisor_pid = proc.pid
+        state.save(state_path(cfg))
+        try:
+            _wait_ssh(hosts, READY_TIMEOUT_S)
+        except LabError:
+            _down(cfg)
+            raise
+        return state
+
+
+def down(cfg: LabConfig | None = None) -> None:
+    require_root()
+    cfg = cfg or LabConfig()
+    cfg.root.parent.mkdir(parents=True, exist_ok=True)
+    with (cfg.root.parent / f".{cfg.root.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _down(cfg)
+
+
+def _down(cfg: LabConfig) -> None:
+    """Idempotent: finds everything by the lab's prefix and root, whether or not a state file exists."""
+    path = state_path(cfg)
+    if path.exists():
+        try:
+            pid = LabState.load(path).supervisor_pid
+        except (ValueError, KeyError, TypeError):
+            pid = None
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for ns in lab_namespaces(cfg):
+        pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
+        for p in pids:
+            try:
+                os.kill(int(p), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+    for ns in lab_namespaces(cfg):
+        run(["ip", "netns", "delete", ns], check=False)
+    for link in lab_links(cfg):
+        run(["ip", "link", "delete", link], check=False)
+    root = str(cfg.root.resolve())
+    with open("/proc/mounts") as fh:
+        mounts = [line.split()[1] for line in fh if line.split()[1].startswith(root + "/")]
+    for m in sorted(mounts, key=len, reverse=True):
+        run(["umount", "-l", m], check=False)
+    if cfg.root.exists():
+        shutil.rmtree(cfg.root, ignore_errors=True)

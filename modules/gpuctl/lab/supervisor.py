@@ -1,0 +1,107 @@
+"""The lab's long-lived parent: starts the repository server and every host, then waits.
+
+Hosts are started from this process's main thread with a parent-death signal, so they die with it
+(`gpuctl lab down` sends it SIGTERM; a `kill -9` has the same effect)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from .core import LabHost, LabState
+
+HOST_SCRIPT = r"""
+set -e
+R="$HOSTDIR/root"
+mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$HOSTDIR/upper,workdir=$HOSTDIR/work" "$R"
+mount -t proc proc "$R/proc"
+mount -t sysfs sysfs "$R/sys"
+mount -t tmpfs -o mode=755,size=16m tmpfs "$R/dev"
+for d in null zero full random urandom tty; do touch "$R/dev/$d"; mount --bind "/dev/$d" "$R/dev/$d"; done
+mkdir -p "$R/dev/pts" "$R/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$R/dev/pts"
+ln -sf pts/ptmx "$R/dev/ptmx"
+mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
+mount -t tmpfs -o mode=755 tmpfs "$R/run"
+mkdir -p "$R/run/sshd" "$R/run/lock"
+mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+hostname "$HOSTNAME_"
+cd "$R"
+mkdir -p .oldroot
+pivot_root . .oldroot
+cd /
+umount -l /.oldroot
+rmdir /.oldroot 2>/dev/null || true
+exec /usr/sbin/sshd -D -e
+"""
+
+
+def spawn_host(state: LabState, h: LabHost) -> subprocess.Popen[bytes]:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "BASE": state.base, "HOSTDIR": h.dir, "HOSTNAME_": h.name}
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        h.netns,
+        "setpriv",
+        "--pdeathsig",
+        "KILL",
+        "--",
+        "unshare",
+        "--mount",
+        "--uts",
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--mount-proc",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        HOST_SCRIPT,
+    ]
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+
+
+def spawn_repo(state: LabState) -> subprocess.Popen[bytes]:
+    repo_ip = state.repo_url.split("//")[1].split(":")[0]
+    ns = state.hosts[0].netns.rsplit("-", 1)[0] + "-repo"
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        "setpriv",
+        "--pdeathsig",
+        "KILL",
+        "--",
+        sys.executable,
+        "-m",
+        "http.server",
+        "8080",
+        "--bind",
+        repo_ip,
+        "--directory",
+        str(Path(state.root) / "repo"),
+    ]
+    return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main(path: str) -> None:
+    state = LabState.load(Path(path))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    children = [spawn_repo(state)] + [spawn_host(state, h) for h in state.hosts]
+    print(f"started {len(children) - 1} hosts and the repository", flush=True)
+    stop.wait()
+    for child in children:
+        child.kill()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
