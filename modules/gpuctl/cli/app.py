@@ -10,6 +10,7 @@ from ..errors import GpuctlError
 from . import env
 from .lab_cmd import lab_app
 from .plan_cmd import plan
+from .provision_cmd import provision_cmd
 from .rules_cmd import rules
 from .tco_cmd import tco
 from .validate import validate
@@ -28,6 +29,7 @@ app.command()(rules)
 app.command()(vram)
 app.command()(tco)
 app.add_typer(lab_app, name="lab")
+app.command("provision")(provision_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

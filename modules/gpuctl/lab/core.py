@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import shutil
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -120,6 +122,13 @@ def _prepare_host(h: LabHost, index: int, client_pub: str) -> str:
     # The lab is air-gapped: the base's Debian mirror is hidden, only gpuctl's repository exists.
     (upper / "etc" / "apt" / "sources.list").write_text("# lab host: no upstream mirror\n")
     (upper / "etc" / "apt" / "sources.list.d" / "debian.sources").write_text("")
+    # No systemd runs in a lab host (sshd is PID 1), but the base has systemctl (netplan pulls it in): hide it
+    # with an overlay whiteout so service management takes the SysV path the stand-in packages provide.
+    for tool in ("systemctl",):
+        whiteout = upper / "usr" / "bin" / tool
+        whiteout.parent.mkdir(parents=True, exist_ok=True)
+        if not whiteout.exists():
+            os.mknod(whiteout, stat.S_IFCHR | 0o000, os.makedev(0, 0))
     key = upper / "etc" / "ssh" / "ssh_host_ed25519_key"
     if not key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{h.name}", "-f", str(key)])
@@ -255,24 +264,20 @@ def _down(cfg: LabConfig) -> None:
         except (ValueError, KeyError, TypeError):
             pid = None
         if pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     for ns in lab_namespaces(cfg):
         pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
         for p in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(p), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
     for ns in lab_namespaces(cfg):
         run(["ip", "netns", "delete", ns], check=False)
     for link in lab_links(cfg):
         run(["ip", "link", "delete", link], check=False)
     root = str(cfg.root.resolve())
-    with open("/proc/mounts") as fh:
-        mounts = [line.split()[1] for line in fh if line.split()[1].startswith(root + "/")]
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+              if line.split()[1].startswith(root + "/")]
     for m in sorted(mounts, key=len, reverse=True):
         run(["umount", "-l", m], check=False)
     if cfg.root.exists():

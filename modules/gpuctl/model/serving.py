@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import Name, PositiveInt, Strict
+
+
+class Client(Strict):
+    """Who may call the endpoint: pods in a namespace (optionally with labels), or an address block."""
+
+    namespace: str | None = None
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+    cidr: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Client:
+        if (self.namespace is None) == (self.cidr is None):
+            raise ValueError("a client is either a namespace (with optional pod_labels) or a cidr")
+        return self
 
 
 class Deployment(Strict):
@@ -26,6 +40,8 @@ class Deployment(Strict):
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     node_pool: Name
     namespace: Name = "inference"
+    image: str | None = Field(default=None, description="Engine image; default by engine and version.")
+    clients: list[Client] = Field(default_factory=list, description="Allowed callers; none means no ingress.")
 
     @property
     def gpus_per_pod(self) -> int:

@@ -69,6 +69,43 @@ class ClusterSettings(Strict):
     )
 
 
+class SshSettings(Strict):
+    user: str = "root"
+    private_key_file: str | None = None
+    known_hosts_file: str | None = Field(
+        default=None, description="Verified host keys; host key checking is never turned off outside the lab."
+    )
+    bastion: str | None = Field(default=None, description="Jump host, user@host[:port].")
+    port: int = Field(default=22, ge=1, le=65535)
+
+
+class ProvisioningSettings(Strict):
+    """What the Ansible roles install, from where. Every source is a setting so an offline mirror works."""
+
+    ssh: SshSettings = Field(default_factory=SshSettings)
+    driver_branch: str = Field(default="550", pattern=r"^\d{3}$")
+    driver_version: str = Field(default="550.127.05-0ubuntu1", description="Exact package version, pinned.")
+    kernel_modules: Literal["dkms", "precompiled"] = "dkms"
+    apt_repository_url: str = Field(
+        default="https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64",
+        description="NVIDIA's CUDA repository or an offline mirror of it.",
+    )
+    apt_repository_suite: str = Field(default="/", description="'/' for NVIDIA's flat repository.")
+    apt_repository_components: str = ""
+    apt_key_url: str = Field(
+        default="https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/3bf863cc.pub",
+        description="Signing key of the repository (armored or binary).",
+    )
+    container_toolkit_version: str = "1.17.4-1"
+    containerd_config: str = Field(
+        default="/etc/containerd/config.toml",
+        description="k3s: /var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl; RKE2: /var/lib/rancher/rke2/"
+        "agent/etc/containerd/config.toml.tmpl",
+    )
+    timezone: str = "UTC"
+    ntp_servers: list[str] = Field(default_factory=lambda: ["0.pool.ntp.org", "1.pool.ntp.org"])
+
+
 class Suppression(Strict):
     rule: str = Field(min_length=3, description="Rule ID (PWR003) or slug (psu-feed-loss).")
     target: str = Field(min_length=1, description="Finding target; shell-style wildcards allowed.")
@@ -81,6 +118,7 @@ class Site(Strict):
     market: str | None = None
     settings: SiteSettings = Field(default_factory=SiteSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
     catalog: CatalogExtension = Field(default_factory=CatalogExtension)
     networks: list[Network] = Field(default_factory=list)
     racks: list[Rack] = Field(min_length=1)

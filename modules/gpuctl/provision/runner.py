@@ -1,0 +1,279 @@
+"""`gpuctl provision`: validate, render the inventory, run the playbooks with ansible-runner, summarize."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import GpuctlError, UsageError
+from ..loader import load_site
+from ..model import Site
+from ..report import FORMATS
+from ..rules import evaluate
+from .inventory import group, write_inventory
+from .journal import Journal
+
+PROJECT_DIR = Path(os.environ.get("GPUCTL_PROJECT_DIR", Path(__file__).resolve().parents[3]))
+STATE_DIR = Path(os.environ.get("GPUCTL_STATE_DIR", PROJECT_DIR / ".gpuctl"))
+
+# Settings a lab host needs: it shares the machine's kernel (no IOMMU, no sysctl, no bonds, no reboot) and
+# has no container runtime; everything else runs as in production.
+LAB_VARS: dict[str, Any] = {
+    "preflight_iommu_check": False,
+    "base_apply_sysctl": False,
+    "network_apply": False,
+    "nvidia_driver_reboot_allowed": False,
+    "container_toolkit_restart_runtime": False,
+    "nvidia_driver_service_manager": "sysvinit",
+    "dcgm_service_manager": "sysvinit",
+    "container_toolkit_service_manager": "sysvinit",
+}
+
+
+class ProvisionError(GpuctlError):
+    """Provisioning cannot start (bad target, validation errors, missing lab)."""
+
+
+@dataclass
+class HostSummary:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    message: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.unreachable:
+            return "unreachable"
+        return "failed" if self.failed else "ok"
+
+
+@dataclass
+class ProvisionResult:
+    run_id: str
+    artifacts: Path
+    status: str
+    rc: int
+    elapsed_s: float
+    hosts: dict[str, HostSummary] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        return sum(h.changed for h in self.hosts.values())
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s.status != "ok")
+
+
+def resolve_target(site: Site, target: str) -> tuple[str, list[str]]:
+    """A rack, node pool, host or `all` -> (Ansible host pattern, host names)."""
+    servers = [s.name for _, s in site.all_servers()]
+    if target == "all":
+        return "all", servers
+    for rack in site.racks:
+        if rack.name == target:
+            return group("rack", rack.name), [s.name for s in rack.servers]
+    for pool in site.node_pools:
+        if pool.name == target:
+            return group("pool", pool.name), [s.name for s in site.pool_servers(pool)]
+    if target in servers:
+        return target, [target]
+    choices = [r.name for r in site.racks] + [p.name for p in site.node_pools]
+    raise UsageError(f"unknown target '{target}': name a rack ({', '.join(r.name for r in site.racks)}), a node "
+                     f"pool ({', '.join(p.name for p in site.node_pools) or 'none'}), a host, or all"
+                     + ("" if choices else ""))
+
+
+def ansible_env(state_dir: Path) -> dict[str, str]:
+    cp = state_dir / "cp"
+    cp.mkdir(parents=True, exist_ok=True)
+    return {
+        "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
+        "ANSIBLE_LIBRARY": str(PROJECT_DIR / "playbooks" / "library"),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp),
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=120s",
+        "ANSIBLE_TIMEOUT": "20",
+        "ANSIBLE_TASK_TIMEOUT": "1800",
+        "ANSIBLE_GATHER_SUBSET": "!all,!min,distribution,kernel,pkg_mgr,service_mgr,python",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_LOCALHOST_WARNING": "False",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_COLLECTIONS_PATH": str(state_dir / "collections"),
+    }
+
+
+def default_forks(hosts: int) -> int:
+    # The controller is CPU-bound (~0.6 s per host per task on 2 cores, shared reference lab.md): more forks
+    # than a few per core buys little, fewer leaves hosts idle.
+    return max(1, min(hosts, 4 * (os.cpu_count() or 2)))
+
+
+def provision(  # noqa: C901, PLR0912, PLR0913
+    site_file: str | Path,
+    target: str = "all",
+    *,
+    playbook: str = "site.yml",
+    check: bool = False,
+    tags: list[str] | None = None,
+    limit: str | None = None,
+    forks: int | None = None,
+    resume: bool = False,
+    offline_mirror: str | None = None,
+    lab: bool = False,
+    extra_vars: dict[str, Any] | None = None,
+    kubeconfig: str | None = None,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> ProvisionResult:
+    import ansible_runner
+
+    site_path = Path(site_file)
+    loaded = load_site(site_path)
+    findings = evaluate(loaded)
+    if findings.failed():
+        raise ProvisionError("the site has pre-flight errors; nothing was provisioned:\n"
+                             + FORMATS["console"]([findings]))
+    site = loaded.site
+    pattern, hosts = resolve_target(site, target)
+    state_dir = STATE_DIR / site.name
+    journal = Journal(state_dir / "journal.json")
+    if resume:
+        pending = [h for h in journal.resumable() if h in hosts]
+        if not pending:
+            raise UsageError("nothing to resume: the last run and verify found every targeted host ok")
+        hosts = pending
+        pattern = ",".join(pending)
+    if limit:
+        pattern = f"{pattern}:&{limit}"
+    variables: dict[str, Any] = dict(extra_vars or {})
+    overrides: dict[str, dict[str, Any]] = {}
+    if lab:
+        from ..lab import core
+
+        state = core.current()
+        if state is None:
+            raise ProvisionError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
+        missing = [h for h in hosts if h not in state.addresses]
+        if missing:
+            raise ProvisionError(f"{', '.join(missing)} not in the running lab (started from {state.site_file}, "
+                                 f"rack {state.rack or 'all'}): provision a target inside it")
+        overrides = {h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses}
+        variables = {**LAB_VARS, "nvidia_driver_repo_url": state.repo_url, "nvidia_driver_repo_suite": "stable",
+                     "nvidia_driver_repo_components": "main",
+                     "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg", **variables}
+    if offline_mirror:
+        key_name = site.provisioning.apt_key_url.rsplit("/", 1)[-1]
+        variables["nvidia_driver_repo_url"] = offline_mirror.rstrip("/")
+        variables["nvidia_driver_repo_key_url"] = f"{offline_mirror.rstrip('/')}/{key_name}"
+    if kubeconfig:
+        variables["serving_kubeconfig"] = str(Path(kubeconfig).resolve())
+        variables["gpuctl_kubeconfig"] = str(Path(kubeconfig).resolve())
+    inventory_file = (state_dir / "lab-inventory.yml") if lab else (site_path.parent / "generated" / "inventory.yml")
+    write_inventory(site, site_path, inventory_file, overrides)
+
+    run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    journal.start_run(run_id, target, hosts)
+    runner_dir = state_dir / "runner"
+    runner_dir.mkdir(parents=True, exist_ok=True)
+    cmdline = "--check --diff" if check else None
+    start = time.perf_counter()
+    summaries: dict[str, HostSummary] = {h: HostSummary() for h in hosts}
+
+    def handler(event: dict[str, Any]) -> bool:
+        data = event.get("event_data", {})
+        host = data.get("host")
+        if host in summaries and event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
+            res = data.get("res", {})
+            if not data.get("ignore_errors"):
+                summaries[host].message = str(res.get("msg") or res.get("stderr") or "")[:500]
+        if on_event is not None:
+            on_event(event)
+        return True
+
+    try:
+        r = ansible_runner.run(
+            private_data_dir=str(runner_dir),
+            project_dir=str(PROJECT_DIR / "playbooks"),
+            playbook=playbook,
+            inventory=str(inventory_file),
+            limit=pattern,
+            forks=forks or default_forks(len(hosts)),
+            tags=",".join(tags) if tags else None,
+            cmdline=cmdline,
+            extravars=variables,
+            envvars=ansible_env(state_dir),
+            ident=run_id,
+            quiet=True,
+            event_handler=handler,
+            rotate_artifacts=20,
+        )
+    finally:
+        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # extravars file: not kept beside the artifacts
+    elapsed = time.perf_counter() - start
+    stats = r.stats or {}
+    for host, summary in summaries.items():
+        summary.ok = stats.get("ok", {}).get(host, 0)
+        summary.changed = stats.get("changed", {}).get(host, 0)
+        summary.failed = stats.get("failures", {}).get(host, 0)
+        summary.unreachable = stats.get("dark", {}).get(host, 0)
+        summary.skipped = stats.get("skipped", {}).get(host, 0)
+    artifacts = Path(r.config.artifact_dir)
+    _scrub_environment(artifacts)
+    if r.status != "successful" and not stats:
+        tail = _stdout_error(artifacts)
+        for s in summaries.values():
+            s.failed = s.failed or 1
+            s.message = s.message or tail or f"ansible-runner ended {r.status} (rc {r.rc}); see the artifacts"
+    result = ProvisionResult(run_id, artifacts, r.status, r.rc, elapsed, summaries)
+    journal.finish_run({h: s.status for h, s in summaries.items()})
+    return result
+
+
+def _scrub_environment(artifacts: Path) -> None:
+    """ansible-runner records the whole process environment in artifacts/command; keep only Ansible's own
+    settings there (the operator's environment may hold credentials)."""
+    import json
+
+    command = artifacts / "command"
+    if command.exists():
+        data = json.loads(command.read_text())
+        data["env"] = {k: v for k, v in data.get("env", {}).items() if k.startswith("ANSIBLE_")}
+        command.write_text(json.dumps(data))
+
+
+def _stdout_error(artifacts: Path) -> str:
+    stdout = artifacts / "stdout"
+    if not stdout.exists():
+        return ""
+    lines = [ln.strip() for ln in stdout.read_text(errors="replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(("[ERROR]", "ERROR!"))]
+    return " ".join((errors or lines[-3:])[:3])[:500]
+
+
+def hint(message: str) -> str:
+    if "Host key verification failed" in message or "REMOTE HOST IDENTIFICATION HAS CHANGED" in message:
+        return "the host's key does not match known_hosts: check the host, then update the known_hosts file"
+    if "Permission denied" in message:
+        return "the SSH key was refused: check provisioning.ssh.private_key_file and the host's authorized_keys"
+    if "timed out" in message.lower() or "No route to host" in message or "Connection refused" in message:
+        return "the host is not reachable on SSH: check power, network and ansible_host"
+    if "Unable to locate package" in message or "no available installation candidate" in message.lower() \
+            or "No package matching" in message:
+        return "a package is missing from the repository or mirror: check nvidia_driver_repo_url and its contents"
+    return ""
+
+
+def isatty() -> bool:
+    return sys.stdout.isatty()

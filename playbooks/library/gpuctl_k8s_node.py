@@ -1,0 +1,59 @@
+#!/usr/bin/python
+"""Ansible module: cordon, drain and uncordon a node through the Kubernetes API."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: gpuctl_k8s_node
+short_description: Cordon and drain a node (evictions honour PodDisruptionBudgets), or uncordon it
+options:
+  kubeconfig:
+    description: Path of the kubeconfig.
+    type: path
+    required: true
+  name:
+    description: Node name.
+    type: str
+    required: true
+  state:
+    description: drained (cordon, then evict every pod but DaemonSet and mirror pods) or schedulable (uncordon).
+    type: str
+    choices: [drained, schedulable]
+    required: true
+  timeout_s:
+    description: How long to wait for evicted pods to be gone.
+    type: int
+    default: 600
+author: gpuctl
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "kubeconfig": {"type": "path", "required": True},
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["drained", "schedulable"], "required": True},
+            "timeout_s": {"type": "int", "default": 600},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        from gpuctl.provision.k8s_api import drain, uncordon
+    except ImportError as exc:
+        module.fail_json(msg=f"the controller's Python lacks gpuctl or kubernetes: {exc}")
+    p = module.params
+    try:
+        if p["state"] == "drained":
+            changed, evicted = drain(p["kubeconfig"], p["name"], p["timeout_s"], dry_run=module.check_mode)
+            module.exit_json(changed=changed, evicted=evicted)
+        changed = uncordon(p["kubeconfig"], p["name"], dry_run=module.check_mode)
+        module.exit_json(changed=changed)
+    except Exception as exc:  # noqa: BLE001 - report any API failure as the task's message
+        module.fail_json(msg=f"{p['state']} {p['name']} failed: {exc}")
+
+
+if __name__ == "__main__":
+    main()
