@@ -14,6 +14,7 @@ from .provision_cmd import provision_cmd
 from .rules_cmd import rules
 from .tco_cmd import tco
 from .validate import validate
+from .verify_cmd import verify_cmd
 from .vram_cmd import vram
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.command()(vram)
 app.command()(tco)
 app.add_typer(lab_app, name="lab")
 app.command("provision")(provision_cmd)
+app.command("verify")(verify_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:
