@@ -1,0 +1,94 @@
+"""Provisioning for real over SSH against the lab's hosts: twice (idempotent), verify, break, resume, upgrade."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gpuctl.lab import core
+
+from .conftest import LAB_SITE
+
+pytestmark = pytest.mark.integration
+
+
+def gpuctl(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def provision(*extra: str) -> dict:  # type: ignore[type-arg]
+    out = gpuctl("provision", "lab-a", "--site", str(LAB_SITE), "--lab", "-f", "json", *extra)
+    assert out.stdout, out.stderr
+    data = json.loads(out.stdout)
+    data["rc"] = out.returncode
+    print(f"provision {' '.join(extra) or '(full)'}: {data['status']}, changed {data['changed']} in "
+          f"{data['elapsed_s']} s: " + ", ".join(f"{h} {v['changed']}" for h, v in sorted(data["hosts"].items())))
+    return data
+
+
+def failing_checks() -> set[tuple[str, str]]:
+    out = gpuctl("verify", "lab-a", "--site", str(LAB_SITE), "--lab", "-f", "json")
+    return {(r["host"], r["check"]) for r in json.loads(out.stdout) if not r["passed"]}
+
+
+def ssh(lab: core.LabState, host: str, command: str) -> str:
+    out = subprocess.run(["ssh", "-F", lab.ssh_config, host, command], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_provision_verify_break_resume(lab: core.LabState) -> None:
+    assert len(lab.hosts) == 4
+    assert len({h.gpu_name for h in lab.hosts}) == 3  # L40S, H100 (NVSwitch), L4
+
+    first = provision()
+    assert first["rc"] == 0 and first["status"] == "successful"
+    assert all(v["changed"] > 0 for v in first["hosts"].values())
+
+    second = provision()
+    assert second["rc"] == 0
+    assert second["changed"] == 0, "a second run must change nothing"
+
+    assert failing_checks() == set()
+
+    ssh(lab, "lab-dgx-1", "dpkg -r nvidia-fabricmanager-550")
+    ssh(lab, "lab-l40s-2", "/etc/init.d/nvidia-dcgm stop")
+    assert failing_checks() == {("lab-dgx-1", "fabric-manager"), ("lab-l40s-2", "dcgm-hostengine")}
+
+    mended = provision("--resume")
+    assert mended["rc"] == 0
+    assert set(mended["hosts"]) == {"lab-dgx-1", "lab-l40s-2"}, "--resume re-runs only the broken hosts"
+    assert failing_checks() == set()
+
+
+def test_nvidia_smi_reports_declared_gpus(lab: core.LabState) -> None:
+    out = ssh(lab, "lab-dgx-1", "nvidia-smi --query-gpu=name,memory.total --format=csv,noheader")
+    assert out.strip().splitlines() == ["NVIDIA H100 80GB HBM3, 81559 MiB"] * 8
+
+
+def test_network_role_renders_bonds_vlans_and_vfs(lab: core.LabState) -> None:
+    netdev = ssh(lab, "lab-l40s-1", "cat /run/systemd/network/10-netplan-bond0.netdev")
+    assert "Kind=bond" in netdev and "Mode=802.3ad" in netdev and "MIIMonitorSec=100ms" in netdev
+    assert "MTUBytes=9000" in netdev
+    vlan = ssh(lab, "lab-l40s-1", "cat /run/systemd/network/10-netplan-bond0.100.netdev")
+    assert "Kind=vlan" in vlan and "Id=100" in vlan
+    assert "virtual-function-count: 8" in ssh(lab, "lab-l40s-1", "cat /etc/netplan/60-gpuctl.yaml")
+
+
+def test_rolling_driver_upgrade(lab: core.LabState) -> None:
+    new = "550.144.03-0ubuntu1"
+    out = provision("--playbook", "upgrade_drivers.yml", "-e", f"nvidia_driver_version={new}",
+                    "-e", "gpuctl_max_unavailable=1")
+    assert out["rc"] == 0
+    for host in ("lab-dgx-1", "lab-l40s-1", "lab-l40s-2", "lab-l4-1"):
+        versions = set(ssh(lab, host, "nvidia-smi --query-gpu=driver_version --format=csv,noheader").split())
+        assert versions == {"550.144.03"}
+    fm = ssh(lab, "lab-dgx-1", "dpkg-query -W -f='${Version}' nvidia-fabricmanager-550")
+    assert fm == new, "fabric manager upgraded with the driver"
+    # the roll went host by host
+    events = (out["hosts"])
+    assert set(events) == {"lab-dgx-1", "lab-l40s-1", "lab-l40s-2", "lab-l4-1"}
