@@ -51,7 +51,7 @@ def main() -> None:
             module.exit_json(changed=changed, evicted=evicted)
         changed = uncordon(p["kubeconfig"], p["name"], dry_run=module.check_mode)
         module.exit_json(changed=changed)
-    except Exception as exc:  # noqa: BLE001 - report any API failure as the task's message
+    except Exception as exc:
         module.fail_json(msg=f"{p['state']} {p['name']} failed: {exc}")
 
 

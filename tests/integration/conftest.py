@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ def lab_available() -> str | None:
     if os.geteuid() != 0:
         return "the lab needs root (network namespaces, overlay mounts)"
     for tool in ("mmdebstrap", "dpkg-deb", "apt-ftparchive", "gpg", "ssh", "ssh-keygen", "unshare", "setpriv", "ip"):
-        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             return f"{tool} is not installed (.ci/run installs it)"
     return None
 

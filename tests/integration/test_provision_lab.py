@@ -16,8 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def gpuctl(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", "from gpuctl.cli.app import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def provision(*extra: str) -> dict:  # type: ignore[type-arg]
@@ -25,8 +29,10 @@ def provision(*extra: str) -> dict:  # type: ignore[type-arg]
     assert out.stdout, out.stderr
     data = json.loads(out.stdout)
     data["rc"] = out.returncode
-    print(f"provision {' '.join(extra) or '(full)'}: {data['status']}, changed {data['changed']} in "
-          f"{data['elapsed_s']} s: " + ", ".join(f"{h} {v['changed']}" for h, v in sorted(data["hosts"].items())))
+    print(
+        f"provision {' '.join(extra) or '(full)'}: {data['status']}, changed {data['changed']} in "
+        f"{data['elapsed_s']} s: " + ", ".join(f"{h} {v['changed']}" for h, v in sorted(data["hosts"].items()))
+    )
     return data
 
 
@@ -81,8 +87,9 @@ def test_network_role_renders_bonds_vlans_and_vfs(lab: core.LabState) -> None:
 
 def test_rolling_driver_upgrade(lab: core.LabState) -> None:
     new = "550.144.03-0ubuntu1"
-    out = provision("--playbook", "upgrade_drivers.yml", "-e", f"nvidia_driver_version={new}",
-                    "-e", "gpuctl_max_unavailable=1")
+    out = provision(
+        "--playbook", "upgrade_drivers.yml", "-e", f"nvidia_driver_version={new}", "-e", "gpuctl_max_unavailable=1"
+    )
     assert out["rc"] == 0
     for host in ("lab-dgx-1", "lab-l40s-1", "lab-l40s-2", "lab-l4-1"):
         versions = set(ssh(lab, host, "nvidia-smi --query-gpu=driver_version --format=csv,noheader").split())
@@ -90,5 +97,5 @@ def test_rolling_driver_upgrade(lab: core.LabState) -> None:
     fm = ssh(lab, "lab-dgx-1", "dpkg-query -W -f='${Version}' nvidia-fabricmanager-550")
     assert fm == new, "fabric manager upgraded with the driver"
     # the roll went host by host
-    events = (out["hosts"])
+    events = out["hosts"]
     assert set(events) == {"lab-dgx-1", "lab-l40s-1", "lab-l40s-2", "lab-l4-1"}

@@ -50,14 +50,24 @@ def provision_cmd(
     check: Annotated[bool, typer.Option("--check", help="Dry run with diffs; changes nothing.")] = False,
     tags: Annotated[list[str] | None, typer.Option("--tags", help="Only these role tags (driver, dcgm, ...).")] = None,
     limit: Annotated[str | None, typer.Option("--limit", help="Further Ansible host pattern.")] = None,
-    forks: Annotated[int | None, typer.Option("--forks", help="Parallel hosts (default: by host count and CPUs).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Only hosts that failed, were not reached, or failed verify.")] = False,
+    forks: Annotated[
+        int | None, typer.Option("--forks", help="Parallel hosts (default: by host count and CPUs).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Only hosts that failed, were not reached, or failed verify.")
+    ] = False,
     offline_mirror: Annotated[str | None, typer.Option("--offline-mirror", help="Repository mirror URL.")] = None,
     lab: Annotated[bool, typer.Option("--lab", help="Provision the running lab's hosts (gpuctl lab up).")] = False,
-    kubeconfig: Annotated[Path | None, typer.Option("--kubeconfig", help="Apply serving manifests to this cluster.")] = None,
-    playbook: Annotated[str, typer.Option("--playbook", help="site.yml, provision_rack.yml or upgrade_drivers.yml.")] = "site.yml",
-    extra_var: Annotated[list[str] | None, typer.Option("--extra-var", "-e", help="KEY=VALUE passed to Ansible.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",  # noqa: A002
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="Apply serving manifests to this cluster.")
+    ] = None,
+    playbook: Annotated[
+        str, typer.Option("--playbook", help="site.yml, provision_rack.yml or upgrade_drivers.yml.")
+    ] = "site.yml",
+    extra_var: Annotated[
+        list[str] | None, typer.Option("--extra-var", "-e", help="KEY=VALUE passed to Ansible.")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
 ) -> int:
     """Provision hosts for real over SSH: exit 0 all ok, 1 any host failed or was unreachable, 2 bad input."""
     console = Console(highlight=False, width=wide())
@@ -65,15 +75,35 @@ def provision_cmd(
     for item in extra_var or []:
         key, _, value = item.partition("=")
         extra[key] = value
-    result = provision(site, target, playbook=playbook, check=check, tags=tags, limit=limit, forks=forks,
-                       resume=resume, offline_mirror=offline_mirror, lab=lab, extra_vars=extra,
-                       kubeconfig=str(kubeconfig) if kubeconfig else None,
-                       on_event=_progress(console) if format == "console" else None)
+    result = provision(
+        site,
+        target,
+        playbook=playbook,
+        check=check,
+        tags=tags,
+        limit=limit,
+        forks=forks,
+        resume=resume,
+        offline_mirror=offline_mirror,
+        lab=lab,
+        extra_vars=extra,
+        kubeconfig=str(kubeconfig) if kubeconfig else None,
+        on_event=_progress(console) if format == "console" else None,
+    )
     if format == "json":
-        typer.echo(json.dumps({"run": result.run_id, "status": result.status, "elapsed_s": round(result.elapsed_s, 2),
-                               "artifacts": str(result.artifacts), "changed": result.changed,
-                               "hosts": {h: vars(s) | {"status": s.status} for h, s in result.hosts.items()}},
-                              indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "run": result.run_id,
+                    "status": result.status,
+                    "elapsed_s": round(result.elapsed_s, 2),
+                    "artifacts": str(result.artifacts),
+                    "changed": result.changed,
+                    "hosts": {h: vars(s) | {"status": s.status} for h, s in result.hosts.items()},
+                },
+                indent=2,
+            )
+        )
     else:
         console.print(summary_table(result))
         console.print(Text(f"changed: {result.changed}; artifacts: {result.artifacts}"))

@@ -20,8 +20,9 @@ def junit(results: list[CheckResult]) -> str:
     suites = ET.Element("testsuites", name="gpuctl verify")
     for host in sorted({r.host for r in results}):
         rows = [r for r in results if r.host == host]
-        suite = ET.SubElement(suites, "testsuite", name=host, tests=str(len(rows)),
-                              failures=str(sum(not r.passed for r in rows)))
+        suite = ET.SubElement(
+            suites, "testsuite", name=host, tests=str(len(rows)), failures=str(sum(not r.passed for r in rows))
+        )
         for r in rows:
             case = ET.SubElement(suite, "testcase", classname=host, name=r.check)
             if not r.passed:
@@ -34,7 +35,7 @@ def verify_cmd(
     target: Annotated[str, typer.Argument(help="A rack, a node pool, a host, or all.")],
     site: SiteOpt,
     lab: Annotated[bool, typer.Option("--lab", help="Check the running lab's hosts.")] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="console, json or junit.")] = "console",  # noqa: A002
+    format: Annotated[str, typer.Option("--format", "-f", help="console, json or junit.")] = "console",
 ) -> int:
     """Check hosts against the site spec: exit 0 all passed, 1 any check failed, 2 bad input."""
     if format not in ("console", "json", "junit"):

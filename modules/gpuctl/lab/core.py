@@ -8,8 +8,8 @@ import json
 import os
 import shutil
 import signal
-import stat
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -276,8 +276,11 @@ def _down(cfg: LabConfig) -> None:
     for link in lab_links(cfg):
         run(["ip", "link", "delete", link], check=False)
     root = str(cfg.root.resolve())
-    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
-              if line.split()[1].startswith(root + "/")]
+    mounts = [
+        line.split()[1]
+        for line in Path("/proc/mounts").read_text().splitlines()
+        if line.split()[1].startswith(root + "/")
+    ]
     for m in sorted(mounts, key=len, reverse=True):
         run(["umount", "-l", m], check=False)
     if cfg.root.exists():

@@ -20,8 +20,13 @@ class Journal:
         write_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
 
     def start_run(self, run_id: str, target: str, hosts: list[str]) -> None:
-        self.data["last_run"] = {"id": run_id, "target": target, "started": time.time(), "finished": None,
-                                 "hosts": {h: "pending" for h in hosts}}
+        self.data["last_run"] = {
+            "id": run_id,
+            "target": target,
+            "started": time.time(),
+            "finished": None,
+            "hosts": dict.fromkeys(hosts, "pending"),
+        }
         self.save()
 
     def finish_run(self, statuses: dict[str, str]) -> None:

@@ -8,8 +8,13 @@ import time
 from typing import Any
 
 PLURALS = {
-    "Namespace": "namespaces", "Service": "services", "Deployment": "deployments", "NetworkPolicy": "networkpolicies",
-    "ConfigMap": "configmaps", "ServiceMonitor": "servicemonitors", "Node": "nodes",
+    "Namespace": "namespaces",
+    "Service": "services",
+    "Deployment": "deployments",
+    "NetworkPolicy": "networkpolicies",
+    "ConfigMap": "configmaps",
+    "ServiceMonitor": "servicemonitors",
+    "Node": "nodes",
 }
 CLUSTER_SCOPED = {"Namespace", "Node"}
 
@@ -17,7 +22,7 @@ CLUSTER_SCOPED = {"Namespace", "Node"}
 def _client(kubeconfig: str) -> Any:
     from kubernetes import config
 
-    return config.new_client_from_config(config_file=kubeconfig)
+    return config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
 
 
 def object_path(obj: dict[str, Any]) -> str:
@@ -32,11 +37,40 @@ def object_path(obj: dict[str, Any]) -> str:
     return f"{base}/namespaces/{ns}/{PLURALS[kind]}/{name}"
 
 
+def _request(
+    api: Any,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+) -> dict[str, Any]:
+    """One REST call through the client's own serialization and auth; errors raise ApiException."""
+    import json
+
+    from kubernetes.client.exceptions import ApiException
+
+    params = api.param_serialize(
+        method=method,
+        resource_path=path,
+        query_params=query or [],
+        header_params={"Accept": "application/json", **(headers or {})},
+        body=body,
+        auth_settings=["BearerToken"],
+    )
+    resp = api.call_api(*params)
+    resp.read()
+    if resp.status >= 400:
+        raise ApiException(status=resp.status, reason=resp.reason, body=resp.data.decode(errors="replace"))
+    result: dict[str, Any] = json.loads(resp.data or b"{}")
+    return result
+
+
 def _resource_version(api: Any, path: str) -> str | None:
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.exceptions import ApiException
 
     try:
-        data = api.call_api(path, "GET", response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True)
+        data = _request(api, "GET", path)
     except ApiException as exc:
         if exc.status == 404:
             return None
@@ -44,9 +78,12 @@ def _resource_version(api: Any, path: str) -> str | None:
     return str(data.get("metadata", {}).get("resourceVersion"))
 
 
-def apply_objects(kubeconfig: str, objects: list[dict[str, Any]], field_manager: str = "gpuctl",
-                  dry_run: bool = False) -> list[str]:
+def apply_objects(
+    kubeconfig: str, objects: list[dict[str, Any]], field_manager: str = "gpuctl", dry_run: bool = False
+) -> list[str]:
     """Server-side apply each object (conflicts forced to the field manager); returns those that changed."""
+    from kubernetes.client.exceptions import ApiException
+
     api = _client(kubeconfig)
     changed = []
     for obj in objects:
@@ -55,12 +92,14 @@ def apply_objects(kubeconfig: str, objects: list[dict[str, Any]], field_manager:
         query = [("fieldManager", field_manager), ("force", "true")]
         if dry_run:
             query.append(("dryRun", "All"))
-        result = api.call_api(path, "PATCH", query_params=query, body=obj,
-                              header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-                              response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True)
+        try:
+            result = _request(api, "PATCH", path, query, {"Content-Type": "application/apply-patch+yaml"}, obj)
+        except ApiException as exc:
+            raise RuntimeError(f"{obj['kind']}/{obj['metadata']['name']}: HTTP {exc.status}: {exc.body}") from None
         after = str(result.get("metadata", {}).get("resourceVersion"))
         if before != after:
-            changed.append(f"{obj['kind']}/{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}".replace("//", "/"))
+            ns = obj["metadata"].get("namespace")
+            changed.append(f"{obj['kind']}/{ns + '/' if ns else ''}{obj['metadata']['name']}")
     return changed
 
 
@@ -96,7 +135,7 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
     """Cordon, then evict every pod but DaemonSet and mirror pods; evictions blocked by a PodDisruptionBudget
     (HTTP 429) are retried until the timeout. Returns (changed, evicted pods)."""
     from kubernetes import client
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.exceptions import ApiException
 
     changed = cordon(kubeconfig, node, dry_run=dry_run)
     core = _core(kubeconfig)
@@ -105,7 +144,9 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
     deadline = time.monotonic() + timeout_s
     for pod in pods:
         name, ns = pod.metadata.name, pod.metadata.namespace
-        body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=ns))
+        body = client.V1Eviction(
+            api_version="policy/v1", kind="Eviction", metadata=client.V1ObjectMeta(name=name, namespace=ns)
+        )
         while True:
             try:
                 if not dry_run:
@@ -120,8 +161,9 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
                     continue
                 raise RuntimeError(f"evicting {ns}/{name} from {node}: HTTP {exc.status} {exc.reason}") from None
     while not dry_run and evicted and time.monotonic() < deadline:
-        left = [p for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
-                if _evictable(p)]
+        left = [
+            p for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items if _evictable(p)
+        ]
         if not left:
             break
         time.sleep(1)

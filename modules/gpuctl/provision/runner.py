@@ -87,10 +87,10 @@ def resolve_target(site: Site, target: str) -> tuple[str, list[str]]:
             return group("pool", pool.name), [s.name for s in site.pool_servers(pool)]
     if target in servers:
         return target, [target]
-    choices = [r.name for r in site.racks] + [p.name for p in site.node_pools]
-    raise UsageError(f"unknown target '{target}': name a rack ({', '.join(r.name for r in site.racks)}), a node "
-                     f"pool ({', '.join(p.name for p in site.node_pools) or 'none'}), a host, or all"
-                     + ("" if choices else ""))
+    raise UsageError(
+        f"unknown target '{target}': name a rack ({', '.join(r.name for r in site.racks)}), a node "
+        f"pool ({', '.join(p.name for p in site.node_pools) or 'none'}), a host, or all"
+    )
 
 
 def ansible_env(state_dir: Path) -> dict[str, str]:
@@ -121,7 +121,7 @@ def default_forks(hosts: int) -> int:
     return max(1, min(hosts, 4 * (os.cpu_count() or 2)))
 
 
-def provision(  # noqa: C901, PLR0912, PLR0913
+def provision(
     site_file: str | Path,
     target: str = "all",
     *,
@@ -143,8 +143,9 @@ def provision(  # noqa: C901, PLR0912, PLR0913
     loaded = load_site(site_path)
     findings = evaluate(loaded)
     if findings.failed():
-        raise ProvisionError("the site has pre-flight errors; nothing was provisioned:\n"
-                             + FORMATS["console"]([findings]))
+        raise ProvisionError(
+            "the site has pre-flight errors; nothing was provisioned:\n" + FORMATS["console"]([findings])
+        )
     site = loaded.site
     pattern, hosts = resolve_target(site, target)
     state_dir = STATE_DIR / site.name
@@ -167,12 +168,21 @@ def provision(  # noqa: C901, PLR0912, PLR0913
             raise ProvisionError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
         missing = [h for h in hosts if h not in state.addresses]
         if missing:
-            raise ProvisionError(f"{', '.join(missing)} not in the running lab (started from {state.site_file}, "
-                                 f"rack {state.rack or 'all'}): provision a target inside it")
-        overrides = {h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses}
-        variables = {**LAB_VARS, "nvidia_driver_repo_url": state.repo_url, "nvidia_driver_repo_suite": "stable",
-                     "nvidia_driver_repo_components": "main",
-                     "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg", **variables}
+            raise ProvisionError(
+                f"{', '.join(missing)} not in the running lab (started from {state.site_file}, "
+                f"rack {state.rack or 'all'}): provision a target inside it"
+            )
+        overrides = {
+            h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses
+        }
+        variables = {
+            **LAB_VARS,
+            "nvidia_driver_repo_url": state.repo_url,
+            "nvidia_driver_repo_suite": "stable",
+            "nvidia_driver_repo_components": "main",
+            "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg",
+            **variables,
+        }
     if offline_mirror:
         key_name = site.provisioning.apt_key_url.rsplit("/", 1)[-1]
         variables["nvidia_driver_repo_url"] = offline_mirror.rstrip("/")
@@ -269,8 +279,11 @@ def hint(message: str) -> str:
         return "the SSH key was refused: check provisioning.ssh.private_key_file and the host's authorized_keys"
     if "timed out" in message.lower() or "No route to host" in message or "Connection refused" in message:
         return "the host is not reachable on SSH: check power, network and ansible_host"
-    if "Unable to locate package" in message or "no available installation candidate" in message.lower() \
-            or "No package matching" in message:
+    if (
+        "Unable to locate package" in message
+        or "no available installation candidate" in message.lower()
+        or "No package matching" in message
+    ):
         return "a package is missing from the repository or mirror: check nvidia_driver_repo_url and its contents"
     return ""
 

@@ -48,7 +48,11 @@ def check_driver(host: Any, site: Site, server: Server) -> Iterator[tuple[str, b
         return
     pkg = host.package(f"nvidia-driver-{p.driver_branch}-server")
     have = pkg.version if pkg.is_installed else "not installed"
-    yield "driver-version", have == p.driver_version, f"nvidia-driver-{p.driver_branch}-server {have}, declared {p.driver_version}"
+    yield (
+        "driver-version",
+        have == p.driver_version,
+        f"nvidia-driver-{p.driver_branch}-server {have}, declared {p.driver_version}",
+    )
 
 
 def check_gpus(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
@@ -65,8 +69,14 @@ def check_gpus(host: Any, site: Site, server: Server) -> Iterator[tuple[str, boo
     names = sorted({r[0] for r in rows})
     mem = sorted({r[1] for r in rows})
     ok = len(rows) == count and names == [want_name] and (gpu.memory_mib is None or mem == [str(gpu.memory_mib)])
-    yield "gpus", ok, (f"nvidia-smi sees {len(rows)}× {', '.join(names)} ({', '.join(mem)} MiB); declared {count}× "
-                       f"{want_name} ({gpu.memory_mib or '?'} MiB)")
+    yield (
+        "gpus",
+        ok,
+        (
+            f"nvidia-smi sees {len(rows)}× {', '.join(names)} ({', '.join(mem)} MiB); declared {count}× "
+            f"{want_name} ({gpu.memory_mib or '?'} MiB)"
+        ),
+    )
     driver = site.provisioning.driver_version.split("-")[0]
     versions = sorted({r[2] for r in rows})
     yield "driver-loaded", versions == [driver], f"driver answering {', '.join(versions)}, declared {driver}"
@@ -82,12 +92,15 @@ def check_fabric_manager(host: Any, site: Site, server: Server) -> Iterator[tupl
         return
     running = _sh(host, "/etc/init.d/nvidia-fabricmanager status || systemctl is-active nvidia-fabricmanager").rc == 0
     ok = pkg.version == p.driver_version and running
-    yield "fabric-manager", ok, (f"nvidia-fabricmanager {pkg.version} ({'running' if running else 'not running'}), "
-                                 f"driver {p.driver_version}")
+    yield (
+        "fabric-manager",
+        ok,
+        (f"nvidia-fabricmanager {pkg.version} ({'running' if running else 'not running'}), driver {p.driver_version}"),
+    )
 
 
 def _service_running(host: Any, name: str) -> bool:
-    return _sh(host, f"/etc/init.d/{shlex.quote(name)} status || systemctl is-active {shlex.quote(name)}").rc == 0
+    return bool(_sh(host, f"/etc/init.d/{shlex.quote(name)} status || systemctl is-active {shlex.quote(name)}").rc == 0)
 
 
 def check_dcgm(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
@@ -95,14 +108,29 @@ def check_dcgm(host: Any, site: Site, server: Server) -> Iterator[tuple[str, boo
         return
     engine = _service_running(host, "nvidia-dcgm")
     listening = host.socket("tcp://0.0.0.0:5555").is_listening
-    yield "dcgm-hostengine", engine and listening, (f"nv-hostengine {'running' if engine else 'not running'}, "
-                                                    f"{'listening' if listening else 'not listening'} on 5555")
+    yield (
+        "dcgm-hostengine",
+        engine and listening,
+        (
+            f"nv-hostengine {'running' if engine else 'not running'}, "
+            f"{'listening' if listening else 'not listening'} on 5555"
+        ),
+    )
     exporter = _service_running(host, "dcgm-exporter")
-    metrics = _sh(host, "python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9400/metrics',"
-                        " timeout=5).read().decode())\"")
+    metrics = _sh(
+        host,
+        "python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9400/metrics',"
+        ' timeout=5).read().decode())"',
+    )
     has = "DCGM_FI_DEV_GPU_UTIL" in metrics.stdout
-    yield "dcgm-exporter", exporter and has, (f"dcgm-exporter {'running' if exporter else 'not running'}, /metrics "
-                                              f"{'exports DCGM_FI_DEV_GPU_UTIL' if has else 'unreachable or empty'}")
+    yield (
+        "dcgm-exporter",
+        exporter and has,
+        (
+            f"dcgm-exporter {'running' if exporter else 'not running'}, /metrics "
+            f"{'exports DCGM_FI_DEV_GPU_UTIL' if has else 'unreachable or empty'}"
+        ),
+    )
 
 
 def check_container_runtime(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
@@ -110,12 +138,22 @@ def check_container_runtime(host: Any, site: Site, server: Server) -> Iterator[t
         return
     dropin = host.file(CONTAINERD_DROPIN)
     main = host.file(site.provisioning.containerd_config)
-    ok = dropin.exists and "runtimes.nvidia" in dropin.content_string and main.exists and \
-        "conf.d/*.toml" in main.content_string
+    ok = (
+        dropin.exists
+        and "runtimes.nvidia" in dropin.content_string
+        and main.exists
+        and "conf.d/*.toml" in main.content_string
+    )
     toolkit = host.package("nvidia-container-toolkit")
     ok = ok and toolkit.is_installed
-    yield "container-runtime", ok, (f"nvidia-container-toolkit {toolkit.version if toolkit.is_installed else 'missing'}; "
-                                    f"containerd {'imports' if ok else 'does not import'} the NVIDIA runtime")
+    yield (
+        "container-runtime",
+        ok,
+        (
+            f"nvidia-container-toolkit {toolkit.version if toolkit.is_installed else 'missing'}; "
+            f"containerd {'imports' if ok else 'does not import'} the NVIDIA runtime"
+        ),
+    )
 
 
 def check_network(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
@@ -127,14 +165,22 @@ def check_network(host: Any, site: Site, server: Server) -> Iterator[tuple[str, 
         yield "netplan", False, "/etc/netplan/60-gpuctl.yaml is missing"
         return
     have = (yaml.safe_load(f.content_string) or {}).get("network", {})
-    yield "netplan", have == want, "netplan file matches the site spec" if have == want else "netplan file differs from the site spec"
+    yield (
+        "netplan",
+        have == want,
+        "netplan file matches the site spec" if have == want else "netplan file differs from the site spec",
+    )
     for bond in server.bonds:
         netdev = host.file(f"/run/systemd/network/10-netplan-{bond.name}.netdev")
         text = netdev.content_string if netdev.exists else ""
-        ok = "Kind=bond" in text and f"Mode={bond.mode}" in text and \
-            (not bond.mtu or f"MTUBytes={bond.mtu}" in text) and \
-            (not bond.mii_monitor_interval_ms or f"MIIMonitorSec={bond.mii_monitor_interval_ms}ms" in text)
-        yield f"bond-{bond.name}", ok, (f"networkd {bond.name}: {'mode ' + bond.mode + ', MTU, MII as declared' if ok else 'missing or different from the spec'}")
+        ok = (
+            "Kind=bond" in text
+            and f"Mode={bond.mode}" in text
+            and (not bond.mtu or f"MTUBytes={bond.mtu}" in text)
+            and (not bond.mii_monitor_interval_ms or f"MIIMonitorSec={bond.mii_monitor_interval_ms}ms" in text)
+        )
+        detail = f"mode {bond.mode}, MTU and MII as declared" if ok else "missing or different from the spec"
+        yield f"bond-{bond.name}", ok, f"networkd {bond.name}: {detail}"
     vfs = {p.name: p.sriov_vfs for n in server.nics for p in n.ports if p.sriov_vfs}
     if vfs:
         rule = host.file("/run/udev/rules.d/99-sriov-netplan-setup.rules").exists
@@ -150,11 +196,21 @@ def check_iommu(host: Any, site: Site, server: Server, lab: bool) -> Iterator[tu
         return
     cmdline = host.file("/proc/cmdline").content_string.split()
     ok = any(a in cmdline for a in ("intel_iommu=on", "amd_iommu=on", "iommu=pt", "iommu=on"))
-    yield "iommu", ok, "IOMMU on the kernel command line" if ok else "VFs declared but no IOMMU on the kernel command line"
+    yield (
+        "iommu",
+        ok,
+        "IOMMU on the kernel command line" if ok else "VFs declared but no IOMMU on the kernel command line",
+    )
 
 
-CHECKS: tuple[Check, ...] = (check_driver, check_gpus, check_fabric_manager, check_dcgm, check_container_runtime,
-                             check_network)
+CHECKS: tuple[Check, ...] = (
+    check_driver,
+    check_gpus,
+    check_fabric_manager,
+    check_dcgm,
+    check_container_runtime,
+    check_network,
+)
 
 
 def _host_for(name: str, ssh_config: str | None, site: Site, server: Server) -> Any:
@@ -165,8 +221,10 @@ def _host_for(name: str, ssh_config: str | None, site: Site, server: Server) -> 
     v = host_vars(site, server)
     ssh = site.provisioning.ssh
     url = f"ssh://{ssh.user}@{v.get('ansible_host', name)}:{ssh.port}"
-    kwargs: dict[str, Any] = {"ssh_extra_args": "-o StrictHostKeyChecking=yes" +
-                              (f" -o UserKnownHostsFile={ssh.known_hosts_file}" if ssh.known_hosts_file else "")}
+    kwargs: dict[str, Any] = {
+        "ssh_extra_args": "-o StrictHostKeyChecking=yes"
+        + (f" -o UserKnownHostsFile={ssh.known_hosts_file}" if ssh.known_hosts_file else "")
+    }
     if ssh.private_key_file:
         kwargs["ssh_identity_file"] = str(Path(ssh.private_key_file).expanduser())
     return testinfra.get_host(url, **kwargs)
@@ -177,7 +235,7 @@ def verify_host(name: str, site: Site, server: Server, ssh_config: str | None, l
     results: list[CheckResult] = []
     try:
         host.run("true")
-    except Exception as exc:  # noqa: BLE001 - any connection failure is the host's result
+    except Exception as exc:
         return [CheckResult(name, "reachable", False, f"cannot connect over SSH: {str(exc).splitlines()[0][:200]}")]
     for check in CHECKS:
         for cid, ok, msg in check(host, site, server):

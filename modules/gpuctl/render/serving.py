@@ -34,10 +34,20 @@ def engine_args(site: Site, dep: Deployment) -> list[str]:
         if p is not None and p.max_model_len_supported > 0:
             max_len = min(p.max_model_len_supported, site.model_arch(dep).max_position_embeddings)
     if dep.engine == "vllm":
-        args = ["--model", f"/models/{dep.model}", "--served-model-name", dep.model, "--port", str(PORT),
-                "--tensor-parallel-size", str(dep.tensor_parallel_size),
-                "--pipeline-parallel-size", str(dep.pipeline_parallel_size),
-                "--gpu-memory-utilization", f"{dep.gpu_memory_utilization:g}"]
+        args = [
+            "--model",
+            f"/models/{dep.model}",
+            "--served-model-name",
+            dep.model,
+            "--port",
+            str(PORT),
+            "--tensor-parallel-size",
+            str(dep.tensor_parallel_size),
+            "--pipeline-parallel-size",
+            str(dep.pipeline_parallel_size),
+            "--gpu-memory-utilization",
+            f"{dep.gpu_memory_utilization:g}",
+        ]
         if max_len:
             args += ["--max-model-len", str(max_len)]
         if dep.kv_cache_dtype != "auto":
@@ -70,24 +80,45 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": _labels(dep)},
                 "spec": {
-                    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                        "nodeSelectorTerms": [{"matchExpressions": [
-                            {"key": f"{LABEL_PREFIX}/pool", "operator": "In", "values": [pool.name]}]}]}}},
-                    "tolerations": [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
-                                    for t in pool.taints],
-                    "containers": [{
-                        "name": "engine",
-                        "image": image(dep),
-                        "args": engine_args(site, dep),
-                        "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-                        "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
-                        "readinessProbe": {"httpGet": {"path": health, "port": "http"}, "periodSeconds": 10,
-                                           "failureThreshold": 3},
-                        "startupProbe": {"httpGet": {"path": health, "port": "http"}, "periodSeconds": 10,
-                                         "failureThreshold": 180},
-                        "volumeMounts": [{"name": "models", "mountPath": "/models", "readOnly": True},
-                                         {"name": "shm", "mountPath": "/dev/shm"}],
-                    }],
+                    "affinity": {
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": [
+                                    {
+                                        "matchExpressions": [
+                                            {"key": f"{LABEL_PREFIX}/pool", "operator": "In", "values": [pool.name]}
+                                        ]
+                                    }
+                                ]
+                            }
+                        }
+                    },
+                    "tolerations": [
+                        {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in pool.taints
+                    ],
+                    "containers": [
+                        {
+                            "name": "engine",
+                            "image": image(dep),
+                            "args": engine_args(site, dep),
+                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                            "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
+                            "readinessProbe": {
+                                "httpGet": {"path": health, "port": "http"},
+                                "periodSeconds": 10,
+                                "failureThreshold": 3,
+                            },
+                            "startupProbe": {
+                                "httpGet": {"path": health, "port": "http"},
+                                "periodSeconds": 10,
+                                "failureThreshold": 180,
+                            },
+                            "volumeMounts": [
+                                {"name": "models", "mountPath": "/models", "readOnly": True},
+                                {"name": "shm", "mountPath": "/dev/shm"},
+                            ],
+                        }
+                    ],
                     "volumes": [
                         {"name": "models", "hostPath": {"path": MODEL_CACHE, "type": "Directory"}},
                         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}},
@@ -103,8 +134,10 @@ def service(dep: Deployment) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": _labels(dep)},
-        "spec": {"selector": {f"{LABEL_PREFIX}/deployment": dep.name},
-                 "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]},
+        "spec": {
+            "selector": {f"{LABEL_PREFIX}/deployment": dep.name},
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
     }
 
 
@@ -123,8 +156,11 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": f"{dep.name}-clients", "namespace": dep.namespace, "labels": _labels(dep)},
-        "spec": {"podSelector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
-                 "policyTypes": ["Ingress"], "ingress": ingress},
+        "spec": {
+            "podSelector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
+        },
     }
 
 

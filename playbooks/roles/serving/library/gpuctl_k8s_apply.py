@@ -44,12 +44,17 @@ def main() -> None:
     except ImportError as exc:
         module.fail_json(msg=f"the controller's Python lacks gpuctl or kubernetes: {exc}")
     try:
-        changed = apply_objects(module.params["kubeconfig"], module.params["objects"], module.params["field_manager"],
-                                dry_run=module.check_mode)
-    except Exception as exc:  # noqa: BLE001 - report any API failure as the task's message
+        changed = apply_objects(
+            module.params["kubeconfig"],
+            module.params["objects"],
+            module.params["field_manager"],
+            dry_run=module.check_mode,
+        )
+    except Exception as exc:
         module.fail_json(msg=f"applying the serving manifests failed: {exc}")
-    module.exit_json(changed=bool(changed), applied=changed, objects=len(module.params["objects"]),
-                     summary=json.dumps(changed))
+    module.exit_json(
+        changed=bool(changed), applied=changed, objects=len(module.params["objects"]), summary=json.dumps(changed)
+    )
 
 
 if __name__ == "__main__":

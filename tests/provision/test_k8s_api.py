@@ -1,0 +1,82 @@
+"""Server-side apply, cordon, drain and uncordon against the fake API server (which validates every object)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpuctl.loader import load_site
+from gpuctl.provision.k8s_api import apply_objects, drain, uncordon
+from gpuctl.render import kschema, serving
+from tests.conftest import EXAMPLE
+
+from .fake_k8s import FakeApiServer
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
+    with FakeApiServer() as server:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(server.kubeconfig())
+        yield server, str(kubeconfig)
+
+
+def test_every_serving_manifest_validates() -> None:
+    manifests = serving.manifests(load_site(EXAMPLE).site)
+    assert {m["kind"] for m in manifests} == {"Deployment", "Service", "NetworkPolicy"}
+    for m in manifests:
+        kschema.validate(m)
+    dep = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == "llama-70b-chat")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"] == container["resources"]["requests"] == {"nvidia.com/gpu": "4"}
+    assert container["args"][container["args"].index("--tensor-parallel-size") + 1] == "4"
+    assert dep["spec"]["template"]["spec"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
+    ]
+
+
+def test_apply_is_idempotent(api: tuple[FakeApiServer, str]) -> None:
+    server, kubeconfig = api
+    manifests = serving.manifests(load_site(EXAMPLE).site)
+    first = apply_objects(kubeconfig, manifests)
+    assert len(first) == len(manifests) == 9
+    assert apply_objects(kubeconfig, manifests) == []
+    assert all(method == "PATCH" or method == "GET" for method, _ in server.cluster.requests)
+
+
+def test_invalid_object_is_refused_with_the_field(api: tuple[FakeApiServer, str]) -> None:
+    _, kubeconfig = api
+    bad = serving.manifests(load_site(EXAMPLE).site)[1]  # a Service
+    bad["spec"]["ports"][0]["targetPrt"] = "http"
+    with pytest.raises(Exception, match="targetPrt"):
+        apply_objects(kubeconfig, [bad])
+
+
+def test_drain_evicts_all_but_daemonsets_and_waits_out_a_pdb(api: tuple[FakeApiServer, str]) -> None:
+    server, kubeconfig = api
+    c = server.cluster
+    c.add_node("gpu-a01")
+    c.add_pod("inference", "vllm-0", "gpu-a01")
+    c.add_pod("inference", "vllm-1", "gpu-a01")
+    c.add_pod("gpu-operator", "dcgm-exporter-x", "gpu-a01", owner_kind="DaemonSet")
+    c.add_pod("inference", "elsewhere", "gpu-a02")
+    c.pdb_blocks["vllm-1"] = 1
+    changed, evicted = drain(kubeconfig, "gpu-a01", timeout_s=30)
+    assert changed
+    assert sorted(evicted) == ["inference/vllm-0", "inference/vllm-1"]
+    assert c.nodes["gpu-a01"]["spec"]["unschedulable"] is True
+    assert {p["metadata"]["name"] for p in c.pods} == {"dcgm-exporter-x", "elsewhere"}
+    assert uncordon(kubeconfig, "gpu-a01") is True
+    assert c.nodes["gpu-a01"]["spec"]["unschedulable"] is False
+    assert uncordon(kubeconfig, "gpu-a01") is False
+
+
+def test_drain_gives_up_when_a_pdb_never_allows(api: tuple[FakeApiServer, str]) -> None:
+    server, kubeconfig = api
+    server.cluster.add_node("n1")
+    server.cluster.add_pod("inference", "stuck", "n1")
+    server.cluster.pdb_blocks["stuck"] = 10_000
+    with pytest.raises(RuntimeError, match="HTTP 429"):
+        drain(kubeconfig, "n1", timeout_s=3)

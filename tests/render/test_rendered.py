@@ -1,0 +1,124 @@
+"""Rendered files of the example sites: snapshots, `netplan generate`, schema checks, and the inventory contract.
+
+Snapshots live in tests/render/snapshots; after an intended change run
+`GPUCTL_UPDATE_SNAPSHOTS=1 pytest tests/render` and review the diff."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gpuctl.loader import load_site
+from gpuctl.provision.inventory import inventory
+from gpuctl.render import k8s, kschema, serving
+from gpuctl.render.netplan import netplan_yaml
+from tests.conftest import ROOT
+
+SITES = ["fra1", "lab"]
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+ROLES = ROOT / "playbooks" / "roles"
+CONNECTION_VARS = {
+    "ansible_host",
+    "ansible_user",
+    "ansible_port",
+    "ansible_ssh_common_args",
+    "ansible_ssh_private_key_file",
+    "ansible_python_interpreter",
+}
+
+
+def rendered(site_name: str) -> dict[str, str]:
+    site_file = ROOT / "inventories" / site_name / "site.yaml"
+    site = load_site(site_file).site
+    files = {f"netplan/{s.name}.yaml": netplan_yaml(site, s) for _, s in site.all_servers() if s.nics}
+    files["inventory.yml"] = yaml.safe_dump(inventory(site, Path("inventories") / site_name), sort_keys=False)
+    files["serving.yaml"] = yaml.safe_dump_all(serving.manifests(site), sort_keys=False)
+    files["cluster.yaml"] = yaml.safe_dump_all(
+        [*k8s.namespaces(site), *k8s.node_patches(site), k8s.dcgm_service_monitor(site)], sort_keys=False
+    )
+    files["gpu-operator-values.yaml"] = yaml.safe_dump(k8s.gpu_operator_values(site), sort_keys=False)
+    return files
+
+
+@pytest.mark.parametrize("site_name", SITES)
+def test_snapshots(site_name: str) -> None:
+    files = rendered(site_name)
+    base = SNAPSHOTS / site_name
+    if os.environ.get("GPUCTL_UPDATE_SNAPSHOTS"):
+        shutil.rmtree(base, ignore_errors=True)
+        for name, text in files.items():
+            (base / name).parent.mkdir(parents=True, exist_ok=True)
+            (base / name).write_text(text)
+    on_disk = {str(p.relative_to(base)): p.read_text() for p in base.rglob("*") if p.is_file()}
+    assert set(on_disk) == set(files), "rendered files changed: update the snapshots"
+    for name, text in files.items():
+        assert text == on_disk[name], f"{site_name}/{name} differs from its snapshot"
+
+
+@pytest.mark.skipif(shutil.which("netplan") is None, reason="netplan.io is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("site_name", SITES)
+def test_netplan_generate_accepts_every_host(site_name: str, tmp_path: Path) -> None:
+    site = load_site(ROOT / "inventories" / site_name / "site.yaml").site
+    for _, server in site.all_servers():
+        if not server.nics:
+            continue
+        root = tmp_path / server.name
+        (root / "etc" / "netplan").mkdir(parents=True)
+        cfg = root / "etc" / "netplan" / "60-gpuctl.yaml"
+        cfg.write_text(netplan_yaml(site, server))
+        cfg.chmod(0o600)
+        out = subprocess.run(["netplan", "generate", "--root-dir", str(root)], capture_output=True, text=True)
+        assert out.returncode == 0, f"{server.name}: {out.stderr}"
+        for bond in server.bonds:
+            netdev = (root / "run/systemd/network" / f"10-netplan-{bond.name}.netdev").read_text()
+            assert f"Mode={bond.mode}" in netdev
+
+
+@pytest.mark.parametrize("site_name", SITES)
+def test_kubernetes_objects_validate(site_name: str) -> None:
+    site = load_site(ROOT / "inventories" / site_name / "site.yaml").site
+    for obj in [
+        *serving.manifests(site),
+        *k8s.namespaces(site),
+        *k8s.node_patches(site),
+        k8s.dcgm_service_monitor(site),
+    ]:
+        kschema.validate(obj)
+
+
+def declared_variables() -> dict[str, str]:
+    out = {}
+    for spec in ROLES.glob("*/meta/argument_specs.yml"):
+        options = yaml.safe_load(spec.read_text())["argument_specs"]["main"]["options"]
+        for name in options:
+            out[name] = spec.parent.parent.name
+    return out
+
+
+def test_every_inventory_variable_is_declared_by_a_role() -> None:
+    declared = declared_variables()
+    for site_name in SITES:
+        inv = inventory(load_site(ROOT / "inventories" / site_name / "site.yaml").site, Path())
+        used = set(inv["all"]["vars"])
+        for host in inv["all"]["children"][f"site_{site_name}"]["hosts"].values():
+            used |= set(host)
+        undeclared = used - set(declared) - CONNECTION_VARS
+        assert undeclared == set(), f"{site_name}: inventory variables no role declares: {sorted(undeclared)}"
+
+
+def test_role_variables_are_prefixed_and_documented() -> None:
+    for role_dir in ROLES.iterdir():
+        defaults = yaml.safe_load((role_dir / "defaults" / "main.yml").read_text()) or {}
+        spec = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"][
+            "options"
+        ]
+        for name in defaults:
+            assert name.startswith(f"{role_dir.name}_"), f"{role_dir.name}: {name} lacks the role prefix"
+            assert name in spec, f"{role_dir.name}: default {name} missing from meta/argument_specs.yml"
+        for name, opt in spec.items():
+            assert opt.get("description"), f"{role_dir.name}: {name} has no description"
