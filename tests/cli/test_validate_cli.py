@@ -50,7 +50,7 @@ def test_strict_fails_on_warnings(tmp_path: Path) -> None:
 def test_directory_validates_every_site() -> None:
     out = gpuctl("validate", str(ROOT / "inventories"), "-f", "json")
     sites = {s["site"] for s in json.loads(out.stdout)["sites"]}
-    assert sites == {"fra1", "ams2"}
+    assert sites == {"fra1", "ams2", "lab"}
     assert out.returncode == 1
 
 
