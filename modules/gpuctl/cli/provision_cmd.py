@@ -99,7 +99,10 @@ def provision_cmd(
                     "elapsed_s": round(result.elapsed_s, 2),
                     "artifacts": str(result.artifacts),
                     "changed": result.changed,
-                    "hosts": {h: vars(s) | {"status": s.status} for h, s in result.hosts.items()},
+                    "hosts": {
+                        h: vars(s) | {"status": s.status, "hint": hint(s.message) if s.message else ""}
+                        for h, s in result.hosts.items()
+                    },
                 },
                 indent=2,
             )

@@ -21,7 +21,7 @@ from ..model import Site
 from .base import LabError, ensure_base
 from .config import LabConfig
 from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
-from .packages import build_repo
+from .packages import build_repo, catalog
 
 READY_TIMEOUT_S = 30.0
 
@@ -164,6 +164,7 @@ def _write_ssh(cfg: LabConfig, hosts: list[LabHost], host_keys: dict[str, str], 
             f"Host {h.name}\n  HostName {h.ip}\n  User root\n  IdentityFile {private_key}\n  IdentitiesOnly yes\n"
             f"  UserKnownHostsFile {known}\n  StrictHostKeyChecking yes\n  ControlMaster auto\n"
             f"  ControlPath {ssh}/cm-%C\n  ControlPersist 120s\n  ConnectTimeout 10\n"
+            "  ServerAliveInterval 5\n  ServerAliveCountMax 3\n"
         )
     config.write_text("\n".join(blocks))
     return config, known
@@ -189,6 +190,17 @@ def _wait_ssh(hosts: list[LabHost], timeout: float) -> None:
         )
 
 
+def _wait_port(ip: str, port: int, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((ip, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise LabError(f"{what} did not start within {timeout:.0f} s")
+
+
 def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = None) -> LabState:
     require_root()
     cfg = cfg or LabConfig()
@@ -202,6 +214,10 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         hosts = _hosts(site, rack, cfg)
         repo_dir = cfg.root / "repo"
         key = build_repo(repo_dir)
+        # Two more repositories under the same server, for offline-mirror runs: a complete mirror, and one
+        # that lacks the fabric manager (the "package missing from the mirror" fault).
+        build_repo(repo_dir / "mirror")
+        build_repo(repo_dir / "partial", [p for p in catalog() if "fabricmanager" not in p.name])
         ssh = cfg.root / "ssh"
         ssh.mkdir(mode=0o700, exist_ok=True)
         private = ssh / "id_ed25519"
@@ -240,6 +256,7 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         state.save(state_path(cfg))
         try:
             _wait_ssh(hosts, READY_TIMEOUT_S)
+            _wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
         except LabError:
             _down(cfg)
             raise

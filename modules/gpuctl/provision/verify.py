@@ -21,7 +21,7 @@ from ..model import Server, Site
 from ..render.netplan import netplan
 from .inventory import host_vars
 from .journal import Journal
-from .runner import STATE_DIR, resolve_target
+from .runner import STATE_DIR, close_masters, resolve_target
 
 CONTAINERD_DROPIN = "/etc/containerd/conf.d/99-nvidia.toml"
 
@@ -257,6 +257,7 @@ def verify(site_file: str | Path, target: str = "all", lab: bool = False) -> lis
         if state is None:
             raise ProvisionError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
         ssh_config = state.ssh_config
+        close_masters(Path(state.ssh_config).parent)
     servers = {s.name: s for _, s in site.all_servers()}
     with ThreadPoolExecutor(max_workers=min(8, len(hosts) or 1)) as pool:
         futures = [pool.submit(verify_host, h, site, servers[h], ssh_config, lab) for h in hosts]

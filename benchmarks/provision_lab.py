@@ -1,0 +1,100 @@
+"""Benchmark: `gpuctl provision` of 16 lab hosts vs a plain `ansible-playbook` run of the same playbooks
+with Ansible's defaults (forks 5, no pipelining, full fact gathering), first and second run, in one run.
+
+Needs root. Prints lab up time, the four wall times and the ratios. Run: sudo python benchmarks/provision_lab.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gpuctl.lab import core  # noqa: E402
+from gpuctl.provision.runner import LAB_VARS, PROJECT_DIR, STATE_DIR  # noqa: E402
+
+SITE = ROOT / "benchmarks" / "_generated" / "lab16.yaml"
+
+
+def write_site() -> None:
+    text = (ROOT / "inventories" / "lab" / "site.yaml").read_text().split("racks:")[0]
+    servers = []
+    models = ["lab-2u-4xl40s", "dgx-h100", "lab-1u-4xl4", "lab-2u-4xl40s"]
+    pos = 1
+    for i in range(16):
+        model = models[i % 4]
+        servers.append(f"      - {{name: bench-{i:02d}, model: {model}, position_u: {pos}, "
+                       f"addresses: [{{network: mgmt, ip: 10.60.0.{20 + i}}}]}}")
+        pos += 8 if model == "dgx-h100" else 2
+    racks = (
+        "racks:\n  - name: bench-a\n    height_u: 60\n    static_weight_rating_kg: 3000\n"
+        "    cooling: {type: dlc, capacity_kw: 120}\n"
+        "    power:\n      a: {circuits: [{voltage_v: 415, amps: 63, phases: 3, count: 4}]}\n"
+        "    servers:\n" + "\n".join(servers) + "\n"
+    )
+    SITE.parent.mkdir(exist_ok=True)
+    SITE.write_text(text + racks)
+
+
+def gpuctl_run() -> float:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", "provision", "all",
+                          "--site", str(SITE), "--lab", "-f", "json"], capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    data = json.loads(out.stdout)
+    print(f"  gpuctl provision: {elapsed:6.1f} s, status {data['status']}, changed {data['changed']}", flush=True)
+    return elapsed
+
+
+def plain_run(inventory: Path, extra: Path) -> float:
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
+           "ANSIBLE_LIBRARY": str(PROJECT_DIR / "playbooks" / "library"), "ANSIBLE_NOCOLOR": "1"}
+    start = time.perf_counter()
+    out = subprocess.run(["ansible-playbook", "-i", str(inventory), "-e", f"@{extra}", "site.yml"],
+                         cwd=PROJECT_DIR / "playbooks", env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    recap = out.stdout[out.stdout.rfind("PLAY RECAP"):]
+    changed = sum(int(part.split("=")[1]) for part in recap.split() if part.startswith("changed="))
+    print(f"  ansible-playbook (defaults): {elapsed:6.1f} s, rc {out.returncode}, changed {changed}", flush=True)
+    return elapsed
+
+
+def main() -> None:
+    write_site()
+    results: dict[str, float] = {}
+    start = time.perf_counter()
+    state = core.up(SITE)
+    results["lab_up"] = time.perf_counter() - start
+    print(f"lab up: {len(state.hosts)} hosts in {results['lab_up']:.2f} s", flush=True)
+    try:
+        results["gpuctl_first"] = gpuctl_run()
+        results["gpuctl_second"] = gpuctl_run()
+        inventory = STATE_DIR / "lab" / "lab-inventory.yml"
+        core.down()
+        state = core.up(SITE)  # fresh hosts for the plain run
+        subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", "provision", "all", "--site",
+                        str(SITE), "--lab", "--check", "-f", "json"], capture_output=True, text=True)  # renders inventory
+        inventory = STATE_DIR / "lab" / "lab-inventory.yml"
+        extra = SITE.parent / "lab16-vars.json"
+        extra.write_text(json.dumps({**LAB_VARS, "nvidia_driver_repo_url": state.repo_url,
+                                     "nvidia_driver_repo_suite": "stable", "nvidia_driver_repo_components": "main",
+                                     "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg"}))
+        results["plain_first"] = plain_run(inventory, extra)
+        results["plain_second"] = plain_run(inventory, extra)
+    finally:
+        core.down()
+    print(f"first run:  gpuctl {results['gpuctl_first']:.1f} s vs defaults {results['plain_first']:.1f} s "
+          f"-> ratio {results['gpuctl_first'] / results['plain_first']:.2f} (target <= 0.50)")
+    print(f"second run: gpuctl {results['gpuctl_second']:.1f} s vs defaults {results['plain_second']:.1f} s "
+          f"-> ratio {results['gpuctl_second'] / results['plain_second']:.2f} (target <= 0.33)")
+    print(f"lab up: {results['lab_up']:.2f} s for 16 hosts (target < 3 s)")
+
+
+if __name__ == "__main__":
+    main()
