@@ -29,8 +29,10 @@ def write_site() -> None:
     pos = 1
     for i in range(16):
         model = models[i % 4]
-        servers.append(f"      - {{name: bench-{i:02d}, model: {model}, position_u: {pos}, "
-                       f"addresses: [{{network: mgmt, ip: 10.60.0.{20 + i}}}]}}")
+        servers.append(
+            f"      - {{name: bench-{i:02d}, model: {model}, position_u: {pos}, "
+            f"addresses: [{{network: mgmt, ip: 10.60.0.{20 + i}}}]}}"
+        )
         pos += 8 if model == "dgx-h100" else 2
     racks = (
         "racks:\n  - name: bench-a\n    height_u: 60\n    static_weight_rating_kg: 3000\n"
@@ -44,8 +46,22 @@ def write_site() -> None:
 
 def gpuctl_run() -> float:
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", "provision", "all",
-                          "--site", str(SITE), "--lab", "-f", "json"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from gpuctl.cli.app import main; main()",
+            "provision",
+            "all",
+            "--site",
+            str(SITE),
+            "--lab",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
     data = json.loads(out.stdout)
     print(f"  gpuctl provision: {elapsed:6.1f} s, status {data['status']}, changed {data['changed']}", flush=True)
@@ -53,13 +69,22 @@ def gpuctl_run() -> float:
 
 
 def plain_run(inventory: Path, extra: Path) -> float:
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
-           "ANSIBLE_LIBRARY": str(PROJECT_DIR / "playbooks" / "library"), "ANSIBLE_NOCOLOR": "1"}
+    env = {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
+        "ANSIBLE_LIBRARY": str(PROJECT_DIR / "playbooks" / "library"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
     start = time.perf_counter()
-    out = subprocess.run(["ansible-playbook", "-i", str(inventory), "-e", f"@{extra}", "site.yml"],
-                         cwd=PROJECT_DIR / "playbooks", env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), "-e", f"@{extra}", "site.yml"],
+        cwd=PROJECT_DIR / "playbooks",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - start
-    recap = out.stdout[out.stdout.rfind("PLAY RECAP"):]
+    recap = out.stdout[out.stdout.rfind("PLAY RECAP") :]
     changed = sum(int(part.split("=")[1]) for part in recap.split() if part.startswith("changed="))
     print(f"  ansible-playbook (defaults): {elapsed:6.1f} s, rc {out.returncode}, changed {changed}", flush=True)
     return elapsed
@@ -78,21 +103,48 @@ def main() -> None:
         inventory = STATE_DIR / "lab" / "lab-inventory.yml"
         core.down()
         state = core.up(SITE)  # fresh hosts for the plain run
-        subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", "provision", "all", "--site",
-                        str(SITE), "--lab", "--check", "-f", "json"], capture_output=True, text=True)  # renders inventory
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from gpuctl.cli.app import main; main()",
+                "provision",
+                "all",
+                "--site",
+                str(SITE),
+                "--lab",
+                "--check",
+                "-f",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+        )  # renders inventory
         inventory = STATE_DIR / "lab" / "lab-inventory.yml"
         extra = SITE.parent / "lab16-vars.json"
-        extra.write_text(json.dumps({**LAB_VARS, "nvidia_driver_repo_url": state.repo_url,
-                                     "nvidia_driver_repo_suite": "stable", "nvidia_driver_repo_components": "main",
-                                     "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg"}))
+        extra.write_text(
+            json.dumps(
+                {
+                    **LAB_VARS,
+                    "nvidia_driver_repo_url": state.repo_url,
+                    "nvidia_driver_repo_suite": "stable",
+                    "nvidia_driver_repo_components": "main",
+                    "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg",
+                }
+            )
+        )
         results["plain_first"] = plain_run(inventory, extra)
         results["plain_second"] = plain_run(inventory, extra)
     finally:
         core.down()
-    print(f"first run:  gpuctl {results['gpuctl_first']:.1f} s vs defaults {results['plain_first']:.1f} s "
-          f"-> ratio {results['gpuctl_first'] / results['plain_first']:.2f} (target <= 0.50)")
-    print(f"second run: gpuctl {results['gpuctl_second']:.1f} s vs defaults {results['plain_second']:.1f} s "
-          f"-> ratio {results['gpuctl_second'] / results['plain_second']:.2f} (target <= 0.33)")
+    print(
+        f"first run:  gpuctl {results['gpuctl_first']:.1f} s vs defaults {results['plain_first']:.1f} s "
+        f"-> ratio {results['gpuctl_first'] / results['plain_first']:.2f} (target <= 0.50)"
+    )
+    print(
+        f"second run: gpuctl {results['gpuctl_second']:.1f} s vs defaults {results['plain_second']:.1f} s "
+        f"-> ratio {results['gpuctl_second'] / results['plain_second']:.2f} (target <= 0.33)"
+    )
     print(f"lab up: {results['lab_up']:.2f} s for 16 hosts (target < 3 s)")
 
 

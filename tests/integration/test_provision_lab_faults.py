@@ -31,8 +31,17 @@ def test_offline_mirror_run(lab: core.LabState) -> None:
 
 def test_package_missing_from_the_mirror(lab: core.LabState) -> None:
     ssh(lab, "lab-dgx-1", "dpkg -r nvidia-fabricmanager-550")
-    out = gpuctl("provision", "lab-a", "--site", str(LAB_SITE), "--lab", "--offline-mirror", f"{lab.repo_url}/partial",
-                 "-f", "json")
+    out = gpuctl(
+        "provision",
+        "lab-a",
+        "--site",
+        str(LAB_SITE),
+        "--lab",
+        "--offline-mirror",
+        f"{lab.repo_url}/partial",
+        "-f",
+        "json",
+    )
     assert out.returncode == 1
     hosts = json.loads(out.stdout)["hosts"]
     assert [h for h, v in hosts.items() if v["status"] != "ok"] == ["lab-dgx-1"]
@@ -62,8 +71,12 @@ def test_changed_host_key_is_refused(lab: core.LabState) -> None:
     known = Path(lab.known_hosts)
     original = known.read_text()
     other = next(line for line in original.splitlines() if line.startswith("lab-l40s-2,"))
-    forged = [f"lab-l40s-1,{line.split(',', 1)[1].split(' ', 1)[0]} {other.split(' ', 1)[1]}"
-              if line.startswith("lab-l40s-1,") else line for line in original.splitlines()]
+    forged = [
+        f"lab-l40s-1,{line.split(',', 1)[1].split(' ', 1)[0]} {other.split(' ', 1)[1]}"
+        if line.startswith("lab-l40s-1,")
+        else line
+        for line in original.splitlines()
+    ]
     known.write_text("\n".join(forged) + "\n")
     try:
         out = gpuctl("provision", "lab-l40s-1", "--site", str(LAB_SITE), "--lab", "-f", "json")
@@ -74,7 +87,9 @@ def test_changed_host_key_is_refused(lab: core.LabState) -> None:
 
 
 def test_wrong_ssh_key_is_reported(lab: core.LabState) -> None:
-    auth = Path(next(h.dir for h in lab.hosts if h.name == "lab-l40s-2")) / "upper" / "root" / ".ssh" / "authorized_keys"
+    auth = (
+        Path(next(h.dir for h in lab.hosts if h.name == "lab-l40s-2")) / "upper" / "root" / ".ssh" / "authorized_keys"
+    )
     original = auth.read_text()
     auth.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJhbmRvbWtleWZvcnRlc3Rpbmdvbmx5MDEyMzQ1Njc4OQ other\n")
     subprocess.run(["ssh", "-F", lab.ssh_config, "-O", "exit", "lab-l40s-2"], capture_output=True)
@@ -92,8 +107,10 @@ def test_gpu_mismatch_is_named_by_verify(lab: core.LabState) -> None:
     path.write_text(json.dumps({"name": "NVIDIA L4", "memory_mib": 23034, "count": 4, "host_id": 9}))
     try:
         assert failing_checks() == {("lab-l40s-2", "gpus")}
-        out = gpuctl("verify", "lab-l40s-2", "--site", str(LAB_SITE), "--lab")
-        assert "declared 4× NVIDIA L40S" in out.stdout and "4× NVIDIA L4 " in out.stdout
+        out = gpuctl("verify", "lab-l40s-2", "--site", str(LAB_SITE), "--lab", "-f", "json")
+        assert out.returncode == 1
+        gpus = next(r for r in json.loads(out.stdout) if r["check"] == "gpus")
+        assert "sees 4× NVIDIA L4 (23034 MiB); declared 4× NVIDIA L40S (46068 MiB)" in gpus["message"]
     finally:
         path.write_text(original)
 
@@ -101,9 +118,21 @@ def test_gpu_mismatch_is_named_by_verify(lab: core.LabState) -> None:
 def test_interrupted_run_is_resumed(lab: core.LabState) -> None:
     for host in ("lab-l40s-1", "lab-l4-1"):
         ssh(lab, host, "apt-get remove -y -qq datacenter-gpu-manager dcgm-exporter >/dev/null")
-    proc = subprocess.Popen([sys.executable, "-c", "from gpuctl.cli.app import main; main()", "provision", "lab-a",
-                             "--site", str(LAB_SITE), "--lab"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from gpuctl.cli.app import main; main()",
+            "provision",
+            "lab-a",
+            "--site",
+            str(LAB_SITE),
+            "--lab",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(6)  # past fact gathering, inside the roles
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -126,8 +126,12 @@ def close_masters(directory: Path) -> None:
         return
     for sock in directory.iterdir():
         if sock.is_socket():
-            subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "gpuctl-stale-master"],
-                           capture_output=True, timeout=10, check=False)
+            subprocess.run(
+                ["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "gpuctl-stale-master"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
 
 
 def default_forks(hosts: int) -> int:
