@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gpuctl.lab import core  # noqa: E402
-from gpuctl.provision.runner import LAB_VARS, PROJECT_DIR, STATE_DIR  # noqa: E402
+from gpuctl.loader import load_site  # noqa: E402
+from gpuctl.provision.inventory import write_inventory  # noqa: E402
+from gpuctl.provision.runner import LAB_VARS, PROJECT_DIR  # noqa: E402
 
 SITE = ROOT / "benchmarks" / "_generated" / "lab16.yaml"
 
@@ -100,27 +102,13 @@ def main() -> None:
     try:
         results["gpuctl_first"] = gpuctl_run()
         results["gpuctl_second"] = gpuctl_run()
-        inventory = STATE_DIR / "lab" / "lab-inventory.yml"
         core.down()
         state = core.up(SITE)  # fresh hosts for the plain run
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from gpuctl.cli.app import main; main()",
-                "provision",
-                "all",
-                "--site",
-                str(SITE),
-                "--lab",
-                "--check",
-                "-f",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-        )  # renders inventory
-        inventory = STATE_DIR / "lab" / "lab-inventory.yml"
+        inventory = SITE.parent / "lab16-inventory.yml"
+        overrides = {
+            h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses
+        }
+        write_inventory(load_site(SITE).site, SITE, inventory, overrides)
         extra = SITE.parent / "lab16-vars.json"
         extra.write_text(
             json.dumps(
