@@ -176,7 +176,7 @@ def _wait_ssh(hosts: list[LabHost], timeout: float) -> None:
     while pending and time.monotonic() < deadline:
         for name, h in list(pending.items()):
             try:
-                with socket.create_connection((h.ip, 22), timeout=1) as sock:
+                with socket.create_connection((h.ip, 22), timeout=0.2) as sock:
                     if sock.recv(16).startswith(b"SSH-"):
                         del pending[name]
             except OSError:
@@ -194,7 +194,7 @@ def _wait_port(ip: str, port: int, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection((ip, port), timeout=1):
+            with socket.create_connection((ip, port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)

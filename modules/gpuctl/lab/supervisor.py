@@ -81,11 +81,9 @@ def spawn_repo(state: LabState) -> subprocess.Popen[bytes]:
         "--",
         sys.executable,
         "-m",
-        "http.server",
-        "8080",
-        "--bind",
+        "gpuctl.lab.repo_server",
         repo_ip,
-        "--directory",
+        "8080",
         str(Path(state.root) / "repo"),
     ]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
