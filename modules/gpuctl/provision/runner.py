@@ -210,6 +210,9 @@ def provision(
         overrides = {
             h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses
         }
+        # The lab's ssh_config multiplexes connections; a master kept from an earlier run would skip host key
+        # verification (mitogen's connections follow the config's ControlPath): start from fresh connections.
+        close_masters(Path(state.ssh_config).parent)
         variables = {
             **LAB_VARS,
             "nvidia_driver_repo_url": state.repo_url,
