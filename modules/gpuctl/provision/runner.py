@@ -312,9 +312,13 @@ def _stdout_error(artifacts: Path) -> str:
 
 
 def hint(message: str) -> str:
-    if "Host key verification failed" in message or "REMOTE HOST IDENTIFICATION HAS CHANGED" in message:
+    if (
+        "Host key verification failed" in message
+        or "REMOTE HOST IDENTIFICATION HAS CHANGED" in message
+        or "mismatching host key" in message
+    ):
         return "the host's key does not match known_hosts: check the host, then update the known_hosts file"
-    if "Permission denied" in message:
+    if "Permission denied" in message or "SSH authentication is incorrect" in message:
         return "the SSH key was refused: check provisioning.ssh.private_key_file and the host's authorized_keys"
     if "timed out" in message.lower() or "No route to host" in message or "Connection refused" in message:
         return "the host is not reachable on SSH: check power, network and ansible_host"
