@@ -15,6 +15,7 @@ from .. import catalog
 from ..errors import UsageError
 from ..model.arch import ModelArch
 from ..model.hardware import GpuSpec
+from ..model.site import near_names
 from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
 from ..vram.calibrate import calibrate_log
 from ..vram.profiles import DEFAULT_VERSION
@@ -30,22 +31,14 @@ def resolve_model(name: str) -> ModelArch:
         return arch_from_hf_config(name)
     models = catalog.models()
     if name not in models:
-        import difflib
-
-        near = difflib.get_close_matches(name, list(models), n=3)
-        hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(sorted(models))}"
-        raise UsageError(f"unknown model '{name}' (a catalog id or a path to a config.json){hint}")
+        raise UsageError(f"unknown model '{name}' (a catalog id or a path to a config.json){near_names(name, models)}")
     return models[name]
 
 
 def resolve_gpu(name: str) -> GpuSpec:
     gpus = catalog.builtin().gpus
     if name not in gpus:
-        import difflib
-
-        near = difflib.get_close_matches(name, list(gpus), n=3)
-        hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(sorted(gpus))}"
-        raise UsageError(f"unknown GPU '{name}'{hint}")
+        raise UsageError(f"unknown GPU '{name}'{near_names(name, gpus)}")
     return gpus[name]
 
 

@@ -143,7 +143,7 @@ class Site(Strict):
         for di, dep in enumerate(self.deployments):
             if dep.model not in models:
                 problems.append(
-                    (("deployments", di, "model"), f"unknown model '{dep.model}'" + _near(dep.model, models))
+                    (("deployments", di, "model"), f"unknown model '{dep.model}'" + near_names(dep.model, models))
                 )
         if problems:
             raise ReferenceProblems(problems)
@@ -348,7 +348,7 @@ def _rack_references(
         if spec is None:
             yield (
                 sloc + ("model",),
-                f"unknown server model '{server.model}'" + _near(server.model, catalog.servers),
+                f"unknown server model '{server.model}'" + near_names(server.model, catalog.servers),
             )
             continue
         yield from mounted(sloc, server.position_u, spec.height_u)
@@ -392,7 +392,7 @@ def _server_network_references(
         if nic.model is not None:
             nic_spec = catalog.nics.get(nic.model)
             if nic_spec is None:
-                yield nloc + ("model",), f"unknown NIC model '{nic.model}'" + _near(nic.model, catalog.nics)
+                yield nloc + ("model",), f"unknown NIC model '{nic.model}'" + near_names(nic.model, catalog.nics)
             elif len(nic.ports) > nic_spec.max_ports:
                 yield (
                     nloc + ("ports",),
@@ -440,7 +440,7 @@ def _server_network_references(
         yield sloc + ("bmc", "network"), f"unknown network '{server.bmc.network}'" + _choices(networks)
 
 
-def _near(name: str, table: dict[str, Any]) -> str:
+def near_names(name: str, table: dict[str, Any]) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(table), n=3)
