@@ -17,6 +17,7 @@ from gpuctl.loader import load_site
 from gpuctl.provision.inventory import inventory
 from gpuctl.render import k8s, kschema, serving
 from gpuctl.render.netplan import netplan_yaml
+from gpuctl.render.ssh_config import ssh_config
 from tests.conftest import ROOT
 
 SITES = ["fra1", "lab"]
@@ -36,7 +37,9 @@ def rendered(site_name: str) -> dict[str, str]:
     site_file = ROOT / "inventories" / site_name / "site.yaml"
     site = load_site(site_file).site
     files = {f"netplan/{s.name}.yaml": netplan_yaml(site, s) for _, s in site.all_servers() if s.nics}
-    files["inventory.yml"] = yaml.safe_dump(inventory(site, Path("inventories") / site_name), sort_keys=False)
+    site_dir = Path("inventories") / site_name
+    files["inventory.yml"] = yaml.safe_dump(inventory(site, site_dir / "generated" / "ssh_config"), sort_keys=False)
+    files["ssh_config"] = ssh_config(site, site_dir)
     files["serving.yaml"] = yaml.safe_dump_all(serving.manifests(site), sort_keys=False)
     files["cluster.yaml"] = yaml.safe_dump_all(
         [*k8s.namespaces(site), *k8s.node_patches(site), k8s.dcgm_service_monitor(site)], sort_keys=False
@@ -103,7 +106,7 @@ def declared_variables() -> dict[str, str]:
 def test_every_inventory_variable_is_declared_by_a_role() -> None:
     declared = declared_variables()
     for site_name in SITES:
-        inv = inventory(load_site(ROOT / "inventories" / site_name / "site.yaml").site, Path())
+        inv = inventory(load_site(ROOT / "inventories" / site_name / "site.yaml").site, Path("ssh_config"))
         used = set(inv["all"]["vars"])
         for host in inv["all"]["children"][f"site_{site_name}"]["hosts"].values():
             used |= set(host)

@@ -7,6 +7,7 @@ import os
 DEBUG = "GPUCTL_DEBUG"  # 1: show Python tracebacks for unexpected errors
 STRICT = "GPUCTL_STRICT"  # 1: warnings fail `validate` as errors do
 FORMAT = "GPUCTL_FORMAT"  # default output format of reporting commands
+SECRETS_FILE = "GPUCTL_SECRETS_FILE"  # `provision --secrets-file`: 0600 YAML of secret role variables
 
 
 def flag(name: str) -> bool:

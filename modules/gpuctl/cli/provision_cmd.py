@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..provision.runner import ProvisionResult, hint, provision
+from . import env
 from .common import wide
 
 SiteOpt = Annotated[Path, typer.Option("--site", "-s", envvar="GPUCTL_SITE", help="The site spec (env GPUCTL_SITE).")]
@@ -67,6 +68,15 @@ def provision_cmd(
     extra_var: Annotated[
         list[str] | None, typer.Option("--extra-var", "-e", help="KEY=VALUE passed to Ansible.")
     ] = None,
+    secrets_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--secrets-file",
+            envvar=env.SECRETS_FILE,
+            help="0600 YAML file of secret role variables, e.g. kubernetes_node_join_command "
+            f"(never pass secrets with -e; env {env.SECRETS_FILE}).",
+        ),
+    ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
 ) -> int:
     """Provision hosts for real over SSH: exit 0 all ok, 1 any host failed or was unreachable, 2 bad input."""
@@ -88,6 +98,7 @@ def provision_cmd(
         lab=lab,
         extra_vars=extra,
         kubeconfig=str(kubeconfig) if kubeconfig else None,
+        secrets_file=secrets_file,
         on_event=_progress(console) if format == "console" else None,
     )
     if format == "json":

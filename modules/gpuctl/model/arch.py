@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import CatalogId, PositiveInt, Strict
+from .base import CatalogId, PositiveInt, Strict, Text
 
 Dtype = Literal["bf16", "fp16", "fp32", "fp8", "int8", "int4"]
 
@@ -32,7 +32,7 @@ class Mla(Strict):
 
 class ModelArch(Strict):
     id: CatalogId
-    name: str
+    name: Text
     num_layers: PositiveInt
     hidden_size: PositiveInt
     num_heads: PositiveInt
@@ -52,8 +52,10 @@ class ModelArch(Strict):
     quantization: Literal["fp8", "int8", "int4"] | None = Field(
         default=None, description="Weights as published (e.g. an FP8 or AWQ checkpoint)."
     )
-    params: int | None = Field(default=None, description="Published parameter count, checked against the shapes.")
-    source: str = Field(min_length=3)
+    params: int | None = Field(
+        default=None, ge=1, le=10**14, description="Published parameter count, checked against the shapes."
+    )
+    source: Text = Field(min_length=3)
 
     @model_validator(mode="after")
     def _window(self) -> ModelArch:

@@ -10,14 +10,14 @@ from typing import Literal, TypeVar
 
 from pydantic import Field, model_validator
 
-from .base import CatalogId, NonNegativeFloat, PositiveFloat, PositiveInt, Strict
+from .base import CatalogId, Kilograms, Kilowatts, NonNegativeFloat, PositiveFloat, PositiveInt, Strict, Text
 
 
 class GpuSpec(Strict):
     id: CatalogId
-    name: str
+    name: Text
     vendor: Literal["nvidia", "amd", "intel"] = "nvidia"
-    smi_name: str | None = Field(default=None, description="The name nvidia-smi prints for the GPU.")
+    smi_name: Text | None = Field(default=None, description="The name nvidia-smi prints for the GPU.")
     form_factor: Literal["sxm", "pcie", "oam", "superchip"]
     board_power_w: PositiveFloat
     memory_mib: PositiveInt | None = Field(
@@ -29,13 +29,13 @@ class GpuSpec(Strict):
     training_fabric_gbps: NonNegativeFloat = Field(
         default=0, description="East-west bandwidth a training node needs per GPU (0: no requirement)."
     )
-    source: str = Field(min_length=3)
+    source: Text = Field(min_length=3)
 
 
 class PsuSpec(Strict):
     count: PositiveInt
     rating_w: PositiveFloat
-    redundancy: str = Field(pattern=r"^\d+\+\d+$", description="N+M, e.g. 4+2 or 3+3.")
+    redundancy: str = Field(max_length=9, pattern=r"^\d+\+\d+$", description="N+M, e.g. 4+2 or 3+3.")
 
     @property
     def required(self) -> int:
@@ -51,19 +51,19 @@ class PsuSpec(Strict):
 
 class ServerSpec(Strict):
     id: CatalogId
-    name: str
+    name: Text
     gpu: CatalogId | None = None
-    gpu_count: int = Field(default=0, ge=0)
-    max_power_kw: PositiveFloat | None = Field(
+    gpu_count: int = Field(default=0, ge=0, le=1024)
+    max_power_kw: Kilowatts | None = Field(
         default=None,
         description="Vendor maximum system input power. None: not published; servers must declare theirs.",
     )
-    height_u: PositiveInt
-    weight_kg: PositiveFloat | None = None
+    height_u: int = Field(ge=1, le=60)
+    weight_kg: Kilograms | None = None
     psu: PsuSpec | None = None
     liquid_cooled_only: bool = False
     nvswitch: bool = False
-    source: str = Field(min_length=3)
+    source: Text = Field(min_length=3)
 
     @model_validator(mode="after")
     def _gpu_pairs(self) -> ServerSpec:
@@ -74,15 +74,15 @@ class ServerSpec(Strict):
 
 class NicSpec(Strict):
     id: CatalogId
-    name: str
+    name: Text
     vendor: Literal["nvidia", "intel", "broadcom", "other"]
-    driver: str
+    driver: str = Field(max_length=64, pattern=r"^[a-z0-9_]+$", description="Linux kernel module.")
     max_ports: PositiveInt
     speeds_gbps: list[PositiveFloat] = Field(min_length=1)
-    max_vfs_per_port: int = Field(ge=0)
-    max_vfs_per_device: int | None = Field(default=None, ge=0)
+    max_vfs_per_port: int = Field(ge=0, le=65535)  # PCIe SR-IOV NumVFs is 16 bits
+    max_vfs_per_device: int | None = Field(default=None, ge=0, le=65535)
     max_mtu: PositiveInt
-    source: str = Field(min_length=3)
+    source: Text = Field(min_length=3)
 
 
 class CatalogExtension(Strict):

@@ -38,7 +38,7 @@ class NicPort(Strict):
     )
     vf_mtu: Mtu | None = None
     switch: Name | None = None
-    switch_port: str | None = None
+    switch_port: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9/:._-]*$")
 
 
 class Nic(Strict):
@@ -76,7 +76,7 @@ class Bond(Strict):
 class AddressAssignment(Strict):
     network: Name
     ip: IpAddress
-    interface: str | None = Field(default=None, description="Port, bond or bond.VLAN carrying it.")
+    interface: IfName | None = Field(default=None, description="Port, bond or bond.VLAN carrying it.")
 
 
 class Bmc(Strict):

@@ -6,17 +6,21 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Name, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Strict
+from .base import Name, NonNegativeKilograms, Strict
 
 Phase = Literal["L1", "L2", "L3", "L1-L2", "L2-L3", "L3-L1"]
 FeedId = Literal["a", "b"]
 
 
 class Circuit(Strict):
-    voltage_v: PositiveFloat = Field(description="Line-to-line voltage for 3-phase, line voltage for 1-phase.")
-    amps: PositiveFloat = Field(description="Breaker rating.")
+    voltage_v: float = Field(
+        gt=0,
+        le=1000,
+        description="Low voltage (IEC 60364: ≤ 1000 V AC). Line-to-line voltage for 3-phase, line voltage for 1-phase.",
+    )
+    amps: float = Field(gt=0, le=1000, description="Breaker rating.")
     phases: Literal[1, 3]
-    count: PositiveInt = Field(default=1, description="How many identical circuits of this kind.")
+    count: int = Field(default=1, ge=1, le=64, description="How many identical circuits of this kind.")
 
     @property
     def label(self) -> str:
@@ -40,19 +44,19 @@ class RackPower(Strict):
 class PduBank(Strict):
     name: Name
     phase: Phase = Field(description="L1/L2/L3 on wye (line-to-neutral) PDUs, L1-L2/L2-L3/L3-L1 on delta.")
-    breaker_amps: PositiveFloat | None = None
+    breaker_amps: float | None = Field(default=None, gt=0, le=1000)
 
 
 class Pdu(Strict):
     name: Name
     feed: FeedId
-    circuit: NonNegativeInt = Field(default=0, description="Index of the circuit of that feed it plugs into.")
+    circuit: int = Field(default=0, ge=0, le=63, description="Index of the circuit of that feed it plugs into.")
     wiring: Literal["delta", "wye", "single"] | None = Field(
         default=None, description="Derived from the circuit when omitted: 3-phase below 300 V is delta."
     )
-    position_u: PositiveInt | None = Field(default=None, description="Omit for a zero-U vertical PDU.")
-    height_u: NonNegativeInt = 0
-    weight_kg: NonNegativeFloat = 0
+    position_u: int | None = Field(default=None, ge=1, le=60, description="Omit for a zero-U vertical PDU.")
+    height_u: int = Field(default=0, ge=0, le=60)
+    weight_kg: NonNegativeKilograms = 0
     banks: list[PduBank] = Field(min_length=1)
 
 

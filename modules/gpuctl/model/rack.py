@@ -6,7 +6,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import CatalogId, Name, NonNegativeFloat, PositiveFloat, PositiveInt, Strict
+from .base import (
+    CatalogId,
+    Kilograms,
+    Kilowatts,
+    Name,
+    NonNegativeKilograms,
+    NonNegativeKilowatts,
+    Strict,
+    Text,
+)
 from .network import AddressAssignment, Bmc, Bond, Nic
 from .power import Pdu, PowerCord, RackPower
 
@@ -15,7 +24,7 @@ CoolingType = Literal["air_open", "air_contained", "rdhx_passive", "rdhx_active"
 
 class Cooling(Strict):
     type: CoolingType
-    capacity_kw: PositiveFloat | None = Field(
+    capacity_kw: Kilowatts | None = Field(
         default=None, description="Declared heat removal; the site default for the type when omitted."
     )
 
@@ -27,8 +36,8 @@ class Cooling(Strict):
 
 
 class Footprint(Strict):
-    width_mm: PositiveFloat = 600
-    depth_mm: PositiveFloat = 1200
+    width_mm: float = Field(default=600, gt=0, le=5000)
+    depth_mm: float = Field(default=1200, gt=0, le=5000)
 
     @property
     def area_m2(self) -> float:
@@ -38,13 +47,13 @@ class Footprint(Strict):
 class Server(Strict):
     name: Name
     model: CatalogId
-    position_u: PositiveInt | None = Field(
-        default=None, description="Lowest rack unit it occupies (1 = bottom); omit while unplaced."
+    position_u: int | None = Field(
+        default=None, ge=1, le=60, description="Lowest rack unit it occupies (1 = bottom); omit while unplaced."
     )
-    max_power_kw: PositiveFloat | None = Field(
+    max_power_kw: Kilowatts | None = Field(
         default=None, description="Nameplate maximum input power; overrides the catalog."
     )
-    weight_kg: PositiveFloat | None = None
+    weight_kg: Kilograms | None = None
     bmc: Bmc | None = None
     addresses: list[AddressAssignment] = Field(default_factory=list)
     nics: list[Nic] = Field(default_factory=list)
@@ -55,12 +64,12 @@ class Server(Strict):
 
 class Switch(Strict):
     name: Name
-    model: str | None = None
+    model: Text | None = None
     role: Literal["leaf", "spine", "management", "storage", "compute"] = "leaf"
-    position_u: PositiveInt | None = None
-    height_u: PositiveInt = 1
-    max_power_kw: NonNegativeFloat
-    weight_kg: NonNegativeFloat
+    position_u: int | None = Field(default=None, ge=1, le=60)
+    height_u: int = Field(default=1, ge=1, le=60)
+    max_power_kw: NonNegativeKilowatts
+    weight_kg: NonNegativeKilograms
     port_mtu: int | None = Field(default=None, ge=68, le=65535)
     addresses: list[AddressAssignment] = Field(default_factory=list)
     power_cords: list[PowerCord] = Field(default_factory=list)
@@ -69,10 +78,10 @@ class Switch(Strict):
 class Device(Strict):
     name: Name
     kind: Literal["patch-panel", "blank", "cable-manager", "storage", "kvm", "firewall", "other"]
-    position_u: PositiveInt | None = None
-    height_u: PositiveInt = 1
-    max_power_kw: NonNegativeFloat = 0
-    weight_kg: NonNegativeFloat = 0
+    position_u: int | None = Field(default=None, ge=1, le=60)
+    height_u: int = Field(default=1, ge=1, le=60)
+    max_power_kw: NonNegativeKilowatts = 0
+    weight_kg: NonNegativeKilograms = 0
     power_cords: list[PowerCord] = Field(default_factory=list)
 
 
@@ -82,13 +91,13 @@ class Rack(Strict):
         default_factory=list, description="Former names: Pulumi aliases them so a rename is not a replacement."
     )
     height_u: int = Field(default=42, ge=1, le=60)
-    reserved_u: int = Field(default=0, ge=0, description="Units the colo or cabling keeps free.")
-    static_weight_rating_kg: PositiveFloat
-    tare_weight_kg: NonNegativeFloat = 0
+    reserved_u: int = Field(default=0, ge=0, le=60, description="Units the colo or cabling keeps free.")
+    static_weight_rating_kg: Kilograms
+    tare_weight_kg: NonNegativeKilograms = 0
     footprint: Footprint = Field(default_factory=Footprint)
-    floor_rating_kpa: PositiveFloat | None = None
+    floor_rating_kpa: float | None = Field(default=None, gt=0, le=1000)
     cooling: Cooling
-    contracted_kw: PositiveFloat | None = None
+    contracted_kw: Kilowatts | None = None
     power: RackPower
     pdus: list[Pdu] = Field(default_factory=list)
     servers: list[Server] = Field(default_factory=list)

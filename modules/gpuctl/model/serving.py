@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from ipaddress import IPv4Network, IPv6Network
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from .base import Name, PositiveInt, Strict
+from .base import DnsLabel, ImageRef, Name, PositiveInt, ReleaseVersion, ServiceName, Strict
+from .k8s import LabelKey, LabelValue
+
+# A catalog id, or a path to a Hugging Face config.json relative to the site file that never leaves its
+# directory (every segment starts with a letter, digit or '_', so no '..', no absolute path).
+ModelRef = Annotated[
+    str,
+    StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$"),
+]
+Cidr = Annotated[IPv4Network | IPv6Network, Field(union_mode="left_to_right")]
+Tokens = Annotated[int, Field(gt=0, le=2**24)]
 
 
 class Client(Strict):
     """Who may call the endpoint: pods in a namespace (optionally with labels), or an address block."""
 
-    namespace: str | None = None
-    pod_labels: dict[str, str] = Field(default_factory=dict)
-    cidr: str | None = None
+    namespace: DnsLabel | None = None
+    pod_labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    cidr: Cidr | None = Field(default=None, description="Network address with prefix (host bits zero): 10.0.0.0/8.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Client:
@@ -24,23 +35,23 @@ class Client(Strict):
 
 
 class Deployment(Strict):
-    name: Name
-    model: str = Field(min_length=1, description="Model catalog id or a path to a Hugging Face config.json.")
+    name: ServiceName
+    model: ModelRef = Field(description="Model catalog id or a path to a Hugging Face config.json.")
     engine: Literal["vllm", "trtllm", "triton"] = "vllm"
-    engine_version: str | None = None
+    engine_version: ReleaseVersion | None = None
     precision: Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"] = "auto"
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
-    tensor_parallel_size: PositiveInt = 1
-    pipeline_parallel_size: PositiveInt = 1
-    replicas: PositiveInt = 1
-    max_model_len: PositiveInt | None = None
+    tensor_parallel_size: int = Field(default=1, ge=1, le=1024)
+    pipeline_parallel_size: int = Field(default=1, ge=1, le=1024)
+    replicas: int = Field(default=1, ge=1, le=10_000)
+    max_model_len: Tokens | None = None
     target_concurrency: PositiveInt | None = None
-    prompt_tokens: PositiveInt | None = None
-    output_tokens: PositiveInt | None = None
+    prompt_tokens: Tokens | None = None
+    output_tokens: Tokens | None = None
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     node_pool: Name
-    namespace: Name = "inference"
-    image: str | None = Field(default=None, description="Engine image; default by engine and version.")
+    namespace: DnsLabel = "inference"
+    image: ImageRef | None = Field(default=None, description="Engine image; default by engine and version.")
     clients: list[Client] = Field(default_factory=list, description="Allowed callers; none means no ingress.")
 
     @property

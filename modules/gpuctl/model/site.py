@@ -7,14 +7,32 @@ The model does no I/O: the hardware catalog comes in through the validation cont
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
 from .arch import ModelArch
-from .base import Name, Strict
+from .base import (
+    AptUrl,
+    Bastion,
+    CatalogId,
+    ChartRepoUrl,
+    DebVersion,
+    DnsLabel,
+    Host,
+    HostPath,
+    HttpUrl,
+    LocalPath,
+    LongText,
+    Name,
+    ReleaseVersion,
+    Strict,
+    Text,
+    TimeZone,
+    UnixUser,
+)
 from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
-from .k8s import NodePool
+from .k8s import LabelKey, LabelValue, NodePool
 from .network import Network
 from .rack import CoolingType, Rack, Server
 from .serving import Deployment
@@ -41,41 +59,46 @@ class SiteSettings(Strict):
     phase_imbalance_warn_pct: float = Field(
         default=15.0, gt=0, le=100, description="(max-min)/avg line current; a heuristic, not a standard."
     )
-    vram_kv_correction_gib: dict[str, float] = Field(
+    vram_kv_correction_gib: dict[CatalogId, Annotated[float, Field(ge=-1000, le=1000)]] = Field(
         default_factory=dict,
         description="Per GPU model: GiB to take off predicted KV cache, from `gpuctl vram --calibrate` runs.",
     )
     floor_rating_kpa: float | None = Field(
         default=None,
         gt=0,
+        le=1000,
         description="Default for racks that do not declare theirs (TIA-942: ≥7.2, 12 rec.).",
     )
-    cooling_defaults_kw: dict[CoolingType, float] = Field(default_factory=lambda: dict(DEFAULT_COOLING_KW))
+    cooling_defaults_kw: dict[CoolingType, Annotated[float, Field(gt=0, le=1000)]] = Field(
+        default_factory=lambda: dict(DEFAULT_COOLING_KW)
+    )
 
 
 class ClusterSettings(Strict):
     """The site's Kubernetes side: what the Pulumi program installs, with every source a setting (mirrors)."""
 
-    gpu_operator_chart_version: str = Field(default="v24.9.2", description="NVIDIA GPU Operator Helm chart.")
-    gpu_operator_repository: str = Field(
+    gpu_operator_chart_version: ReleaseVersion = Field(default="v24.9.2", description="NVIDIA GPU Operator Helm chart.")
+    gpu_operator_repository: ChartRepoUrl = Field(
         default="https://helm.ngc.nvidia.com/nvidia", description="Chart repository; point at a mirror offline."
     )
-    gpu_operator_namespace: Name = "gpu-operator"
+    gpu_operator_namespace: DnsLabel = "gpu-operator"
     container_runtime: Literal["containerd", "cri-o"] = "containerd"
-    dcgm_exporter_scrape_interval_s: int = Field(default=15, ge=1)
-    service_monitor_labels: dict[str, str] = Field(
+    dcgm_exporter_scrape_interval_s: int = Field(default=15, ge=1, le=3600)
+    service_monitor_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=lambda: {"release": "kube-prometheus-stack"},
         description="Labels the cluster's Prometheus selects ServiceMonitors by.",
     )
 
 
 class SshSettings(Strict):
-    user: str = "root"
-    private_key_file: str | None = None
-    known_hosts_file: str | None = Field(
+    user: UnixUser = "root"
+    private_key_file: LocalPath | None = Field(
+        default=None, description="Absolute, ~/-relative, or relative to the site file."
+    )
+    known_hosts_file: LocalPath | None = Field(
         default=None, description="Verified host keys; host key checking is never turned off outside the lab."
     )
-    bastion: str | None = Field(default=None, description="Jump host, user@host[:port].")
+    bastion: Bastion | None = Field(default=None, description="Jump host, user@host[:port].")
     port: int = Field(default=22, ge=1, le=65535)
 
 
@@ -84,38 +107,48 @@ class ProvisioningSettings(Strict):
 
     ssh: SshSettings = Field(default_factory=SshSettings)
     driver_branch: str = Field(default="550", pattern=r"^\d{3}$")
-    driver_version: str = Field(default="550.127.05-0ubuntu1", description="Exact package version, pinned.")
+    driver_version: DebVersion = Field(default="550.127.05-0ubuntu1", description="Exact package version, pinned.")
     kernel_modules: Literal["dkms", "precompiled"] = "dkms"
-    apt_repository_url: str = Field(
+    apt_repository_url: AptUrl = Field(
         default="https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64",
         description="NVIDIA's CUDA repository or an offline mirror of it.",
     )
-    apt_repository_suite: str = Field(default="/", description="'/' for NVIDIA's flat repository.")
-    apt_repository_components: str = ""
-    apt_key_url: str = Field(
-        default="https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/3bf863cc.pub",
-        description="Signing key of the repository (armored or binary).",
+    apt_repository_suite: str = Field(
+        default="/",
+        max_length=100,
+        pattern=r"^(/|[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*/?)$",
+        description="'/' for NVIDIA's flat repository.",
     )
-    container_toolkit_version: str = "1.17.4-1"
-    containerd_config: str = Field(
+    apt_repository_components: str = Field(
+        default="", max_length=200, pattern=r"^([a-z0-9][a-z0-9._-]*( [a-z0-9][a-z0-9._-]*)*)?$"
+    )
+    apt_key_url: HttpUrl = Field(
+        default="https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/3bf863cc.pub",
+        description="Signing key of the repository (armored or binary); http(s) only: a file: URL would copy "
+        "any file on the host into a world-readable keyring.",
+    )
+    container_toolkit_version: DebVersion = "1.17.4-1"
+    containerd_config: HostPath = Field(
         default="/etc/containerd/config.toml",
         description="k3s: /var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl; RKE2: /var/lib/rancher/rke2/"
         "agent/etc/containerd/config.toml.tmpl",
     )
-    timezone: str = "UTC"
-    ntp_servers: list[str] = Field(default_factory=lambda: ["0.pool.ntp.org", "1.pool.ntp.org"])
+    timezone: TimeZone = "UTC"
+    ntp_servers: list[Host] = Field(default_factory=lambda: ["0.pool.ntp.org", "1.pool.ntp.org"], max_length=16)
 
 
 class Suppression(Strict):
-    rule: str = Field(min_length=3, description="Rule ID (PWR003) or slug (psu-feed-loss).")
-    target: str = Field(min_length=1, description="Finding target; shell-style wildcards allowed.")
-    reason: str = Field(min_length=10, description="Why this finding is accepted; reviewed in the PR.")
+    rule: str = Field(
+        min_length=3, max_length=64, pattern=r"^[A-Za-z0-9-]+$", description="Rule ID (PWR003) or slug (psu-feed-loss)."
+    )
+    target: Text = Field(min_length=1, description="Finding target; shell-style wildcards allowed.")
+    reason: LongText = Field(min_length=10, description="Why this finding is accepted; reviewed in the PR.")
 
 
 class Site(Strict):
     version: Literal[1] = 1
     name: Name
-    market: str | None = None
+    market: Text | None = None
     settings: SiteSettings = Field(default_factory=SiteSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)

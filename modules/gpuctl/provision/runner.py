@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -18,6 +19,7 @@ from ..report import FORMATS
 from ..rules import evaluate
 from .inventory import group, write_inventory
 from .journal import Journal
+from .secrets import read_secrets, refuse_secret_extra_vars, secret_variables, write_extravars_file
 
 PROJECT_DIR = Path(os.environ.get("GPUCTL_PROJECT_DIR", Path(__file__).resolve().parents[3]))
 STATE_DIR = Path(os.environ.get("GPUCTL_STATE_DIR", PROJECT_DIR / ".gpuctl"))
@@ -112,7 +114,10 @@ def strategy() -> dict[str, str]:
 def ansible_env(state_dir: Path) -> dict[str, str]:
     cp = state_dir / "cp"
     cp.mkdir(parents=True, exist_ok=True)
+    # ansible-playbook lives beside the interpreter running gpuctl (a venv or pipx): found without activating it.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
     return strategy() | {
+        "PATH": path,
         "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
         "ANSIBLE_LIBRARY": str(PROJECT_DIR / "playbooks" / "library"),
         "ANSIBLE_PIPELINING": "True",
@@ -170,11 +175,15 @@ def provision(
     lab: bool = False,
     extra_vars: dict[str, Any] | None = None,
     kubeconfig: str | None = None,
+    secrets_file: str | Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> ProvisionResult:
     import ansible_runner
 
     site_path = Path(site_file)
+    secret_names = secret_variables(PROJECT_DIR / "playbooks" / "roles")
+    refuse_secret_extra_vars(extra_vars or {}, secret_names)
+    secrets = read_secrets(Path(secrets_file), secret_names) if secrets_file else {}
     loaded = load_site(site_path)
     findings = evaluate(loaded)
     if findings.failed():
@@ -208,7 +217,8 @@ def provision(
                 f"rack {state.rack or 'all'}): provision a target inside it"
             )
         overrides = {
-            h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses
+            h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {shlex.quote(state.ssh_config)}"}
+            for h in state.addresses
         }
         # The lab's ssh_config multiplexes connections; a master kept from an earlier run would skip host key
         # verification (mitogen's connections follow the config's ControlPath): start from fresh connections.
@@ -235,6 +245,11 @@ def provision(
     journal.start_run(run_id, target, hosts)
     runner_dir = state_dir / "runner"
     runner_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(runner_dir / "env", ignore_errors=True)  # a killed run's leftovers
+    # Every variable, secret or not, goes in one 0600 file ansible-runner passes as `-e @file`: ansible-runner would
+    # put a dict on ansible-playbook's command line, which `ps` shows to every user.
+    if variables or secrets:
+        write_extravars_file(runner_dir, variables | secrets)
     close_masters(state_dir / "cp")
     cmdline = "--check --diff" if check else None
     start = time.perf_counter()
@@ -261,7 +276,6 @@ def provision(
             forks=forks or default_forks(len(hosts)),
             tags=",".join(tags) if tags else None,
             cmdline=cmdline,
-            extravars=variables,
             envvars=ansible_env(state_dir),
             ident=run_id,
             quiet=True,
@@ -269,7 +283,7 @@ def provision(
             rotate_artifacts=20,
         )
     finally:
-        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # extravars file: not kept beside the artifacts
+        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # the secrets file: not kept beside the artifacts
     elapsed = time.perf_counter() - start
     stats = r.stats or {}
     for host, summary in summaries.items():

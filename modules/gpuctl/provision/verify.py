@@ -19,7 +19,7 @@ import yaml
 from ..loader import load_site
 from ..model import Server, Site
 from ..render.netplan import netplan
-from .inventory import host_vars
+from .inventory import SSH_CONFIG, host_vars, write_ssh_config
 from .journal import Journal
 from .runner import STATE_DIR, close_masters, resolve_target
 
@@ -213,25 +213,21 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def _host_for(name: str, ssh_config: str | None, site: Site, server: Server) -> Any:
+def _host_for(address: str, ssh_config: Path) -> Any:
+    """A testinfra host over OpenSSH with the site's ssh_config: testinfra quotes the -F path and the address
+    (its ssh backend runs a shell command line), and every other SSH setting is inside the file."""
     import testinfra
 
-    if ssh_config:
-        return testinfra.get_host(f"ssh://{name}", ssh_config=ssh_config)
-    v = host_vars(site, server)
-    ssh = site.provisioning.ssh
-    url = f"ssh://{ssh.user}@{v.get('ansible_host', name)}:{ssh.port}"
-    kwargs: dict[str, Any] = {
-        "ssh_extra_args": "-o StrictHostKeyChecking=yes"
-        + (f" -o UserKnownHostsFile={ssh.known_hosts_file}" if ssh.known_hosts_file else "")
-    }
-    if ssh.private_key_file:
-        kwargs["ssh_identity_file"] = str(Path(ssh.private_key_file).expanduser())
-    return testinfra.get_host(url, **kwargs)
+    return testinfra.get_host(f"ssh://{address}", ssh_config=str(ssh_config))
 
 
-def verify_host(name: str, site: Site, server: Server, ssh_config: str | None, lab: bool) -> list[CheckResult]:
-    host = _host_for(name, ssh_config, site, server)
+def ssh_address(site: Site, server: Server) -> str:
+    """Where verify connects: the management address provisioning uses (ansible_host), else the server name."""
+    return str(host_vars(site, server).get("ansible_host", server.name))
+
+
+def verify_host(name: str, site: Site, server: Server, ssh_config: Path, lab: bool) -> list[CheckResult]:
+    host = _host_for(name if lab else ssh_address(site, server), ssh_config)
     results: list[CheckResult] = []
     try:
         host.run("true")
@@ -248,7 +244,8 @@ def verify_host(name: str, site: Site, server: Server, ssh_config: str | None, l
 def verify(site_file: str | Path, target: str = "all", lab: bool = False) -> list[CheckResult]:
     site = load_site(site_file).site
     _, hosts = resolve_target(site, target)
-    ssh_config = None
+    site_path = Path(site_file)
+    ssh_config = write_ssh_config(site, site_path, site_path.parent / "generated" / SSH_CONFIG)
     if lab:
         from ..lab import core
         from .runner import ProvisionError
@@ -256,7 +253,7 @@ def verify(site_file: str | Path, target: str = "all", lab: bool = False) -> lis
         state = core.current()
         if state is None:
             raise ProvisionError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
-        ssh_config = state.ssh_config
+        ssh_config = Path(state.ssh_config)
         close_masters(Path(state.ssh_config).parent)
     servers = {s.name: s for _, s in site.all_servers()}
     with ThreadPoolExecutor(max_workers=min(8, len(hosts) or 1)) as pool:

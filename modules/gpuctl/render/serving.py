@@ -145,7 +145,7 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
     sources: list[dict[str, Any]] = []
     for c in dep.clients:
         if c.cidr:
-            sources.append({"ipBlock": {"cidr": c.cidr}})
+            sources.append({"ipBlock": {"cidr": str(c.cidr)}})
         else:
             peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": c.namespace}}}
             if c.pod_labels:
