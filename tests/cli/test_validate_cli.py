@@ -87,7 +87,7 @@ def test_github_annotations_escape_and_point_at_lines() -> None:
 
 def test_output_file_is_written(tmp_path: Path) -> None:
     target = tmp_path / "out" / "report.sarif"
-    out = gpuctl("validate", str(EXAMPLE), "-f", "sarif", "-o", str(target))
+    out = gpuctl("validate", str(EXAMPLE), "-f", "sarif", "-o", str(target), "--mkdir")  # "out" is created
     assert out.returncode == 0
     assert json.loads(target.read_text())["version"] == "2.1.0"
     assert not list(target.parent.glob(".*.tmp"))

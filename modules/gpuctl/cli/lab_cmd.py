@@ -48,5 +48,7 @@ def status() -> int:
     if state is None:
         typer.echo("no lab is up")
         return 1
-    typer.echo(json.dumps({"site": state.site_file, "rack": state.rack, "hosts": state.addresses}, indent=2))
+    typer.echo(
+        json.dumps({"site": state.site_file, "rack": state.rack, "hosts": state.addresses}, indent=2, allow_nan=False)
+    )
     return 0

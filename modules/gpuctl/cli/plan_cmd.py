@@ -110,5 +110,5 @@ def plan(
                 typer.echo(FORMATS["console"]([result]), nl=False)
             _print(summaries[-1], console)
     if format == "json":
-        typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2))
+        typer.echo(json.dumps(summaries if len(summaries) > 1 else summaries[0], indent=2, allow_nan=False))
     return 0

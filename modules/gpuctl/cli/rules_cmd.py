@@ -55,7 +55,7 @@ def rules(
             }
             for r in RULES
         ]
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps(data, indent=2, allow_nan=False))
     elif format == "markdown":
         typer.echo(rules_markdown(), nl=False)
     elif format == "console":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,49 +18,108 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import Problem, SpecError, UsageError
-from ..loader import Locator, load_site
+from ..fsutil import read_text_capped
+from ..loader import Locator, Position, load_site
 from ..rules import evaluate
 from ..tco import Scenario, decide, sensitivity, summary
 from ..tco.chart import render
+from ..tco.model import MAX_GPUS, MAX_MONTHS
 from ..tco.site import scenario_for_site
-from .common import wide
+from .common import MkdirOpt, wide
+
+MAX_SCENARIO_BYTES = 2**20  # a reviewed scenario is a screenful of figures
+# Scenario fields the command line sets, and the option that sets each (errors name the option).
+OPTIONS = {
+    "cloud_rate_per_gpu_hour": "--cloud-rate",
+    "utilization": "--utilization",
+    "months": "--months",
+    "gpus": "--gpus",
+    "gpu_price_usd": "--gpu-price",
+    "power_price_per_kwh": "--power-price",
+    "colocation_per_gpu_month": "--colocation",
+    "staffing_per_month": "--staffing",
+    "egress_gb_per_month": "--egress-gb",
+    "hybrid_bare_metal_share": "--hybrid-share",
+}
+_AT = re.compile(r"line (\d+), column (\d+)")
 
 
-def read_scenario(path: Path) -> dict[str, Any]:
+def read_scenario(path: Path) -> tuple[dict[str, Any], str]:
+    """The scenario's inputs and its text (TOML when the name ends in .toml, else YAML)."""
+    text = read_text_capped(path, MAX_SCENARIO_BYTES, "scenario")
+    file = str(path)
+    toml = path.suffix.lower() == ".toml"
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(str(exc), [Problem(exc.strerror or str(exc), file=str(path))]) from None
-    try:
-        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml_rs.loads(text)
+        data = tomllib.loads(text) if toml else yaml_rs.loads(text)
     except (tomllib.TOMLDecodeError, yaml_rs.YAMLDecodeError) as exc:
-        raise SpecError("bad scenario", [Problem(f"cannot parse: {exc}".splitlines()[0], file=str(path))]) from None
+        message = str(exc).strip()
+        at = _AT.search(message)
+        line = getattr(exc, "lineno", None) or (int(at.group(1)) if at else None)
+        column = getattr(exc, "colno", None) or (int(at.group(2)) if at else None)
+        if line is None and "end of document" in message:
+            line = text.count("\n") + 1
+        detail = message.splitlines()[-1].strip() if message else "malformed"
+        kind = "TOML" if toml else "YAML"
+        raise SpecError(f"malformed {kind}", [Problem(f"malformed {kind}: {detail}", file, line, column)]) from None
+    except RecursionError:
+        raise SpecError("bad scenario", [Problem("nested too deeply for a scenario", file=file)]) from None
     if not isinstance(data, dict):
-        raise SpecError("bad scenario", [Problem("a scenario is a mapping of inputs", file=str(path), line=1)])
-    return data
+        raise SpecError("bad scenario", [Problem("a scenario is a mapping of inputs", file=file, line=1)])
+    return data, text
 
 
-def build(data: dict[str, Any], file: str | None, text: str | None) -> Scenario:
+def build(data: dict[str, Any], file: str | None, text: str | None, cli: dict[str, Any] | None = None) -> Scenario:
+    """The scenario from a file's inputs overridden by the command line's; errors name the option or the line."""
+    cli = cli or {}
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate({**data, **cli})
     except ValidationError as exc:
-        locator = Locator(text) if text else None
+        toml = file is not None and file.lower().endswith(".toml")
+        locator = Locator(text) if text and not toml else None
         problems = []
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            pos = locator.position(loc) if locator else None
-            key = ".".join(str(p) for p in loc)
             value = err.get("input")
+            message = err["msg"] if isinstance(value, dict) else f"{err['msg']} (got {_short(value)})"
+            if loc and loc[0] in cli:
+                problems.append(Problem(message, file="<command line>", path=OPTIONS.get(str(loc[0]), str(loc[0]))))
+                continue
+            pos = locator.position(loc) if locator else (toml_position(text, loc) if toml and text else None)
             problems.append(
                 Problem(
-                    f"{err['msg']} (got {value!r})" if not isinstance(value, dict) else err["msg"],
+                    message,
                     file=file or "<command line>",
                     line=pos.line if pos else None,
                     column=pos.column if pos else None,
-                    path=key,
+                    path=".".join(str(p) for p in loc),
                 )
             )
         raise SpecError("invalid TCO inputs", problems) from None
+
+
+_TABLE = re.compile(r"\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"\s*([A-Za-z0-9_\-\".]+?)\s*=")
+
+
+def toml_position(text: str, loc: tuple[Any, ...]) -> Position | None:
+    """Where a key path is set in a TOML file: `[table]` headers and dotted keys, else the inline table holding
+    it (TOML parsers in the standard library keep no positions)."""
+    table: tuple[str, ...] = ()
+    want = tuple(str(part) for part in loc)
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _TABLE.match(line):
+            table = tuple(p.strip().strip('"') for p in header.group(1).split("."))
+            continue
+        if key := _KEY.match(line):
+            path = table + tuple(p.strip().strip('"') for p in key.group(1).split("."))
+            if path == want[: len(path)]:
+                return Position(number, key.start(1) + 1)
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _money(v: float) -> str:
@@ -136,21 +196,35 @@ def _console(result: dict[str, Any], decision: Any, sens: list[dict[str, Any]], 
 
 def tco(
     site: Annotated[Path | None, typer.Argument(help="Optional site.yaml: GPUs, power and servers from it.")] = None,
-    scenario: Annotated[Path | None, typer.Option(help="Inputs in a YAML or TOML file (reviewable in a PR).")] = None,
-    cloud_rate: Annotated[float | None, typer.Option(help="Cloud $/GPU-hour (default 4.00).")] = None,
-    utilization: Annotated[
-        float | None, typer.Option(help="Share of owned GPU-hours needed, 0-1 (default 0.7).")
+    scenario: Annotated[
+        Path | None, typer.Option(help="Inputs in a YAML or TOML file (reviewable in a PR), at most 1 MiB.")
     ] = None,
-    months: Annotated[int | None, typer.Option(help="Horizon in months (default 36).")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPU count (without a site).")] = None,
-    gpu_price: Annotated[float | None, typer.Option(help="Purchase price per GPU, USD (default 27,500).")] = None,
-    power_price: Annotated[float | None, typer.Option(help="$/kWh (default 0.10).")] = None,
-    colocation: Annotated[float | None, typer.Option(help="Colocation $/GPU-month (default 225).")] = None,
-    staffing: Annotated[float | None, typer.Option(help="Staffing $/month (default 0).")] = None,
-    egress_gb: Annotated[float | None, typer.Option(help="Egress GB/month (default 0).")] = None,
+    cloud_rate: Annotated[float | None, typer.Option(help="Cloud $/GPU-hour, 0-1,000 (default 4.00).")] = None,
+    utilization: Annotated[
+        float | None, typer.Option(help="Share of owned GPU-hours needed, (0, 1] (default 0.7).")
+    ] = None,
+    months: Annotated[
+        int | None, typer.Option(max=MAX_MONTHS, help=f"Horizon in months, 1-{MAX_MONTHS} (default 36).")
+    ] = None,
+    gpus: Annotated[int | None, typer.Option(max=MAX_GPUS, help=f"GPU count (without a site), 1-{MAX_GPUS:,}.")] = None,
+    gpu_price: Annotated[
+        float | None, typer.Option(help="Purchase price per GPU, USD, 0-10,000,000 (default 27,500).")
+    ] = None,
+    power_price: Annotated[float | None, typer.Option(help="$/kWh, 0-1,000 (default 0.10).")] = None,
+    colocation: Annotated[
+        float | None, typer.Option(help="Colocation $/GPU-month, 0-10,000,000 (default 225).")
+    ] = None,
+    staffing: Annotated[float | None, typer.Option(help="Staffing $/month, 0-10^10 (default 0).")] = None,
+    egress_gb: Annotated[float | None, typer.Option(help="Egress GB/month, 0-10^9 (default 0).")] = None,
     hybrid_share: Annotated[float | None, typer.Option(help="Steady load on bare metal in hybrid, 0-1.")] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="console, json or csv.")] = "console",
-    chart: Annotated[Path | None, typer.Option(help="Write cumulative cost curves to a .png or .svg.")] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write cumulative cost curves to a .png or .svg (atomically; never over a directory or device)."
+        ),
+    ] = None,
+    mkdir: MkdirOpt = False,
 ) -> int:
     """Cloud vs bare metal vs hybrid: monthly cost, break-even month, sensitivity and the decision signals."""
     if format not in ("console", "json", "csv"):
@@ -158,8 +232,7 @@ def tco(
     data: dict[str, Any] = {}
     text = None
     if scenario is not None:
-        data = read_scenario(scenario)
-        text = scenario.read_text(encoding="utf-8") if scenario.suffix.lower() != ".toml" else None
+        data, text = read_scenario(scenario)
     overrides = {
         "cloud_rate_per_gpu_hour": cloud_rate,
         "utilization": utilization,
@@ -173,9 +246,7 @@ def tco(
         "hybrid_bare_metal_share": hybrid_share,
     }
     cli = {k: v for k, v in overrides.items() if v is not None}
-    if cli:
-        build({**data, **cli}, None, None)  # command-line values are reported as such when invalid
-    s = build({**data, **cli}, str(scenario) if scenario else None, text)
+    s = build(data, str(scenario) if scenario else None, text, cli)
     notes: list[str] = []
     title = f"{s.gpus} GPUs"
     if site is not None:
@@ -191,7 +262,12 @@ def tco(
     decision = decide(s)
     sens = sensitivity(s)
     if chart is not None:
-        render(s, chart, f"{title}, cloud ${s.cloud_rate_per_gpu_hour:.2f}/GPU-hour, utilization {s.utilization:.0%}")
+        render(
+            s,
+            chart,
+            f"{title}, cloud ${s.cloud_rate_per_gpu_hour:.2f}/GPU-hour, utilization {s.utilization:.0%}",
+            mkdir=mkdir,
+        )
         notes.append(f"chart written to {chart}")
     if format == "json":
         out = result | {
@@ -204,7 +280,7 @@ def tco(
             "sensitivity": sens,
             "notes": notes,
         }
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json.dumps(out, indent=2, allow_nan=False))
     elif format == "csv":
         from ..tco import curves
 

@@ -11,7 +11,7 @@ from ..loader import load_site
 from ..report import FORMATS
 from ..rules import Result, evaluate
 from . import env
-from .common import emit, site_files
+from .common import MkdirOpt, emit, site_files
 
 FormatOpt = Annotated[
     str,
@@ -25,7 +25,16 @@ def validate(
     strict: Annotated[
         bool, typer.Option("--strict", envvar=env.STRICT, help=f"Warnings fail too (env {env.STRICT}).")
     ] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to a file.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to this file: atomically, through a symlink, keeping the file's mode; "
+            "never over a directory or a device.",
+        ),
+    ] = None,
+    mkdir: MkdirOpt = False,
 ) -> int:
     """Check power, cooling, space, weight, network and scheduling before anything is racked.
 
@@ -35,5 +44,5 @@ def validate(
     if render is None:
         raise typer.BadParameter(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", param_hint="--format")
     results: list[Result] = [evaluate(load_site(f)) for f in site_files(path)]
-    emit(render(results), output)
+    emit(render(results), output, mkdir)
     return 1 if any(r.failed(strict) for r in results) else 0

@@ -27,7 +27,11 @@ KvDtype = Literal["auto", "fp8"]
 
 
 def resolve_model(name: str) -> ModelArch:
-    if name.endswith(".json") or Path(name).is_file():
+    try:
+        is_file = Path(name).is_file()
+    except OSError:  # a name too long for a path is a catalog id that does not exist
+        is_file = False
+    if name.endswith(".json") or is_file:
         return arch_from_hf_config(name)
     models = catalog.models()
     if name not in models:
@@ -117,24 +121,52 @@ def _console(p: Prediction, tips: list[str]) -> None:
         console.print(Text("would fit with: " + "; ".join(tips)))
 
 
+# Upper bounds of what is physically meaningful (the lower bounds are EngineSettings.check's): the largest
+# NVLink domains are 72-576 GPUs; no model has more than a few hundred layers; vLLM's block sizes are 1-256;
+# the longest published contexts are 10M tokens (2^24 = 16,777,216 leaves room).
+MAX_PARALLEL = 1024
+MAX_BLOCK_SIZE = 1024
+MAX_TOKENS = 2**24
+MAX_SEQUENCES = 2**20
+
+
 def vram(
     model: Annotated[str, typer.Option("--model", "-m", help="Catalog id or path to a Hugging Face config.json.")] = "",
     gpu: Annotated[str, typer.Option("--gpu", "-g", help="GPU catalog id (h100-sxm5-80gb, l40s, ...).")] = "",
-    tp: Annotated[int, typer.Option("--tp", help="Tensor parallel size.")] = 1,
-    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel size.")] = 1,
+    tp: Annotated[int, typer.Option("--tp", max=MAX_PARALLEL, help="Tensor parallel size, 1-1024.")] = 1,
+    pp: Annotated[
+        int, typer.Option("--pp", max=MAX_PARALLEL, help="Pipeline parallel size, 1 to the model's layers.")
+    ] = 1,
     dtype: Annotated[str, typer.Option(help="auto|bf16|fp16|fp8|int8|int4 (weights).")] = "auto",
     kv_cache_dtype: Annotated[str, typer.Option(help="auto|fp8.")] = "auto",
-    max_model_len: Annotated[int | None, typer.Option(help="Default: the model's max positions.")] = None,
-    gpu_memory_utilization: Annotated[float, typer.Option(help="vLLM's default 0.9.")] = 0.9,
-    max_num_seqs: Annotated[int | None, typer.Option(help="Default: the engine's, by GPU size.")] = None,
-    max_num_batched_tokens: Annotated[int | None, typer.Option(help="Default: the engine's, by GPU size.")] = None,
-    block_size: Annotated[int | None, typer.Option(help="Default 16 (vLLM), 32 (TensorRT-LLM).")] = None,
+    max_model_len: Annotated[
+        int | None, typer.Option(max=MAX_TOKENS, help="Default: the model's max positions; at most 2^24.")
+    ] = None,
+    gpu_memory_utilization: Annotated[float, typer.Option(help="In (0, 1]; vLLM's default 0.9.")] = 0.9,
+    max_num_seqs: Annotated[
+        int | None, typer.Option(max=MAX_SEQUENCES, help="Default: the engine's, by GPU size; at most 2^20.")
+    ] = None,
+    max_num_batched_tokens: Annotated[
+        int | None, typer.Option(max=MAX_TOKENS, help="Default: the engine's, by GPU size; at most 2^24.")
+    ] = None,
+    block_size: Annotated[
+        int | None, typer.Option(max=MAX_BLOCK_SIZE, help="Default 16 (vLLM), 32 (TensorRT-LLM); at most 1024.")
+    ] = None,
     engine: Annotated[str, typer.Option(help="vllm or trtllm.")] = "vllm",
     engine_version: Annotated[str, typer.Option(help="vLLM version whose accounting to use.")] = DEFAULT_VERSION,
-    concurrency: Annotated[int | None, typer.Option(help="Concurrent requests to hold in the KV cache.")] = None,
-    prompt_tokens: Annotated[int | None, typer.Option(help="Prompt tokens per request.")] = None,
-    output_tokens: Annotated[int | None, typer.Option(help="Output tokens per request.")] = None,
-    calibrate: Annotated[Path | None, typer.Option(help="A vLLM start-up log to compare with the prediction.")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(max=MAX_SEQUENCES, help="Concurrent requests to hold in the KV cache; at most 2^20."),
+    ] = None,
+    prompt_tokens: Annotated[
+        int | None, typer.Option(max=MAX_TOKENS, help="Prompt tokens per request; at most 2^24.")
+    ] = None,
+    output_tokens: Annotated[
+        int | None, typer.Option(max=MAX_TOKENS, help="Output tokens per request; at most 2^24.")
+    ] = None,
+    calibrate: Annotated[
+        Path | None, typer.Option(help="A vLLM start-up log (at most 256 MiB) to compare with the prediction.")
+    ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
 ) -> int:
     """Predict the memory a serving engine allocates per GPU: weights, activation, KV cache, and if it starts."""
@@ -148,6 +180,8 @@ def vram(
         raise UsageError("--format is console or json")
     arch = resolve_model(model)
     spec = resolve_gpu(gpu)
+    if pp > arch.num_layers:
+        raise UsageError(f"--pp {pp}: pipeline parallel size must be ≤ the model's {arch.num_layers} layers")
     settings = EngineSettings(
         engine=cast(EngineName, engine),
         engine_version=engine_version,
@@ -169,7 +203,7 @@ def vram(
     if calibrate is not None:
         report = calibrate_log(calibrate, p)
         if format == "json":
-            typer.echo(json.dumps({"prediction": p.as_dict(), "calibration": report}, indent=2))
+            typer.echo(json.dumps({"prediction": p.as_dict(), "calibration": report}, indent=2, allow_nan=False))
         else:
             _console(p, tips)
             for key, row in report["compare"].items():
@@ -178,7 +212,7 @@ def vram(
                 )
         return 0
     if format == "json":
-        typer.echo(json.dumps(p.as_dict() | {"suggestions": tips}, indent=2))
+        typer.echo(json.dumps(p.as_dict() | {"suggestions": tips}, indent=2, allow_nan=False))
     else:
         _console(p, tips)
     return 0

@@ -24,4 +24,4 @@ def as_data(results: Sequence[Result]) -> dict[str, object]:
 
 
 def render(results: Sequence[Result]) -> str:
-    return json.dumps(as_data(results), indent=2) + "\n"
+    return json.dumps(as_data(results), indent=2, allow_nan=False) + "\n"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from ..errors import UsageError
+from ..fsutil import write_atomic
 from .compute import break_even_month, curves, monthly
 from .model import Scenario
 
 WIDTH_IN, HEIGHT_IN, DPI = 12, 7, 100  # 1200 × 700 px
 
 
-def render(s: Scenario, path: Path, title: str) -> None:
+def render(s: Scenario, path: Path, title: str, mkdir: bool = False) -> None:
+    """Draw in memory, then write atomically (`write_atomic`): never half a file, a device or a directory."""
     if path.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--chart {path}: use a .png or .svg file name")
     import matplotlib
@@ -54,9 +57,8 @@ def render(s: Scenario, path: Path, title: str) -> None:
         ax.legend(loc="upper left")
         ax.set_xlim(0, s.months)
         fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=DPI)
-        tmp.replace(path)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=path.suffix.lower()[1:], dpi=DPI)
     finally:
         plt.close(fig)
+    write_atomic(path, buf.getvalue(), parents=mkdir, what="chart")

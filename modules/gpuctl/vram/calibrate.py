@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import Problem, SpecError
+from ..fsutil import read_text_capped
 from .engine import Prediction
+
+MAX_LOG_BYTES = 256 * 2**20  # a start-up log is KiB to a few MiB; a day of serving logs can be this large
 
 # Log lines as vLLM writes them (reference vram.md §1a/§1b; 0.8.5-0.33.0 wording).
 _PATTERNS = {
@@ -20,15 +24,11 @@ _PATTERNS = {
 
 
 def read_log(path: Path) -> dict[str, float]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise SpecError(str(exc), [Problem(exc.strerror or str(exc), file=str(path))]) from None
+    text = read_text_capped(path, MAX_LOG_BYTES, "vLLM log")
     found: dict[str, float] = {}
     for key, pattern in _PATTERNS.items():
         for m in pattern.finditer(text):
-            value = next(g for g in m.groups() if g is not None)
-            found[key] = float(value.replace(",", ""))  # the last occurrence wins (the final rank's line)
+            found[key] = _number(m, text, path)  # the last occurrence wins (the final rank's line)
     if "kv_cache_gib" not in found and "kv_cache_tokens" not in found:
         raise SpecError(
             "no KV cache lines",
@@ -41,6 +41,29 @@ def read_log(path: Path) -> dict[str, float]:
             ],
         )
     return found
+
+
+def _number(m: re.Match[str], text: str, path: Path) -> float:
+    """The figure a log line reports; "1.2.3" or "," is a located error, not a crash."""
+    group = next(i for i in range(1, len(m.groups()) + 1) if m.group(i) is not None)
+    raw = m.group(group)
+    try:
+        value = float(raw.replace(",", ""))
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value):
+        return value
+    start = m.start(group)
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    raise SpecError(
+        "unreadable log line",
+        [
+            Problem(
+                f"{raw[:40]!r} is not a number", file=str(path), line=line, column=column, hint="is this a vLLM log?"
+            )
+        ],
+    )
 
 
 def calibrate_log(path: Path, p: Prediction) -> dict[str, Any]:

@@ -1,23 +1,117 @@
-"""Read a Hugging Face config.json into a ModelArch. Local files only: no network at run time."""
+"""Read a Hugging Face config.json into a ModelArch. Local files only: no network at run time.
+
+Every field read is checked for its JSON type before it is used (an integer is never a bool, a float, a
+string or null-where-required; a section is a mapping), so a malformed file is a message naming the key
+path and its `file:line:col`, never an exception from the arithmetic. Sizes are then bounded by the model
+(`ModelArch`), whose errors are reported at the config.json key they came from.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from ..errors import Problem, SpecError
+from ..fsutil import read_text_capped
 from ..model.arch import ModelArch
 
+MAX_CONFIG_BYTES = 16 * 2**20  # the largest published config.json files are tens of KiB
+# An integer in a config.json fits in int32 (no model dimension comes close); larger values would overflow
+# float arithmetic before the model's own, tighter bounds could report them.
+MAX_INT = 2**31 - 1
+
 _DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32", "half": "fp16"}
+Loc = tuple[str, ...]
 
 
-def _quantization(cfg: dict[str, Any]) -> str | None:
-    q = cfg.get("quantization_config") or {}
-    method = str(q.get("quant_method", "")).lower()
-    bits = q.get("bits") or q.get("w_bit")
+def _describe(value: Any) -> str:
+    """A JSON value as the file spells it, short."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        return f"{str(value)[:12]}… ({len(str(abs(value)))} digits)"
+    if isinstance(value, str):
+        return json.dumps(value[:40] + ("…" if len(value) > 40 else ""), ensure_ascii=False)
+    return repr(value)
+
+
+class _Fields:
+    """The keys of one config.json mapping, read with their types checked; problems collect per key path."""
+
+    def __init__(self, data: dict[str, Any], loc: Loc, problems: list[tuple[Loc, str]]) -> None:
+        self.data = data
+        self.loc = loc
+        self.problems = problems
+
+    def _bad(self, key: str, message: str) -> None:
+        self.problems.append((self.loc + (key,), message))
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def integer(self, key: str, default: int | None = None, least: int = 1) -> int | None:
+        """An integer ≥ least; absent or null gives the default."""
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self._bad(key, f"expected an integer, got {_describe(value)}")
+            return default
+        if value < least:
+            self._bad(key, f"must be ≥ {least}, got {value}")
+            return default
+        if value > MAX_INT:
+            self._bad(key, f"must be ≤ {MAX_INT:,} (2^31 − 1), got {_describe(value)}")
+            return default
+        return value
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self._bad(key, f"expected true or false, got {_describe(value)}")
+            return default
+        return value
+
+    def text(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self._bad(key, f"expected a string, got {_describe(value)}")
+            return None
+        return value
+
+    def section(self, key: str, required: bool = False) -> _Fields | None:
+        """A nested mapping; null is accepted only where the section is optional."""
+        if key not in self.data or (self.data[key] is None and not required):
+            return None
+        value = self.data[key]
+        if not isinstance(value, dict):
+            self._bad(key, f"expected a mapping, got {_describe(value)}")
+            return None
+        return _Fields(value, self.loc + (key,), self.problems)
+
+
+def _quantization(q: _Fields | None) -> str | None:
+    if q is None:
+        return None
+    method = (q.text("quant_method") or "").lower()
+    bits = q.integer("bits") or q.integer("w_bit")
     if method in ("awq", "gptq") or bits == 4:
         return "int4"
     if method in ("fp8", "compressed-tensors", "fbgemm_fp8"):
@@ -27,19 +121,74 @@ def _quantization(cfg: dict[str, Any]) -> str | None:
     return None
 
 
-def arch_from_hf_config(path: str | Path) -> ModelArch:
-    p = Path(path)
+_REQUIRED = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
+# ModelArch fields and the config.json keys they come from (for reporting the model's own bounds).
+_SOURCE_KEYS = {
+    "num_layers": ("num_hidden_layers",),
+    "hidden_size": ("hidden_size",),
+    "num_heads": ("num_attention_heads",),
+    "num_kv_heads": ("num_key_value_heads", "num_attention_heads"),
+    "head_dim": ("head_dim", "qk_nope_head_dim", "hidden_size"),
+    "intermediate_size": ("intermediate_size",),
+    "vocab_size": ("vocab_size",),
+    "max_position_embeddings": ("max_position_embeddings",),
+    "sliding_window": ("sliding_window",),
+    "name": ("_name_or_path",),
+    "id": ("_name_or_path",),
+    "num_experts": ("num_local_experts", "n_routed_experts", "num_experts"),
+    "experts_per_token": ("num_experts_per_tok",),
+    "expert_intermediate_size": ("moe_intermediate_size", "intermediate_size"),
+    "shared_experts": ("n_shared_experts",),
+    "first_dense_layers": ("first_k_dense_replace",),
+    "kv_lora_rank": ("kv_lora_rank",),
+    "qk_rope_head_dim": ("qk_rope_head_dim",),
+    "qk_nope_head_dim": ("qk_nope_head_dim",),
+    "v_head_dim": ("v_head_dim",),
+    "q_lora_rank": ("q_lora_rank",),
+}
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _label(text: str, limit: int = 200) -> str:
+    """A display string from a file: one line, no control or bidi characters, bounded."""
+    clean = _UNPRINTABLE.sub("?", text)
+    return clean if len(clean) <= limit else "…" + clean[-(limit - 1) :]
+
+
+def _model_id(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9._+-]+", "-", text.lower().replace("/", "--")).strip("-._+")
+    return slug[:80].rstrip("-._+") or "model"
+
+
+def _read(p: Path) -> tuple[str, Any]:
+    text = read_text_capped(p, MAX_CONFIG_BYTES, "config.json")
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such file", [Problem("no such file", file=str(p))]) from None
+        return text, json.loads(text)
     except json.JSONDecodeError as exc:
+        problem = Problem(f"not JSON: {exc.msg}", file=str(p), line=exc.lineno, column=exc.colno)
+    except RecursionError:
+        problem = Problem("not a config.json: nested too deeply", file=str(p))
+    except ValueError as exc:  # an integer literal past Python's digit limit
+        problem = Problem(f"not a config.json: {str(exc).split(';')[0]}", file=str(p))
+    raise SpecError("bad JSON", [problem]) from None
+
+
+def arch_from_hf_config(path: str | Path) -> ModelArch:
+    """The architecture a Hugging Face config.json describes; a `SpecError` (exit 2) names every bad key."""
+    p = Path(path)
+    text, raw = _read(p)
+    problems: list[tuple[Loc, str]] = []
+    if not isinstance(raw, dict):
         raise SpecError(
-            "bad JSON", [Problem(f"not JSON: {exc.msg}", file=str(p), line=exc.lineno, column=exc.colno)]
-        ) from None
-    cfg: dict[str, Any] = raw.get("text_config", raw) if isinstance(raw, dict) else {}
-    required = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
-    missing = [k for k in required if k not in cfg]
+            "bad config.json",
+            [Problem(f"expected a mapping of settings at the top level, got {_describe(raw)}", file=str(p), line=1)],
+        )
+    top = _Fields(raw, (), problems)
+    # Multimodal wrappers keep the language model's shapes under text_config.
+    cfg = top.section("text_config", required=True) if "text_config" in raw else top
+    if cfg is None:
+        _raise(p, text, raw, problems)
+    missing = [k for k in _REQUIRED if k not in cfg.data]
     if missing:
         raise SpecError(
             "incomplete config.json",
@@ -47,54 +196,113 @@ def arch_from_hf_config(path: str | Path) -> ModelArch:
                 Problem(
                     f"config.json lacks {', '.join(missing)}",
                     file=str(p),
+                    path=".".join(cfg.loc) or None,
                     hint="a Hugging Face config.json of a decoder model has these keys",
                 )
             ],
         )
-    heads = cfg["num_attention_heads"]
+    layers = cfg.integer("num_hidden_layers")
+    hidden = cfg.integer("hidden_size")
+    heads = cfg.integer("num_attention_heads")
+    inter = cfg.integer("intermediate_size")
+    vocab = cfg.integer("vocab_size")
+    for key, value in zip(_REQUIRED, (layers, hidden, heads, inter, vocab), strict=True):
+        if value is None and cfg.data.get(key) is None:
+            cfg._bad(key, "expected an integer, got null")
+    head_dim = cfg.integer("head_dim")
+    if head_dim is None and not cfg.has("head_dim") and hidden and heads and hidden // heads < 1:
+        cfg._bad("num_attention_heads", f"{heads} heads leave less than one dimension each of hidden_size {hidden}")
+    label = cfg.text("_name_or_path")
+    model_type = cfg.text("model_type")
+    dtype = cfg.text("torch_dtype")
+    name = _label(label or p.parent.name or p.name)
     data: dict[str, Any] = {
-        "id": str(cfg.get("_name_or_path") or p.parent.name or "model").lower().replace("/", "--")[:80] or "model",
-        "name": str(cfg.get("_name_or_path") or p.parent.name or p.name),
-        "num_layers": cfg["num_hidden_layers"],
-        "hidden_size": cfg["hidden_size"],
+        "id": _model_id(name),
+        "name": name,
+        "num_layers": layers,
+        "hidden_size": hidden,
         "num_heads": heads,
-        "num_kv_heads": cfg.get("num_key_value_heads") or heads,
-        "head_dim": cfg.get("head_dim") or cfg["hidden_size"] // heads,
-        "intermediate_size": cfg["intermediate_size"],
-        "vocab_size": cfg["vocab_size"],
-        "max_position_embeddings": cfg.get("max_position_embeddings", 4096),
-        "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", False)),
-        "qkv_bias": bool(cfg.get("attention_bias", cfg.get("model_type") in ("qwen2",))),
-        "dtype": _DTYPES.get(str(cfg.get("torch_dtype", "bfloat16")), "bf16"),
-        "quantization": _quantization(cfg),
-        "source": f"config.json at {p}",
+        "num_kv_heads": cfg.integer("num_key_value_heads", heads),
+        "head_dim": head_dim or (hidden // heads if hidden and heads else None),
+        "intermediate_size": inter,
+        "vocab_size": vocab,
+        "max_position_embeddings": cfg.integer("max_position_embeddings", 4096),
+        "tie_word_embeddings": cfg.flag("tie_word_embeddings", False),
+        "qkv_bias": cfg.flag("attention_bias", model_type in ("qwen2",)),
+        "dtype": _DTYPES.get(dtype or "bfloat16", "bf16"),
+        "quantization": _quantization(cfg.section("quantization_config")),
+        "source": f"config.json at {_label(str(p), 250)}",
     }
-    if cfg.get("model_type") == "gemma2":
+    if model_type == "gemma2":
         data["norms_per_layer"] = 4
-    window = cfg.get("sliding_window")
-    if window and cfg.get("use_sliding_window", True) is not False:
+    window = cfg.integer("sliding_window", least=0)  # 0 or null: no sliding window
+    if window and cfg.flag("use_sliding_window", True):
         data["sliding_window"] = window
-        data["sliding_window_layers"] = "alternate" if cfg.get("model_type") in ("gemma2", "gemma3") else "all"
-    experts = cfg.get("num_local_experts") or cfg.get("n_routed_experts") or cfg.get("num_experts")
+        data["sliding_window_layers"] = "alternate" if model_type in ("gemma2", "gemma3") else "all"
+    experts = next(
+        (n for k in ("num_local_experts", "n_routed_experts", "num_experts") if (n := cfg.integer(k, least=0))), None
+    )
     if experts:
+        per_token = cfg.integer("num_experts_per_tok", 2)
+        if per_token is not None and per_token > experts:
+            cfg._bad("num_experts_per_tok", f"{per_token} experts per token > {experts} experts")
+        dense = cfg.integer("first_k_dense_replace", 0, least=0)
+        if dense is not None and layers is not None and dense > layers:
+            cfg._bad("first_k_dense_replace", f"{dense} dense layers > num_hidden_layers {layers}")
         data["moe"] = {
             "num_experts": experts,
-            "experts_per_token": cfg.get("num_experts_per_tok", 2),
-            "expert_intermediate_size": cfg.get("moe_intermediate_size") or cfg["intermediate_size"],
-            "shared_experts": cfg.get("n_shared_experts", 0) or 0,
-            "first_dense_layers": cfg.get("first_k_dense_replace", 0) or 0,
+            "experts_per_token": per_token,
+            "expert_intermediate_size": cfg.integer("moe_intermediate_size", inter),
+            "shared_experts": cfg.integer("n_shared_experts", 0, least=0),
+            "first_dense_layers": dense,
         }
-    if cfg.get("kv_lora_rank"):
-        data["mla"] = {
-            "kv_lora_rank": cfg["kv_lora_rank"],
-            "qk_rope_head_dim": cfg["qk_rope_head_dim"],
-            "qk_nope_head_dim": cfg["qk_nope_head_dim"],
-            "v_head_dim": cfg["v_head_dim"],
-            "q_lora_rank": cfg.get("q_lora_rank"),
+    if cfg.integer("kv_lora_rank", least=0):
+        mla = {
+            k: cfg.integer(k)
+            for k in ("kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim", "q_lora_rank")
         }
-        data["head_dim"] = cfg["qk_nope_head_dim"] + cfg["qk_rope_head_dim"]
+        for key in ("qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"):
+            if key not in cfg.data:
+                cfg._bad(key, "missing (a multi-head latent attention model has it with kv_lora_rank)")
+        data["mla"] = mla
+        if mla["qk_nope_head_dim"] and mla["qk_rope_head_dim"]:
+            data["head_dim"] = mla["qk_nope_head_dim"] + mla["qk_rope_head_dim"]
+    if problems:
+        _raise(p, text, raw, problems)
     try:
         return ModelArch.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", file=str(p)) for e in exc.errors()]
-        raise SpecError("unusable config.json", problems) from None
+        for err in exc.errors(include_url=False):
+            field = next((str(part) for part in reversed(err["loc"]) if str(part) in _SOURCE_KEYS), None)
+            source = next((k for k in _SOURCE_KEYS.get(field or "", ()) if k in cfg.data), None)
+            loc = cfg.loc + (source,) if source else cfg.loc + tuple(map(str, err["loc"]))
+            problems.append((loc, f"{err['msg']} (as ModelArch.{'.'.join(map(str, err['loc']))})"))
+        _raise(p, text, raw, problems)
+
+
+def _present(raw: Any, loc: Loc) -> bool:
+    node = raw
+    for key in loc:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return bool(loc)
+
+
+def _raise(p: Path, text: str, raw: Any, problems: list[tuple[Loc, str]]) -> NoReturn:
+    from ..loader.locate import Locator  # positions only when a message needs them (JSON is YAML flow)
+
+    locator = Locator(text)
+    out = []
+    for loc, message in problems:
+        pos = locator.position(loc) if _present(raw, loc) else None  # a missing key has no line
+        out.append(
+            Problem(
+                message,
+                file=str(p),
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                path=".".join(loc) or None,
+            )
+        )
+    raise SpecError("unusable config.json", out)
