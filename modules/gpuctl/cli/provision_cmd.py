@@ -116,6 +116,7 @@ def provision_cmd(
                     },
                 },
                 indent=2,
+                allow_nan=False,
             )
         )
     else:

@@ -43,7 +43,7 @@ def verify_cmd(
     results = verify(site, target, lab=lab)
     failed = [r for r in results if not r.passed]
     if format == "json":
-        emit(json.dumps([vars(r) for r in results], indent=2) + "\n", None)
+        emit(json.dumps([vars(r) for r in results], indent=2, allow_nan=False) + "\n", None)
     elif format == "junit":
         emit(junit(results), None)
     else:

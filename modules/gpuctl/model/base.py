@@ -103,8 +103,9 @@ ImageRef = Annotated[
 # Numbers are finite (the model config rejects inf and NaN) and bounded where physics bounds them.
 PositiveFloat = Annotated[float, Field(gt=0, le=1e6)]
 NonNegativeFloat = Annotated[float, Field(ge=0, le=1e6)]
-PositiveInt = Annotated[int, Field(gt=0, le=10**6)]
-NonNegativeInt = Annotated[int, Field(ge=0, le=10**6)]
+# Integers fit a signed 32-bit int (what most tools downstream store them in); fields bound by physics say so.
+PositiveInt = Annotated[int, Field(gt=0, le=2**31 - 1)]
+NonNegativeInt = Annotated[int, Field(ge=0, le=2**31 - 1)]
 # The largest single racks shipping draw ~130 kW (GB200 NVL72); 1 MW per rack or device is not a rack.
 Kilowatts = Annotated[float, Field(gt=0, le=1000)]
 NonNegativeKilowatts = Annotated[float, Field(ge=0, le=1000)]

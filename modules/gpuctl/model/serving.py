@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .base import DnsLabel, ImageRef, Name, PositiveInt, ReleaseVersion, ServiceName, Strict
+from .base import DnsLabel, ImageRef, Name, ReleaseVersion, ServiceName, Strict
 from .k8s import LabelKey, LabelValue
 
 # A catalog id, or a path to a Hugging Face config.json relative to the site file that never leaves its
@@ -45,7 +45,7 @@ class Deployment(Strict):
     pipeline_parallel_size: int = Field(default=1, ge=1, le=1024)
     replicas: int = Field(default=1, ge=1, le=10_000)
     max_model_len: Tokens | None = None
-    target_concurrency: PositiveInt | None = None
+    target_concurrency: int | None = Field(default=None, gt=0, le=2**20)
     prompt_tokens: Tokens | None = None
     output_tokens: Tokens | None = None
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
