@@ -1,6 +1,11 @@
-"""Generate a large, valid site spec for benchmarks: N racks × 8 liquid-cooled 8-GPU servers, 4 NICs each.
+"""Generate large site specs for benchmarks.
 
-One rack (rack-0000) is deliberately over its contract so the run also pays for locating findings.
+* `generate(n)`: n racks × 8 liquid-cooled 8-GPU servers, 4 NICs each. One rack (rack-0000) is deliberately over
+  its contract so the run also pays for locating a finding; `every_rack=True` puts every rack over it (one
+  rack-power-budget finding per rack: the cost of locating findings at scale).
+* `generate_empty(n)`: n racks with only the required keys (name, weight rating, cooling, power), no findings.
+
+Run: python benchmarks/gen_site.py RACKS OUT.yaml [--every-rack | --empty]
 """
 
 from __future__ import annotations
@@ -65,6 +70,12 @@ SERVER = """      - name: gpu-{r:04d}-{s}
             vlans: [{{id: 100, network: data}}]
 """
 
+EMPTY_RACK = """  - name: rack-{r:05d}
+    static_weight_rating_kg: 1000
+    cooling: {{type: air_open}}
+    power: {{a: {{circuits: [{{voltage_v: 230, amps: 16, phases: 1}}]}}}}
+"""
+
 
 def ip(base: int, n: int) -> str:
     n += 1
@@ -76,13 +87,14 @@ def ip172(n: int) -> str:
     return f"172.{16 + ((n >> 16) & 15)}.{(n >> 8) & 255}.{n & 255}"
 
 
-def generate(racks: int) -> str:
+def generate(racks: int, every_rack: bool = False) -> str:
+    """70 kW contracted against ~83 kW of servers is a finding; 90 kW is not."""
     parts = [HEADER]
     for r in range(racks):
         parts.append(
             RACK.format(
                 r=r,
-                contract=70 if r == 0 else 90,
+                contract=70 if r == 0 or every_rack else 90,
                 sw1=ip(10, 3 * 10**6 + 2 * r),
                 sw2=ip(10, 3 * 10**6 + 2 * r + 1),
             )
@@ -93,8 +105,13 @@ def generate(racks: int) -> str:
     return "".join(parts)
 
 
+def generate_empty(racks: int) -> str:
+    return "name: empty\nracks:\n" + "".join(EMPTY_RACK.format(r=r) for r in range(racks))
+
+
 if __name__ == "__main__":
     racks = int(sys.argv[1])
     out = Path(sys.argv[2])
+    kind = sys.argv[3] if len(sys.argv) > 3 else ""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(generate(racks))
+    out.write_text(generate_empty(racks) if kind == "--empty" else generate(racks, every_rack=kind == "--every-rack"))

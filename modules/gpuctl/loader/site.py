@@ -1,21 +1,80 @@
-"""Read a site spec file into a validated `Site`, or fail with one located problem per line."""
+"""Read a site spec file into a validated `Site`, or fail with one located problem per line.
+
+The site file is a trust boundary: whatever it holds, the answer is a `Site` or a `SpecError` (exit 2) whose
+problems read `file:line:col: path: what is wrong (how to fix it)`, never an internal error. Before any parser
+sees the text: at most MAX_SPEC_BYTES of a regular file (no FIFO or device), UTF-8 (a bad byte at its line),
+no byte-order mark, no character YAML forbids (a NUL would make yaml-rs drop the rest of the file).
+
+Two ways lead from text to a `Site`, and they must agree:
+
+* reference: yaml-rs reads the YAML 1.2 core schema into Python data, pydantic validates that;
+* fast: rapidyaml parses (the same tree then gives every location), emits JSON, pydantic validates the JSON.
+
+rapidyaml's JSON ignores tags, leaves aliases as "*name", keeps both copies of a duplicate key, types plain
+scalars by its own rules (`0x1F`, `1_000`, `~`, `Null`, `True`, `.inf` stay strings; `+12` is invalid JSON) and
+is more lenient than yaml-rs about odd YAML (`v: @x`, `[#c`, `? key` followed by junk). So the fast way is taken
+only for files of FAST_MIN_BYTES and more (below, yaml-rs costs milliseconds), and only when: the text holds no
+tag, tab, NUL, lone CR, directive, explicit key, empty anchor, malformed block scalar header or `#` glued to a
+flow indicator; no JSON string is one that yaml-rs would have typed (asked of both parsers, per distinct string)
+or that starts with an indicator; and the validated model holds as many keys as the JSON did (a duplicate key
+would otherwise vanish). Anything else, and every error, takes the reference way, so every message comes from
+one place. tests/unit/test_loader_equivalence.py pins the agreement; benchmarks/validate_scale.py the speed.
+"""
 
 from __future__ import annotations
 
 import difflib
+import functools
+import re
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml_rs
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from .. import catalog
 from ..errors import Problem, SpecError
+from ..fsutil import InputFileError, read_text_capped
 from ..model import ReferenceProblems, Site
 from .locate import Loc, Locator, Position
 
 MAX_SPEC_BYTES = 256 * 1024 * 1024
+# Below this size yaml-rs costs a few milliseconds: the reference way alone reads the file, so hand-written
+# specs never meet the fast way's narrower understanding of odd YAML. Above it the fast way saves seconds.
+FAST_MIN_BYTES = 256 * 1024
+# Explicit tags a spec may carry: the YAML 1.2 core schema's, shorthand or verbatim. Anything else (`!foo`,
+# `!!python/object:...`, `!!binary`, `!!set`) names a type the model does not have.
+_CORE_TAGS = ("str", "int", "float", "bool", "null", "map", "seq")
+ALLOWED_TAGS = frozenset(f"!!{t}" for t in _CORE_TAGS) | frozenset(f"!<tag:yaml.org,2002:{t}>" for t in _CORE_TAGS)
+# Alias expansion is capped in proportion to the file (a billion-laughs file is small and expands without end):
+# an alias may replay at most a quarter as many nodes as the file has bytes, 100,000 at least, 4 million at most.
+_MIN_ALIAS_EVENTS = 100_000
+_MAX_ALIAS_EVENTS = 4_000_000
+
+# A JSON string (key or value) that yaml-rs might have typed, had it been a plain scalar: the YAML 1.2 core
+# schema's null, bool, inf/nan and number forms (with yaml-rs's underscores), as a superset; the empty string (an
+# empty plain key is null). Or one that starts with an indicator no plain scalar may start with (`]`, `}`, `@`,
+# `` ` ``, `%`, `&`, `*`, `!`, `|`, `>`, `:`, `?`): rapidyaml reads `v: @x`, `- ]x` or an undefined alias `*x`
+# as strings where yaml-rs refuses the file. Only an opening quote counts (after `[`, `{`, `,`, `:` or a space in
+# rapidyaml's JSON), never one that closes. One pass over the JSON; the rare matches are judged in Python.
+_NUMBER = r"[-+]?(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]+)?)"
+_SUSPECT = re.compile(
+    r'"(?<=[\[{,:\s]")(?=[-+._0-9~NTFntf"\]}@`%&*!|>:?])'
+    r"(~|null|true|false|Null|NULL|True|TRUE|False|FALSE|[-+]?\.(?:[iI][nN][fF]|[nN][aA][nN])|"
+    + _NUMBER
+    + r'|[\]}@`%&*!|>:?][^"]*|)"(:?)'
+)
+_INDICATOR_START = tuple("]}@`%&*!|>:?")
+_EXPLICIT_KEY = re.compile(r"(?:^|(?<=[\s\[{,]))\?(?=\s|$)", re.M)  # `? key`: rapidyaml is lenient after one
+_QUOTED_LOOKALIKES = frozenset({"", "null", "true", "false"})  # as JSON string values these were quoted in YAML
+# A block scalar header (`|`, `>-`, `|2+`) with anything but a comment after it: rapidyaml reads on.
+_BAD_BLOCK_HEADER = re.compile(r"(?:^|(?<=[:?-][ \t])|(?<=[:?-][ \t]{2}))[|>](?![-+1-9]{0,2}[ \t]*(?:#.*)?$)", re.M)
+_EMPTY_MAP = re.compile(r"\{\s*\}")
+_EMPTY_ANCHOR = re.compile(r"&(?=[\s,\[\]{}]|$)")  # `& x`: rapidyaml reads an anchor without a name
 
 
 @dataclass
@@ -24,109 +83,363 @@ class LoadedSite:
     file: str
     text: str
     locator: Locator = field(repr=False)
+    parser: str = "yaml-rs"  # which way the data came: "rapidyaml-json" (fast) or "yaml-rs" (reference)
 
     def position(self, target: str) -> Position | None:
         return self.locator.find(target)
 
 
 def load_site(path: str | Path) -> LoadedSite:
+    """Read at most MAX_SPEC_BYTES of a regular UTF-8 file (no FIFO, device or directory) and load it."""
     p = Path(path)
     display = str(path)
     try:
-        if p.stat().st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"{display}: larger than {MAX_SPEC_BYTES // 2**20} MiB; is this a site spec?")
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{display}: no such file", [Problem("no such file", file=display)]) from None
-    except IsADirectoryError:
-        raise SpecError(
-            f"{display}: is a directory", [Problem("is a directory; name a site.yaml", file=display)]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError("not UTF-8", [Problem(f"not UTF-8 text ({exc.reason})", file=display)]) from None
-    except OSError as exc:
-        raise SpecError(str(exc), [Problem(exc.strerror or str(exc), file=display)]) from None
+        text = read_text_capped(p, MAX_SPEC_BYTES, "site spec")
+    except InputFileError as exc:
+        raise _file_error(p, display, exc) from None
     return load_site_text(text, display)
 
 
+def _file_error(p: Path, display: str, exc: InputFileError) -> SpecError | InputFileError:
+    """The messages users know for the two common mistakes; everything else as read_capped words it."""
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        return SpecError(f"{display}: no such file", [Problem("no such file", file=display)])
+    except OSError:
+        return exc
+    if stat.S_ISDIR(mode):
+        return SpecError(f"{display}: is a directory", [Problem("is a directory; name a site.yaml", file=display)])
+    return exc
+
+
 def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the document
     locator = Locator(text)
-    data = _parse(text, file, locator)
-    if not isinstance(data, dict):
-        raise SpecError(
-            "not a site spec",
-            [Problem("the document must be a mapping with name, racks, ...", file=file, line=1, column=1)],
-        )
-    try:
-        models = {**catalog.models(), **_config_models(data, file)}
-        site = Site.model_validate(data, context={"catalog": catalog.builtin(), "models": models})
-    except ValidationError as exc:
-        raise SpecError("invalid site spec", _pydantic_problems(exc, data, file, locator)) from None
-    except ReferenceProblems as exc:
-        problems = [_problem(msg, loc, file, locator) for loc, msg in exc.problems]
-        raise SpecError("invalid site spec", problems) from None
-    del data  # the raw tree is as large as the model; drop it before rules run
-    return LoadedSite(site=site, file=file, text=text, locator=locator)
+    site, parser = _load(text, file, locator)
+    return LoadedSite(site=site, file=file, text=text, locator=locator, parser=parser)
 
 
-def _config_models(data: dict[str, Any], file: str) -> dict[str, Any]:
-    """Deployments may name a Hugging Face config.json (relative to the site file) instead of a catalog id."""
-    from ..vram.hf import arch_from_hf_config
-
-    found = {}
-    deployments = data.get("deployments")
-    if isinstance(deployments, list):
-        base = Path(file).parent
-        for dep in deployments:
-            model = dep.get("model") if isinstance(dep, dict) else None
-            if isinstance(model, str) and model.endswith(".json") and (base / model).is_file():
-                found[model] = arch_from_hf_config(base / model)
-    return found
-
-
-def _parse(text: str, file: str, locator: Locator) -> Any:
-    try:
-        return yaml_rs.loads(text)
-    except yaml_rs.YAMLDecodeError as exc:
-        message = str(exc)
-        if "duplicate mapping key" in message:
-            dups = list(locator.duplicate_keys())
-            if dups:
-                problems = [
-                    Problem(
-                        f"key '{key}' appears twice in one mapping (first at line {first.line})",
-                        file=file,
-                        line=second.line,
-                        column=second.column,
-                        hint="remove one of them",
-                    )
-                    for key, first, second in dups
-                ]
-                raise SpecError("duplicate keys", problems) from None
-        return _yaml_syntax_error(message, file)
+def _load(text: str, file: str, locator: Locator) -> tuple[Site, str]:
+    bad = locator.first_unprintable()
+    if bad is not None:  # yaml-rs would read up to a NUL and silently drop the rest
+        message = f"character U+{bad[1]:04X} is not allowed in a YAML file (a control character)"
+        hint = "remove it; in a double-quoted string an escape such as \\t may stand for it"
+        raise SpecError("unprintable character", [_at(file, bad[0], message, hint)])
+    if locator.parse():
+        docs = locator.documents()
+        if len(docs) > 1:
+            pos = _document_marker(text, locator)
+            hint = "a site spec is one document: remove the '---' and what follows, or split the file"
+            raise SpecError("several documents", [_at(file, pos, "a second YAML document", hint)])
+        tagged = ("!" in text or "%TAG" in text) and _check_tags(text, file, locator)
+        fast = not tagged and len(text) >= FAST_MIN_BYTES
+        if fast and (data_json := _fast_json(text, locator)) is not None:
+            site = _validate_json(data_json, file, locator)
+            if site is not None:
+                return site, "rapidyaml-json"
+    else:
+        failure = locator.failure
+        if failure is not None and "as keys" in failure.message:  # ryml: "trees cannot handle containers as keys"
+            problem = _at(
+                file,
+                failure.position,
+                "a mapping key must be a string, not a sequence or a mapping (a YAML complex key)",
+                "write the key as a plain or quoted string",
+            )
+            raise SpecError("complex mapping key", [problem])
+        if "!" in text:
+            _check_tag_tokens(text, file, locator)
+    data = _parse_reference(text, file, locator)
+    return _validate_python(data, file, locator), "yaml-rs"
 
 
-def _yaml_syntax_error(message: str, file: str) -> Any:
-    import re
-
-    m = re.search(r"line (\d+), column (\d+)", message)
-    detail = message.strip().splitlines()[-1] if message.strip() else "malformed YAML"
-    line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
-    raise SpecError("malformed YAML", [Problem(f"malformed YAML: {detail}", file=file, line=line, column=col)])
-
-
-def _problem(
-    message: str, loc: Loc, file: str, locator: Locator, hint: str | None = None, at_key: bool = False
-) -> Problem:
-    pos = locator.position(loc, at_key=at_key)
+def _at(file: str, pos: Position | None, message: str, hint: str | None = None, path: str | None = None) -> Problem:
     return Problem(
         message,
         file=file,
         line=pos.line if pos else None,
         column=pos.column if pos else None,
-        path=locator.pretty(loc) or None,
+        path=path or None,
         hint=hint,
     )
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _document_marker(text: str, locator: Locator) -> Position | None:
+    """Where the second document starts: its `---` (the second one when the first document has its own)."""
+    markers = [m.start() for m in re.finditer(r"^---(?=\s|$)", text, re.M)]
+    first_explicit = re.match(r"(?:\s|#[^\n]*|%[^\n]*)*---(?=\s|$)", text) is not None
+    index = 1 if first_explicit else 0
+    if len(markers) <= index:
+        return None
+    return locator.position_of_offset(len(text[: markers[index]].encode("utf-8")))
+
+
+# ----- tags -----
+def _tag_problem(file: str, tag: str, pos: Position | None, path: str | None = None) -> Problem:
+    return _at(
+        file,
+        pos,
+        f"tag '{tag}' is not allowed",
+        "remove it; a spec may only use the YAML core tags " + ", ".join(f"!!{t}" for t in _CORE_TAGS),
+        path,
+    )
+
+
+def _check_tags(text: str, file: str, locator: Locator) -> bool:
+    """Refuse tags outside the core schema (and %TAG directives, which could redefine `!!`). True when the
+    document has any tag at all: rapidyaml's JSON ignores them, so the data must come from yaml-rs."""
+    problems = [
+        _at(
+            file,
+            locator.position_of_offset(len(text[: m.start()].encode("utf-8"))),
+            "%TAG directives are not allowed",
+            "remove the directive; use the core tags !!str, !!int, ... as they are",
+        )
+        for m in re.finditer(r"^%TAG\b", text, re.M)
+    ]
+    any_tag = False
+    for tag, pos, node in locator.tags():
+        any_tag = True
+        if tag not in ALLOWED_TAGS:
+            problems.append(_tag_problem(file, tag, pos, locator.path_of(node)))
+    if problems:
+        raise SpecError("tags that are not allowed", _in_file_order(problems))
+    return any_tag
+
+
+def _check_tag_tokens(text: str, file: str, locator: Locator) -> None:
+    """Without a rapidyaml tree (it could not parse the text), tags are found as tokens in the text."""
+    problems = []
+    for m in re.finditer(r"(?:^|(?<=[\s\[\]{},]))(![^\s\[\]{},]*)", text, re.M):
+        if m.group(1) not in ALLOWED_TAGS:
+            pos = locator.position_of_offset(len(text[: m.start(1)].encode("utf-8")))
+            problems.append(_tag_problem(file, m.group(1), pos))
+    if problems:
+        raise SpecError("tags that are not allowed", problems)
+
+
+# ----- the fast way -----
+def _fast_json(text: str, locator: Locator) -> str | None:
+    """rapidyaml's JSON of the document, or None where it might not say what yaml-rs says."""
+    if "\t" in text or "\x00" in text:  # rapidyaml reads `key:<TAB>value` as one scalar; yaml-rs refuses it
+        return None
+    if "\r" in text and text.count("\r") != text.count("\r\n"):  # a lone CR ends a line in YAML
+        return None
+    root = locator.root()
+    data_json = locator.json(root) if root is not None else None
+    if data_json is None or _untrusted(data_json, text):
+        return None
+    return data_json
+
+
+def _untrusted(data_json: str, text: str) -> bool:
+    if not data_json.startswith(("{", "[")):  # a scalar document is not a site: the reference way says so
+        return True
+    if '\\\\":' in data_json:  # a key ending in a backslash would blur the key count below
+        return True
+    if "&" in text and _EMPTY_ANCHOR.search(text):
+        return True
+    if text.startswith("%") or "\n%" in text:  # a directive: rapidyaml skips one it cannot read
+        return True
+    if _comment_without_space(text):
+        return True
+    if "?" in text and _EXPLICIT_KEY.search(text):
+        return True
+    if "|" in text or ">" in text:
+        if '""' in data_json:  # an empty block scalar: "" to rapidyaml, "\n" to yaml-rs
+            return True
+        if _BAD_BLOCK_HEADER.search(text):
+            return True
+    if text.startswith("...") or "\n..." in text:  # content after a document end marker
+        return True
+    if "#" in data_json and " #" in data_json:  # rapidyaml keeps a comment in a flow collection in the scalar
+        return True
+    if "{}" in data_json and data_json.count("{}") > len(_EMPTY_MAP.findall(text)):
+        return True  # rapidyaml reads an unclosed `[:` or `[?` at the end of the file as `[{}]`
+    for m in _SUSPECT.finditer(data_json):
+        content = m.group(1)
+        if m.group(2):  # a key: JSON quotes every key, so any key yaml-rs might type is suspect
+            return True
+        if content in _QUOTED_LOOKALIKES:
+            continue
+        if content.startswith(_INDICATOR_START) or _typed_differently(content):
+            return True
+    return False
+
+
+def _comment_without_space(text: str) -> bool:
+    """`[#x`: a `#` right after a flow indicator starts no comment in YAML (yaml-rs refuses), but does in
+    rapidyaml. Checked per `#`, of which a spec has few."""
+    pos = text.find("#")
+    while pos >= 0:
+        if pos > 0 and text[pos - 1] in "[{,":
+            return True
+        pos = text.find("#", pos + 1)
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _typed_differently(s: str) -> bool:
+    """Could a JSON string holding s come from a plain scalar that yaml-rs reads as a number, bool or null?
+
+    Asked of both parsers: yaml-rs types it, and rapidyaml writes that plain scalar as a JSON string (if
+    rapidyaml wrote it as a number, a JSON string holding s was quoted in the YAML, so it is a string)."""
+    try:
+        doc: Any = yaml_rs.loads(f"- {s}\n", parse_datetime=False)
+        value = doc[0]
+    except (yaml_rs.YAMLDecodeError, LookupError, TypeError):
+        return True
+    if isinstance(value, str):
+        return False
+    out = Locator(f"- {s}\n").json(0)
+    return out is None or '"' in out
+
+
+def _validate_json(data_json: str, file: str, locator: Locator) -> Site | None:
+    models = _models(locator.scalars_at("deployments", "model"), file)
+    try:
+        site = Site.model_validate_json(data_json, context=_context(models))
+    except (ValidationError, ReferenceProblems):
+        return None  # errors are reported from the reference way, with its data and messages
+    try:
+        dumped = site.model_dump_json(exclude_unset=True)
+    except PydanticSerializationError:
+        return None
+    # rapidyaml keeps both copies of a duplicate key and JSON parsing keeps the last: a key the model lost.
+    return site if _key_count(dumped) == _key_count(data_json) else None
+
+
+def _key_count(data_json: str) -> int:
+    """Keys in a JSON text: `":` outside strings (inside one, a quote is always escaped)."""
+    return data_json.count('":') - data_json.count('\\":')
+
+
+# ----- the reference way -----
+def _parse_reference(text: str, file: str, locator: Locator) -> Any:
+    limit = min(max(_MIN_ALIAS_EVENTS, len(text) // 4), _MAX_ALIAS_EVENTS)
+    try:
+        data = yaml_rs.loads(
+            text, parse_datetime=False, alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=limit)
+        )
+    except yaml_rs.YAMLDecodeError as exc:
+        raise _decode_error(str(exc), file, locator, limit) from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # yaml-rs on keys it cannot hash
+        pos = locator.failure.position if locator.failure else None
+        raise SpecError("malformed YAML", [_at(file, pos, f"YAML that cannot be read: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            "not a site spec",
+            [
+                Problem(
+                    "the document must be a mapping with name, racks, ...",
+                    file=file,
+                    line=1,
+                    column=1,
+                    hint="write keys and values (name: ..., racks: ...), not a list or a single value",
+                )
+            ],
+        )
+    problems = list(_key_problems(data, file, locator))
+    if problems:
+        raise SpecError("keys that are not strings", _in_file_order(problems))
+    return data
+
+
+def _decode_error(message: str, file: str, locator: Locator, limit: int) -> SpecError:
+    if "duplicate mapping key" in message:
+        m = re.search(r"duplicate mapping key: '(.*)'", message)
+        dups = list(locator.duplicate_keys(m.group(1) if m else None))
+        if dups:
+            problems = [
+                Problem(
+                    f"key '{key}' appears twice in one mapping (first at line {first.line})",
+                    file=file,
+                    line=second.line,
+                    column=second.column,
+                    hint="remove one of them",
+                )
+                for key, first, second in dups
+            ]
+            return SpecError("duplicate keys", problems)
+    if "alias replay limit" in message:
+        problem = Problem(
+            f"aliases expand to more than {limit:,} nodes (alias replay limit); is this an alias bomb?",
+            file=file,
+            hint="expand fewer aliases, or write the repeated data out",
+        )
+        return SpecError("alias bomb", [problem])
+    m = re.search(r"line (\d+), column (\d+)", message)
+    detail = message.strip().splitlines()[-1] if message.strip() else "malformed YAML"
+    pos = Position(int(m.group(1)), int(m.group(2))) if m else (locator.failure.position if locator.failure else None)
+    if pos is not None and (pos.line < 1 or pos.column < 1):
+        pos = None
+    hint = "nest less deeply" if "recursion limit" in detail else None
+    return SpecError("malformed YAML", [_at(file, pos, f"malformed YAML: {detail}", hint)])
+
+
+def _key_problems(data: dict[Any, Any], file: str, locator: Locator) -> Iterator[Problem]:
+    """Mapping keys that are not strings (`1:`, `null:`, `true:`, `~:`), each at its line."""
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, node = stack.pop()
+        if isinstance(node, dict):
+            for i, (key, value) in enumerate(node.items()):
+                if not isinstance(key, str):
+                    kind = "null" if key is None else type(key).__name__
+                    parsed = locator.tree is not None
+                    written = (locator.key_text(loc, i) if parsed else None) or ("null" if key is None else str(key))
+                    yield _at(
+                        file,
+                        locator.key_position(loc, i) if parsed else None,
+                        f"key '{written}' is not a string (YAML reads it as {kind})",
+                        f"quote it ('{written}': ...) or use a name",
+                        locator.pretty(loc) if parsed else None,
+                    )
+                elif isinstance(value, dict | list):
+                    stack.append((loc + (key,), value))
+        elif isinstance(node, list):
+            stack.extend((loc + (i,), value) for i, value in enumerate(node) if isinstance(value, dict | list))
+
+
+def _validate_python(data: dict[str, Any], file: str, locator: Locator) -> Site:
+    deployments = data.get("deployments")
+    refs = [d.get("model") for d in deployments if isinstance(d, dict)] if isinstance(deployments, list) else []
+    try:
+        return Site.model_validate(data, context=_context(_models(refs, file)))
+    except ValidationError as exc:
+        raise SpecError("invalid site spec", _pydantic_problems(exc, data, file, locator)) from None
+    except ReferenceProblems as exc:
+        problems = [_problem(msg, loc, file, locator) for loc, msg in exc.problems]
+        raise SpecError("invalid site spec", problems) from None
+
+
+def _context(models: dict[str, Any]) -> dict[str, Any]:
+    return {"catalog": catalog.builtin(), "models": models}
+
+
+def _models(refs: Iterable[object], file: str) -> dict[str, Any]:
+    """Model architectures: the catalog's, plus Hugging Face config.json files (relative to the site file) that
+    deployments name instead of a catalog id."""
+    found = dict(catalog.models())
+    base = Path(file).parent
+    for model in refs:
+        if isinstance(model, str) and model.endswith(".json") and model not in found and (base / model).is_file():
+            from ..vram.hf import arch_from_hf_config
+
+            found[model] = arch_from_hf_config(base / model)
+    return found
+
+
+# ----- messages for pydantic's errors -----
+def _problem(
+    message: str, loc: Loc, file: str, locator: Locator, hint: str | None = None, at_key: bool = False
+) -> Problem:
+    return _at(file, locator.position(loc, at_key=at_key), message, hint, locator.pretty(loc))
 
 
 def _pydantic_problems(exc: ValidationError, data: Any, file: str, locator: Locator) -> list[Problem]:
@@ -139,13 +452,16 @@ def _pydantic_problems(exc: ValidationError, data: Any, file: str, locator: Loca
             fields = _fields_at(loc[:-1])
             near = difflib.get_close_matches(str(key), fields, n=1)
             hint = f"did you mean '{near[0]}'?" if near else (f"allowed: {', '.join(fields)}" if fields else None)
+            if key == "<<":
+                hint = "merge keys (<<) are not supported: write the keys out"
             problems.append(_problem(f"unknown key '{key}'", loc, file, locator, hint, at_key=True))
         elif kind == "missing":
-            problems.append(_problem(f"missing required key '{loc[-1]}'", loc, file, locator))
+            problems.append(_problem(f"missing required key '{loc[-1]}'", loc, file, locator, "add it"))
         else:
             value = err.get("input")
             shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
-            problems.append(_problem(f"{err['msg']}{shown}", loc, file, locator))
+            hint = "the key has no value: give it one, or remove the key" if value is None else None
+            problems.append(_problem(f"{err['msg']}{shown}", loc, file, locator, hint))
     return problems
 
 

@@ -253,13 +253,14 @@ class ReferenceProblems(Exception):
 
 def _pool_members(site: Site, pool: NodePool, catalog: Catalog) -> Iterator[Server]:
     seen: set[str] = set()
-    by_name = {s.name: s for _, s in site.all_servers()}
+    by_name = {s.name: s for _, s in site.all_servers()} if pool.servers else {}
     for name in pool.servers:
         if name not in seen:
             seen.add(name)
             yield by_name[name]
+    racks = set(pool.racks)  # a list would make a pool of every rack quadratic in racks
     for rack in site.racks:
-        if rack.name in pool.racks:
+        if rack.name in racks:
             for server in rack.servers:
                 if server.name not in seen and catalog.servers[server.model].gpu_count > 0:
                     seen.add(server.name)
