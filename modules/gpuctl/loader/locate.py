@@ -592,47 +592,36 @@ class Locator:
         return self._node_position(best, prefer_key=not t.has_val(best))
 
     # ----- whole-tree questions, asked only when the text suggests the answer is not "none" -----
-    def _walk(self) -> Iterator[int]:
-        """Every node, parents before children (no index is kept: these walks are one-off)."""
-        t = self._tree
-        stack = [int(t.root_id())]
-        while stack:
-            node = stack.pop()
-            yield node
-            child = int(t.first_child(node))
-            while child != ryml.NONE:
-                stack.append(child)
-                child = int(t.next_sibling(child))
-
     def duplicate_keys(self, key: str | None = None) -> Iterator[tuple[str, Position, Position]]:
-        """Keys defined twice in one mapping (only `key`, when given): (key, first, second)."""
+        """Keys defined twice in one mapping (only `key`, when given): (key, first, second).
+
+        One pass over the tree's node table (ids follow the document), grouping keys by their mapping."""
         if not self.parse():
             return
         t = self._tree
         wanted = key.encode("utf-8") if key is not None else None
-        for node in self._walk():
-            if not t.is_map(node):
+        has_key, key_of, parent_of = t.has_key, t.key, t.parent
+        seen: dict[tuple[int, bytes], int] = {}
+        for node in range(int(t.capacity())):  # a free slot has no key
+            if not has_key(node):
                 continue
-            seen: dict[bytes, int] = {}
-            child = int(t.first_child(node))
-            while child != ryml.NONE:
-                name = bytes(t.key(child)) if t.has_key(child) else None
-                if name is not None and (wanted is None or name == wanted):
-                    if name in seen:
-                        first = self._node_position(seen[name], prefer_key=True)
-                        second = self._node_position(child, prefer_key=True)
-                        if first and second:
-                            yield name.decode("utf-8", "replace"), first, second
-                    else:
-                        seen[name] = child
-                child = int(t.next_sibling(child))
+            view = key_of(node)
+            if view is None or (wanted is not None and view != wanted):
+                continue
+            slot = (int(parent_of(node)), bytes(view))
+            first_node = seen.setdefault(slot, node)
+            if first_node != node:
+                first = self._node_position(first_node, prefer_key=True)
+                second = self._node_position(node, prefer_key=True)
+                if first and second:
+                    yield slot[1].decode("utf-8", "replace"), first, second
 
     def tags(self) -> Iterator[tuple[str, Position | None, int]]:
         """Every explicit tag (`!!str`, `!foo`, `!<tag:...>`): the tag as written, where, and its node."""
         if not self.parse():
             return
         t = self._tree
-        for node in self._walk():
+        for node in range(int(t.capacity())):  # the node table, in document order; a free slot has no tag
             if t.has_key(node) and t.has_key_tag(node):
                 tag = _written_tag(t.key_tag(node))
                 yield tag, self._tag_position(node, tag, key=True), node

@@ -132,7 +132,7 @@ def _load(text: str, file: str, locator: Locator) -> tuple[Site, str]:
             pos = _document_marker(text, locator)
             hint = "a site spec is one document: remove the '---' and what follows, or split the file"
             raise SpecError("several documents", [_at(file, pos, "a second YAML document", hint)])
-        tagged = ("!" in text or "%TAG" in text) and _check_tags(text, file, locator)
+        tagged = (_may_hold_tags(text) or "%TAG" in text) and _check_tags(text, file, locator)
         fast = not tagged and len(text) >= FAST_MIN_BYTES
         if fast and (data_json := _fast_json(text, locator)) is not None:
             site = _validate_json(data_json, file, locator)
@@ -210,6 +210,17 @@ def _check_tags(text: str, file: str, locator: Locator) -> bool:
     if problems:
         raise SpecError("tags that are not allowed", _in_file_order(problems))
     return any_tag
+
+
+def _may_hold_tags(text: str) -> bool:
+    """A `!` where a tag may start (after a space, a line break or a flow indicator): only then is the tree
+    searched for tags. A `!` inside a word ("done!") is not one."""
+    pos = text.find("!")
+    while pos >= 0:
+        if pos == 0 or text[pos - 1] in " \t\r\n[]{},":
+            return True
+        pos = text.find("!", pos + 1)
+    return False
 
 
 def _check_tag_tokens(text: str, file: str, locator: Locator) -> None:
@@ -307,16 +318,17 @@ def _validate_json(data_json: str, file: str, locator: Locator) -> Site | None:
     except (ValidationError, ReferenceProblems):
         return None  # errors are reported from the reference way, with its data and messages
     try:
-        dumped = site.model_dump_json(exclude_unset=True)
+        # only what the file set; warnings off (a third faster, and nothing here is shown to anyone)
+        dumped = Site.__pydantic_serializer__.to_json(site, exclude_unset=True, warnings=False)
     except PydanticSerializationError:
         return None
     # rapidyaml keeps both copies of a duplicate key and JSON parsing keeps the last: a key the model lost.
-    return site if _key_count(dumped) == _key_count(data_json) else None
+    return site if _key_count(dumped) == _key_count(data_json.encode("utf-8")) else None
 
 
-def _key_count(data_json: str) -> int:
+def _key_count(data_json: bytes) -> int:
     """Keys in a JSON text: `":` outside strings (inside one, a quote is always escaped)."""
-    return data_json.count('":') - data_json.count('\\":')
+    return data_json.count(b'":') - data_json.count(b'\\":')
 
 
 # ----- the reference way -----
