@@ -64,6 +64,11 @@ CASES: list[tuple[str, str, int, int, str]] = [
     ("merge-key", "name: s\nracks:\n  - <<: {name: r}\n", 3, 5, "missing required key"),
     ("hex-name", "name: 0x1f\nracks:\n" + RACK, 1, 7, "Input should be a valid string (got 31)"),
     ("infinite-version", "version: .inf\nname: s\nracks:\n" + RACK, 1, 10, "Input should be 1 (got inf)"),
+    ("core-tag-wrong-value", "name: !!bool maybe\nracks:\n" + RACK, 1, 7, "Invalid value 'maybe' for '!!bool' tag"),
+    ("map-tag-on-scalar", "name: !!map x\nracks:\n" + RACK, 1, 7, "tag '!!map' on a scalar"),
+    ("seq-tag-on-mapping", "a: !!seq {b: 1}\nname: s\nracks:\n" + RACK, 1, 4, "tag '!!seq' on a mapping"),
+    ("block-scalar-in-flow", '{"name": |\n  literal\n  block, "racks": []}\n', 1, 10, "malformed YAML"),
+    ("lone-cr-line-ends", "name: s\rracks:\r  - {name: r, bogus: 1}\r", 3, 15, "unknown key 'bogus'"),
     ("not-a-mapping", "- a\n- b\n", 1, 1, "must be a mapping"),
     ("empty-file", "", 1, 1, "must be a mapping"),
 ]
@@ -242,3 +247,13 @@ def test_cli_exits_2_with_file_line_col_and_no_traceback(tmp_path: Path) -> None
         assert any(ln.startswith(f"{f}:{line}:{column}: ") for ln in lines), out.stderr
         assert "Traceback" not in out.stderr + out.stdout
         assert "internal error" not in out.stderr + out.stdout
+
+
+def test_names_from_the_file_cannot_break_a_message_across_lines(tmp_path: Path) -> None:
+    text = 'name: x\nracks: [{name: "a\\nb\\u202e", "n\\x85\\u0000": 1}]\n'
+    err = _load_error(_write(tmp_path, text))
+    rendered = err.render().splitlines()
+    assert len(rendered) == len(err.problems)
+    assert all(line.isprintable() for line in rendered), rendered
+    assert any("racks[a\\nb\\u202e]" in line for line in rendered), rendered
+    assert any("unknown key 'n\\x85\\x00'" in line for line in rendered), rendered

@@ -616,18 +616,19 @@ class Locator:
                 if first and second:
                     yield slot[1].decode("utf-8", "replace"), first, second
 
-    def tags(self) -> Iterator[tuple[str, Position | None, int]]:
-        """Every explicit tag (`!!str`, `!foo`, `!<tag:...>`): the tag as written, where, and its node."""
+    def tags(self) -> Iterator[tuple[str, Position | None, int, bool]]:
+        """Every explicit tag (`!!str`, `!foo`, `!<tag:...>`): the tag as written, where, its node, and whether
+        it tags the node's key."""
         if not self.parse():
             return
         t = self._tree
         for node in range(int(t.capacity())):  # the node table, in document order; a free slot has no tag
             if t.has_key(node) and t.has_key_tag(node):
                 tag = _written_tag(t.key_tag(node))
-                yield tag, self._tag_position(node, tag, key=True), node
+                yield tag, self._tag_position(node, tag, key=True), node, True
             if t.has_val_tag(node):
                 tag = _written_tag(t.val_tag(node))
-                yield tag, self._tag_position(node, tag, key=False), node
+                yield tag, self._tag_position(node, tag, key=False), node, False
 
     def _tag_position(self, node: int, tag: str, key: bool) -> Position | None:
         """The tag's own text, searched between what precedes the node and the scalar it tags."""
@@ -641,6 +642,20 @@ class Locator:
             if off >= 0:
                 return self.position_of_offset(off)
         return self._node_position(node, prefer_key=key or not scalar)
+
+    def kind(self, node: int, key: bool = False) -> str:
+        """'map', 'seq' or 'scalar': what a node's value (or its key) is."""
+        t = self._tree
+        if key or not t.is_container(node):
+            return "scalar"
+        return "map" if t.is_map(node) else "seq"
+
+    def scalar(self, node: int, key: bool = False) -> str | None:
+        """A node's value (or key) as rapidyaml read it; None for a collection or a null."""
+        t = self._tree
+        has, get = (t.has_key, t.key) if key else (t.has_val, t.val)
+        view = get(node) if has(node) else None
+        return None if view is None else bytes(view).decode("utf-8", "replace")
 
     def node_position(self, node: int) -> Position | None:
         """Where a node (an id from `documents` or `tags`) is: at its key when it has one."""

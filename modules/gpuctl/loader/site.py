@@ -14,7 +14,7 @@ rapidyaml's JSON ignores tags, leaves aliases as "*name", keeps both copies of a
 scalars by its own rules (`0x1F`, `1_000`, `~`, `Null`, `True`, `.inf` stay strings; `+12` is invalid JSON) and
 is more lenient than yaml-rs about odd YAML (`v: @x`, `[#c`, `? key` followed by junk). So the fast way is taken
 only for files of FAST_MIN_BYTES and more (below, yaml-rs costs milliseconds), and only when: the text holds no
-tag, tab, NUL, lone CR, directive, explicit key, empty anchor, malformed block scalar header or `#` glued to a
+tag, tab, NUL, directive, explicit key, empty anchor, malformed block scalar header or `#` glued to a
 flow indicator; no JSON string is one that yaml-rs would have typed (asked of both parsers, per distinct string)
 or that starts with an indicator; and the validated model holds as many keys as the JSON did (a duplicate key
 would otherwise vanish). Anything else, and every error, takes the reference way, so every message comes from
@@ -73,6 +73,7 @@ _EXPLICIT_KEY = re.compile(r"(?:^|(?<=[\s\[{,]))\?(?=\s|$)", re.M)  # `? key`: r
 _QUOTED_LOOKALIKES = frozenset({"", "null", "true", "false"})  # as JSON string values these were quoted in YAML
 # A block scalar header (`|`, `>-`, `|2+`) with anything but a comment after it: rapidyaml reads on.
 _BAD_BLOCK_HEADER = re.compile(r"(?:^|(?<=[:?-][ \t])|(?<=[:?-][ \t]{2}))[|>](?![-+1-9]{0,2}[ \t]*(?:#.*)?$)", re.M)
+_LONE_CR = re.compile(r"\r(?!\n)")
 _EMPTY_MAP = re.compile(r"\{\s*\}")
 _EMPTY_ANCHOR = re.compile(r"&(?=[\s,\[\]{}]|$)")  # `& x`: rapidyaml reads an anchor without a name
 
@@ -115,6 +116,8 @@ def _file_error(p: Path, display: str, exc: InputFileError) -> SpecError | Input
 
 def load_site_text(text: str, file: str = "<site>") -> LoadedSite:
     text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the document
+    if "\r" in text:  # a lone CR ends a line in YAML; rapidyaml does not know it. One byte for one: no shift.
+        text = _LONE_CR.sub("\n", text)
     locator = Locator(text)
     site, parser = _load(text, file, locator)
     return LoadedSite(site=site, file=file, text=text, locator=locator, parser=parser)
@@ -139,30 +142,50 @@ def _load(text: str, file: str, locator: Locator) -> tuple[Site, str]:
             if site is not None:
                 return site, "rapidyaml-json"
     else:
-        failure = locator.failure
-        if failure is not None and "as keys" in failure.message:  # ryml: "trees cannot handle containers as keys"
-            problem = _at(
-                file,
-                failure.position,
-                "a mapping key must be a string, not a sequence or a mapping (a YAML complex key)",
-                "write the key as a plain or quoted string",
-            )
-            raise SpecError("complex mapping key", [problem])
-        if "!" in text:
-            _check_tag_tokens(text, file, locator)
+        raise _unparsable(text, file, locator)
     data = _parse_reference(text, file, locator)
     return _validate_python(data, file, locator), "yaml-rs"
 
 
+def _unparsable(text: str, file: str, locator: Locator) -> SpecError:
+    """rapidyaml cannot parse the text, so no location could be given for anything in it: the file is refused.
+
+    yaml-rs's message is the better one when it refuses too; where yaml-rs reads what rapidyaml does not (a `|`
+    inside a flow collection, `&a{`), rapidyaml's strictness stands: YAML does not allow those either."""
+    failure = locator.failure
+    position = failure.position if failure else None
+    if failure is not None and "as keys" in failure.message:  # ryml: "trees cannot handle containers as keys"
+        message = "a mapping key must be a string, not a sequence or a mapping (a YAML complex key)"
+        return SpecError("complex mapping key", [_at(file, position, message, "write the key as a string")])
+    try:
+        yaml_rs.loads(text, parse_datetime=False, alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=1))
+    except yaml_rs.YAMLDecodeError as exc:
+        if "alias replay limit" not in str(exc):
+            return _decode_error(str(exc), file, locator, 1)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        pass
+    detail = failure.message if failure else "cannot be parsed"
+    hint = "write it in plainer YAML (no block scalar inside [ ] or { }, a space after an anchor or a tag)"
+    return SpecError("malformed YAML", [_at(file, position, f"malformed YAML: {detail}", hint)])
+
+
 def _at(file: str, pos: Position | None, message: str, hint: str | None = None, path: str | None = None) -> Problem:
     return Problem(
-        message,
+        _printable(message),
         file=file,
         line=pos.line if pos else None,
         column=pos.column if pos else None,
-        path=path or None,
-        hint=hint,
+        path=_printable(path) if path else None,
+        hint=_printable(hint) if hint else None,
     )
+
+
+def _printable(text: str) -> str:
+    """Names and keys come from the file: a newline, NUL, NEL or bidi override in one would break a message
+    across lines or hide part of it. Each such character is shown as its escape (\\n, \\x00, \\u202e)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def _in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -203,10 +226,17 @@ def _check_tags(text: str, file: str, locator: Locator) -> bool:
         for m in re.finditer(r"^%TAG\b", text, re.M)
     ]
     any_tag = False
-    for tag, pos, node in locator.tags():
+    for tag, pos, node, on_key in locator.tags():
         any_tag = True
         if tag not in ALLOWED_TAGS:
             problems.append(_tag_problem(file, tag, pos, locator.path_of(node)))
+            continue
+        kind = locator.kind(node, on_key)
+        wants = {"map": "map", "seq": "seq"}.get(tag.rstrip(">").rsplit(":", 1)[-1].lstrip("!"), "scalar")
+        if kind != wants:  # yaml-rs ignores `!!seq {a: 1}` and refuses `!!map x` without saying where
+            message = f"tag '{tag}' on a {'mapping' if kind == 'map' else 'sequence' if kind == 'seq' else 'scalar'}"
+            hint = "remove the tag, or make the value what it says"
+            problems.append(_at(file, pos, message, hint, locator.path_of(node)))
     if problems:
         raise SpecError("tags that are not allowed", _in_file_order(problems))
     return any_tag
@@ -223,23 +253,10 @@ def _may_hold_tags(text: str) -> bool:
     return False
 
 
-def _check_tag_tokens(text: str, file: str, locator: Locator) -> None:
-    """Without a rapidyaml tree (it could not parse the text), tags are found as tokens in the text."""
-    problems = []
-    for m in re.finditer(r"(?:^|(?<=[\s\[\]{},]))(![^\s\[\]{},]*)", text, re.M):
-        if m.group(1) not in ALLOWED_TAGS:
-            pos = locator.position_of_offset(len(text[: m.start(1)].encode("utf-8")))
-            problems.append(_tag_problem(file, m.group(1), pos))
-    if problems:
-        raise SpecError("tags that are not allowed", problems)
-
-
 # ----- the fast way -----
 def _fast_json(text: str, locator: Locator) -> str | None:
     """rapidyaml's JSON of the document, or None where it might not say what yaml-rs says."""
     if "\t" in text or "\x00" in text:  # rapidyaml reads `key:<TAB>value` as one scalar; yaml-rs refuses it
-        return None
-    if "\r" in text and text.count("\r") != text.count("\r\n"):  # a lone CR ends a line in YAML
         return None
     root = locator.root()
     data_json = locator.json(root) if root is not None else None
@@ -367,14 +384,9 @@ def _decode_error(message: str, file: str, locator: Locator, limit: int) -> Spec
         m = re.search(r"duplicate mapping key: '(.*)'", message)
         dups = list(locator.duplicate_keys(m.group(1) if m else None))
         if dups:
+            hint = "remove one of them"
             problems = [
-                Problem(
-                    f"key '{key}' appears twice in one mapping (first at line {first.line})",
-                    file=file,
-                    line=second.line,
-                    column=second.column,
-                    hint="remove one of them",
-                )
+                _at(file, second, f"key '{key}' appears twice in one mapping (first at line {first.line})", hint)
                 for key, first, second in dups
             ]
             return SpecError("duplicate keys", problems)
@@ -388,10 +400,21 @@ def _decode_error(message: str, file: str, locator: Locator, limit: int) -> Spec
     m = re.search(r"line (\d+), column (\d+)", message)
     detail = message.strip().splitlines()[-1] if message.strip() else "malformed YAML"
     pos = Position(int(m.group(1)), int(m.group(2))) if m else (locator.failure.position if locator.failure else None)
+    if m is None and (bad := re.search(r"Invalid value '(.*)' for '([^']*)' tag", message)):
+        # yaml-rs names the value and the tag, not the place: the first node with both
+        found = (
+            p
+            for tag, p, node, key in locator.tags()
+            if tag == bad.group(2) and locator.scalar(node, key) == bad.group(1)
+        )
+        pos = next(found, pos)
+        return SpecError(
+            "malformed YAML", [_at(file, pos, f"malformed YAML: {detail}", "remove the tag or fix the value")]
+        )
     if pos is not None and (pos.line < 1 or pos.column < 1):
         pos = None
-    hint = "nest less deeply" if "recursion limit" in detail else None
-    return SpecError("malformed YAML", [_at(file, pos, f"malformed YAML: {detail}", hint)])
+    deeper = "nest less deeply" if "recursion limit" in detail else None
+    return SpecError("malformed YAML", [_at(file, pos, f"malformed YAML: {detail}", deeper)])
 
 
 def _key_problems(data: dict[Any, Any], file: str, locator: Locator) -> Iterator[Problem]:
