@@ -6,7 +6,18 @@ only shows a traceback with GPUCTL_DEBUG=1.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# C0/C1 controls, line and paragraph separators, bidirectional overrides, BOM: shown escaped, never sent to a
+# terminal raw (an escape sequence in a file or directory name could rewrite the screen; a newline would forge a
+# second message).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """Text safe for one line of a terminal: control and invisible characters as Python escapes."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -32,7 +43,7 @@ class Problem:
         text += self.message
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return printable(text)
 
 
 class GpuctlError(Exception):
@@ -47,7 +58,7 @@ class GpuctlError(Exception):
 
     def render(self) -> str:
         if not self.problems:
-            return self.message
+            return "\n".join(printable(line) for line in self.message.split("\n"))
         return "\n".join(p.render() for p in self.problems)
 
 

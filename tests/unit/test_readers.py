@@ -45,7 +45,7 @@ def config_error(tmp_path: Path, content: Any) -> str:
         (BASE | {"_name_or_path": 7}, "@_name_or_path: expected a string, got 7"),
         (BASE | {"quantization_config": {"bits": "4"}}, "@quantization_config.bits: expected an integer"),
         (BASE | {"num_local_experts": 8, "num_experts_per_tok": 9}, "@num_experts_per_tok: 9 experts per token > 8"),
-        (BASE | {"kv_lora_rank": 512}, "config.json: qk_rope_head_dim: missing"),
+        (BASE | {"kv_lora_rank": 512}, "config.json:1:1: qk_rope_head_dim: missing"),
         ({"text_config": BASE | {"num_attention_heads": "32"}}, "@text_config.num_attention_heads: expected an int"),
         ({"text_config": [1]}, "@text_config: expected a mapping, got a list"),
         ([BASE], "config.json:1: expected a mapping of settings at the top level, got a list"),
@@ -54,7 +54,7 @@ def config_error(tmp_path: Path, content: Any) -> str:
         ('{"hidden_size": 1,}', "config.json:1:19: not JSON: Expecting property name"),
         ('{"hidden_size": ' + "9" * 5000 + "}", "Exceeds the limit (4300 digits)"),
         ("[" * 100_000, "config.json: not a config.json: nested too deeply"),
-        ({"hidden_size": 1}, "config.json: config.json lacks num_hidden_layers"),
+        ({"hidden_size": 1}, "config.json:1:1: config.json lacks num_hidden_layers"),
     ],
 )
 def test_config_json_errors_name_the_key_and_line(tmp_path: Path, content: Any, expect: str) -> None:

@@ -60,6 +60,12 @@ def read_scenario(path: Path) -> tuple[dict[str, Any], str]:
             line = text.count("\n") + 1
         detail = message.splitlines()[-1].strip() if message else "malformed"
         kind = "TOML" if toml else "YAML"
+        if not toml and line is None and "duplicate mapping key" in message:
+            dups = list(Locator(text).duplicate_keys())
+            if dups:
+                key, first, second = dups[0]
+                problem = f"key '{key}' appears twice in one mapping (first at line {first.line})"
+                raise SpecError("duplicate keys", [Problem(problem, file, second.line, second.column)]) from None
         raise SpecError(f"malformed {kind}", [Problem(f"malformed {kind}: {detail}", file, line, column)]) from None
     except RecursionError:
         raise SpecError("bad scenario", [Problem("nested too deeply for a scenario", file=file)]) from None
@@ -109,6 +115,8 @@ def toml_position(text: str, loc: tuple[Any, ...]) -> Position | None:
     for number, line in enumerate(text.splitlines(), 1):
         if header := _TABLE.match(line):
             table = tuple(p.strip().strip('"') for p in header.group(1).split("."))
+            if table == want[: len(table)] and len(table) >= len(want):
+                return Position(number, header.start(1) + 1)  # the value is the table itself
             continue
         if key := _KEY.match(line):
             path = table + tuple(p.strip().strip('"') for p in key.group(1).split("."))
@@ -255,7 +263,15 @@ def tco(
             notes.append(f"{site} has pre-flight errors (gpuctl validate); costs assume it gets fixed")
         if gpus is not None:
             raise UsageError("--gpus and a SITE both set the GPU count; give one")
-        s, site_notes = scenario_for_site(loaded.site, s)
+        try:
+            s, site_notes = scenario_for_site(loaded.site, s)
+        except UsageError as exc:  # the scenario's server prices do not cover the site: point at them
+            if scenario is None or text is None:
+                raise
+            toml = scenario.suffix.lower() == ".toml"
+            pos = toml_position(text, ("server_price_usd",)) if toml else Locator(text).position(("server_price_usd",))
+            where = (pos.line, pos.column) if pos else (None, None)
+            raise SpecError(exc.message, [Problem(exc.message, str(scenario), *where)]) from None
         notes += site_notes
         title = f"site {loaded.site.name}: {s.gpus} GPUs"
     result = summary(s)

@@ -190,12 +190,18 @@ def arch_from_hf_config(path: str | Path) -> ModelArch:
         _raise(p, text, raw, problems)
     missing = [k for k in _REQUIRED if k not in cfg.data]
     if missing:
+        # A missing key has no line of its own: point at the mapping it belongs in.
+        from ..loader.locate import Locator, Position
+
+        pos = Locator(text).position(cfg.loc) if cfg.loc else Position(1, 1)
         raise SpecError(
             "incomplete config.json",
             [
                 Problem(
                     f"config.json lacks {', '.join(missing)}",
                     file=str(p),
+                    line=pos.line if pos else None,
+                    column=pos.column if pos else None,
                     path=".".join(cfg.loc) or None,
                     hint="a Hugging Face config.json of a decoder model has these keys",
                 )
@@ -290,12 +296,14 @@ def _present(raw: Any, loc: Loc) -> bool:
 
 
 def _raise(p: Path, text: str, raw: Any, problems: list[tuple[Loc, str]]) -> NoReturn:
-    from ..loader.locate import Locator  # positions only when a message needs them (JSON is YAML flow)
+    from ..loader.locate import Locator, Position  # positions only when a message needs them (JSON is YAML flow)
 
     locator = Locator(text)
     out = []
     for loc, message in problems:
-        pos = locator.position(loc) if _present(raw, loc) else None  # a missing key has no line
+        # A missing key has no line of its own: point at the mapping it belongs in.
+        where = loc if _present(raw, loc) else loc[:-1]
+        pos = locator.position(where) if where else Position(1, 1)
         out.append(
             Problem(
                 message,
