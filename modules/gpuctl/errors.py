@@ -70,5 +70,11 @@ class CatalogError(GpuctlError):
     """A hardware catalog file is malformed (a bug in gpuctl's data or a site's catalog extension)."""
 
 
+class InternalError(GpuctlError):
+    """gpuctl produced something invalid (a manifest its own schemas reject): a bug to report, exit 70."""
+
+    exit_code = 70
+
+
 class UsageError(GpuctlError):
     """The command line asks for something that cannot be done (missing path, unknown format)."""

@@ -449,7 +449,7 @@ def _validate_python(data: dict[str, Any], file: str, locator: Locator) -> Site:
     except ValidationError as exc:
         raise SpecError("invalid site spec", _pydantic_problems(exc, data, file, locator)) from None
     except ReferenceProblems as exc:
-        problems = [_problem(msg, loc, file, locator) for loc, msg in exc.problems]
+        problems = [_problem(msg, loc, file, locator) for loc, msg in exc.references]
         raise SpecError("invalid site spec", problems) from None
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, model_validator
 
+from ..errors import GpuctlError
 from .arch import ModelArch
 from .base import (
     AptUrl,
@@ -239,16 +240,16 @@ class Site(Strict):
         return next(p for p in self.node_pools if p.name == name)
 
 
-class ReferenceProblems(Exception):
+class ReferenceProblems(GpuctlError):
     """Cross-reference problems, each with the YAML location (as a loc tuple) of the offending value.
 
     Deliberately not a ValueError: pydantic would fold it into one error at the root; raised as is,
-    the loader reports each problem at its own line.
+    the loader reports each problem at its own line (and turns it into a SpecError).
     """
 
     def __init__(self, problems: list[tuple[Loc, str]]) -> None:
         super().__init__(f"{len(problems)} reference problem(s)")
-        self.problems = problems
+        self.references = problems
 
 
 def _pool_members(site: Site, pool: NodePool, catalog: Catalog) -> Iterator[Server]:

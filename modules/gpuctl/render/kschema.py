@@ -11,11 +11,13 @@ from typing import Any
 import jsonschema
 import yaml
 
+from ..errors import InternalError
+
 KUBERNETES_VERSION = "1.32.0"
 
 
-class ManifestError(Exception):
-    """An object does not validate; the message names kind/name and the field."""
+class ManifestError(InternalError):
+    """An object gpuctl rendered does not validate; the message names kind/name and the field."""
 
 
 @cache

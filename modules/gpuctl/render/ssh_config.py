@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..errors import SpecError
 from ..model import Site
 
 _UNSAFE = re.compile(r'["\\%\x00-\x1f\x7f]')
 _TOKEN = re.compile(r"[A-Za-z0-9_.@:\[\]-]+")
 
 
-class UnsafeSshValue(ValueError):
+class UnsafeSshValue(SpecError):
     """A value that would change the meaning of the SSH configuration it is written into."""
 
 
