@@ -11,8 +11,9 @@ line and column. A pointer is only believed when it can be checked:
   has a position of its own.
 
 What cannot be checked falls back to the nearest node that can (a value to its key, a key to its mapping),
-never to a guess. Empty flow collections (`racks: [{}]`) hold no scalar: their bracket is found by scanning the
-source from the end of the node before them, and only when the scan meets exactly what YAML allows there.
+never to a guess. Empty flow collections (`racks: [{}]`) hold no scalar, and a quoted scalar moved to the arena
+has no usable pointer: their bracket or quote is found by scanning the source from the end of the node before
+them, and only when the scan meets exactly what YAML allows there.
 
 Columns count characters, not bytes (a tab or a multi-byte UTF-8 character is one column); lines end at LF,
 CRLF or a lone CR, as YAML defines them. Lookups are indexed: a sequence's children, and its items by name,
