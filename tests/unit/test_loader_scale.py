@@ -99,3 +99,19 @@ def test_positions_are_right_after_thousands_of_racks() -> None:
     pos = locator.find(f"racks[rack-{racks - 1:05d}].cooling.type")
     assert pos is not None and (pos.line, pos.column) == (4 * racks + 1, 21)
     assert locate.parse_path("racks[rack-00001].power") == [("racks", "rack-00001"), ("power", None)]
+
+
+def test_the_collector_is_paused_only_while_a_large_site_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    monkeypatch.setattr(loader, "FAST_MIN_BYTES", 0)  # every text counts as large
+    frozen = gc.get_freeze_count()
+    try:
+        with pytest.raises(SpecError):
+            load_site_text("name: s\nracks: [{}]\n")
+        assert gc.isenabled() and gc.get_freeze_count() == frozen, "an error freezes nothing"
+        load_site_text(site_text(3))
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()
