@@ -1,12 +1,14 @@
 """Compare gpuctl's KV-cache prediction with other calculators' formulas on the calibration cases.
 
-Writes docs/vram-comparison.md (or prints it with --stdout). Formulas as the shared reference reads them
-from the calculators' source (vram.md, "Other calculators and what they get wrong"):
+Writes docs/vram-comparison.md (or prints it with --stdout). Formulas as read from the calculators' source:
 - naive: nominal GB × utilization − weights (params × bytes / tp); per-token KV from the config.
-- gpu_poor (src/App.js): nominal memory, KV per token 8 × hidden × layers bytes (MHA, an extra ×2),
-  activation ctx × hidden × 5 × 2 + ctx² × heads × 2 bytes, 650 MB overhead, no utilization, no TP.
-- llm-d capacity_planner.py: nominal memory × util × GPUs − weights − constant activation (Llama 4.8,
-  Qwen 5.6 GiB) − non-torch (0.15 tp1 / 0.6 GiB), pooled over GPUs; per-token KV ÷ tp (no replication).
+- gpu_poor (src/App.js, https://github.com/RahulSChand/gpu_poor/blob/ad2fc0ef/src/App.js): nominal memory,
+  KV per token 8 × hidden × layers bytes (MHA, an extra ×2), activation ctx × hidden × 5 × 2 + ctx² × heads × 2
+  bytes, 650 MB overhead, no utilization, no TP.
+- llm-d capacity_planner.py, last version before it moved to llm-d-planner
+  (https://github.com/llm-d/llm-d-benchmark/blob/0fa12aa9/config_explorer/src/config_explorer/capacity_planner.py):
+  nominal memory × util × GPUs − weights − constant activation (Llama 4.8, Qwen 5.6 GiB) − non-torch
+  (0.15 tp1 / 0.6 GiB), pooled over GPUs; per-token KV ÷ tp (no replication).
 """
 
 from __future__ import annotations
@@ -98,7 +100,17 @@ def table() -> str:
         + " | ".join(f"**{sum(e) / len(e):.2f}**" for e in errors.values())
         + " |"
     )
-    lines += ["", "† Two nodes over Ray; the reference marks its non-KV overhead (~1.5 GiB) as uncertain.", ""]
+    lines += [
+        "",
+        "† Two nodes over Ray; its log implies a non-KV overhead of ~1.5 GiB, more than the same-node runs and "
+        "not explained by the log.",
+        "",
+        "Logs: GT-D https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empirical-vllm-memory-results.md;",
+        "GT-E https://github.com/dennislee22/vLLM-benchmarking/tree/b474d1e0/log. Calculators: gpu_poor",
+        "https://github.com/RahulSChand/gpu_poor/blob/ad2fc0ef/src/App.js; llm-d planner",
+        "https://github.com/llm-d/llm-d-benchmark/blob/0fa12aa9/config_explorer/src/config_explorer/capacity_planner.py.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -1,4 +1,6 @@
-"""The cost model against the seed's worked figures and hand-computed cases."""
+"""The cost model against the worked figures of the guide its defaults come from (Inflect, "AI Inference on Bare
+Metal: Performance, Cost, and Deployment Guide",
+https://inflect.com/blog/ai-inference-on-bare-metal-performance-cost-and-deployment-guide) and hand-computed cases."""
 
 from __future__ import annotations
 
@@ -17,22 +19,22 @@ def one_h100(**kw: float) -> Scenario:
     return Scenario(gpus=1, utilization=1.0, **kw)  # type: ignore[arg-type]
 
 
-def test_seed_cloud_figure_4_dollars_around_the_clock() -> None:
+def test_guide_cloud_figure_4_dollars_around_the_clock() -> None:
     # $4.00/h × 24 × 30 = $2,880 per H100 per month
     assert monthly(one_h100(cloud_rate_per_gpu_hour=4.0)).cloud == pytest.approx(2880)
 
 
 @pytest.mark.parametrize(("price", "per_month"), [(25_000, 694.44), (30_000, 833.33)])
-def test_seed_amortization_over_36_months(price: float, per_month: float) -> None:
+def test_guide_amortization_over_36_months(price: float, per_month: float) -> None:
     assert monthly(one_h100(gpu_price_usd=price)).hardware_amortized == pytest.approx(per_month, abs=0.01)
 
 
-def test_seed_all_in_bare_metal_and_share_of_cloud() -> None:
+def test_guide_all_in_bare_metal_and_share_of_cloud() -> None:
     # midpoint inputs: 27,500/36 + 700 kWh × $0.10 + $225 colocation = 763.89 + 70 + 225 = 1,058.89
     m = monthly(one_h100())
     assert m.bare_metal == pytest.approx(1058.89, abs=0.01)
     assert 1000 <= m.bare_metal <= 1300
-    # the seed's range ends: $25k with $300 colo = 1,064.44; $30k with $300 colo = 1,203.33
+    # the guide's range ends: $25k with $300 colo = 1,064.44; $30k with $300 colo = 1,203.33
     assert monthly(one_h100(gpu_price_usd=25_000, colocation_per_gpu_month=300)).bare_metal == pytest.approx(
         1064.44, abs=0.01
     )

@@ -1,4 +1,4 @@
-"""Calibration cases from published vLLM logs (shared reference vram.md, "Calibration cases")."""
+"""Calibration cases from published vLLM logs; each case names its log and GT_D / GT_E give their URLs."""
 
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ class Case:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-GT_D = "llm-d-benchmark config_explorer/empirical-vllm-memory-results.md (vLLM 0.11.0, H100, block 128, util 0.9)"
-GT_E = "dennislee22/vLLM-benchmarking log/*.log (vLLM 0.10.1.1, A100-80GB, Qwen2-7B-Instruct = Qwen2.5-7B shapes)"
+GT_D = (
+    "llm-d-benchmark config_explorer/empirical-vllm-memory-results.md (vLLM 0.11.0, H100, block 128, util 0.9): "
+    "https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empirical-vllm-memory-results.md"
+)
+GT_E = (
+    "dennislee22/vLLM-benchmarking log/*.log (vLLM 0.10.1.1, A100-80GB, Qwen2-7B-Instruct = Qwen2.5-7B shapes), "
+    "https://github.com/dennislee22/vLLM-benchmarking/tree/b474d1e0/log:"
+)
 
 CASES = [
     Case(
@@ -93,8 +99,9 @@ CASES = [
     ),
 ]
 
-# Not asserted: 2× A100-40GB over Ray on two nodes (11.03 GiB logged). The reference marks its non-KV
-# overhead (~1.5 GiB) as uncertain; the prediction is 0.95 GiB higher, shown by the comparison script.
+# Not asserted: 2× A100-40GB over Ray on two nodes (11.03 GiB logged). Its log implies a non-KV overhead of
+# ~1.5 GiB, more than the same-node runs and not explained by the log; the prediction is 0.95 GiB higher,
+# shown by the comparison script.
 OUTLIERS = [
     Case(
         "GT-E Qwen2-7B 2×A100-40GB two nodes",

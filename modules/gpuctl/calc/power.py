@@ -1,9 +1,12 @@
 """Rack power: loads, feed capacities, budgets and per-phase line currents.
 
-Formulas: shared reference power-and-network.md §2.2-2.6. 3-phase P = V_LL × I × √3 × PF × d;
-1-phase P = V × I × PF × d; d = the site's derating (NEC 210.19(A)(1)/210.20(A): 0.8 for continuous
-loads). A feed of n identical circuits carries n × P. The budget is min(Σ feeds, contracted kW); with
-A+B feeds each feed alone must carry the whole rack.
+Formulas: 3-phase P = V_LL × I × √3 × PF × d (208 V × 30 A × √3 × 0.8 = 8,646 VA, as at
+http://datacentermd.com/); 1-phase P = V × I × PF × d; d = the site's derating (NEC (NFPA 70)
+210.19(A)(1)/210.20(A) and 645.5(A): 125 % of continuous load, so 0.8). A feed of n identical circuits
+carries n × P. The budget is min(Σ feeds, contracted kW); with A+B feeds each feed alone must carry the
+whole rack (https://www.metaltoad.com/blog/power-utilization-within-colocation-environment). Line
+currents of 208 V 3-phase PDUs, whose banks sit line to line: Raritan,
+https://www.raritan.com/blog/detail/how-to-calculate-current-on-a-3-phase-208v-rack-pdu-power-strip.
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def rack_budget(site: Site, rack: Rack) -> Budget:
 
 
 # ----- phases -----
-# Phasor angles of the line-to-line bank currents on a delta PDU (reference §2.6).
+# Phasor angles of the line-to-line bank currents on a delta PDU (Kirchhoff's current law: each line
+# carries the difference of the two bank currents meeting there; Raritan note above).
 _DELTA_ANGLE = {"L1-L2": 30.0, "L2-L3": -90.0, "L3-L1": 150.0}
 
 

@@ -43,5 +43,6 @@ def equipment_kg(site: Site, rack: Rack) -> float:
 
 
 def floor_load_kpa(site: Site, rack: Rack) -> float:
-    """(equipment + tare) × g over the footprint, in kPa (reference §2.9: conservative, distributed)."""
+    """(equipment + tare) × g over the footprint, in kPa: the load spread over the cabinet footprint only, a
+    conservative estimate (not a standard's method) to compare with ANSI/TIA-942's distributed ratings."""
     return (equipment_kg(site, rack) + rack.tare_weight_kg) * G / 1000 / rack.footprint.area_m2

@@ -1,7 +1,9 @@
 """The base root filesystem every lab host overlays: built once with mmdebstrap, cached by its package list.
 
 Never the live machine's directories: a package install on the machine during a run would show through, and
-the hosts would inherit its dotfiles and apt configuration (shared reference lab.md)."""
+the hosts would inherit its dotfiles and apt configuration (observed when the lab overlaid the live machine's
+/etc, /usr and /var: "dpkg was interrupted" in the hosts, root's .bashrc and the apt proxy configuration in
+every host; an observation on this project's machines, not a published source)."""
 
 from __future__ import annotations
 

@@ -41,9 +41,12 @@ from .serving import Deployment
 Loc = tuple[str | int, ...]
 
 # Heat a rack can shed per cooling type when the rack does not declare its capacity.
-# Source: ../shared/reference/power-and-network.md §2.7 (air_open 15, air_contained 30, rdhx 35/60;
-# yobitel RDHx note, ASHRAE TC9.9 H1 class, factryze DLC figures). DLC has no generic ceiling:
-# the site must declare it.
+# Conservative picks within published ranges: air without containment ~15-20 kW, RDHx passive ~35 /
+# active ~60 kW (https://www.yobitel.com/knowledge-base/rear-door-heat-exchanger); contained air up to
+# ~35 kW, ASHRAE TC9.9 5th ed. H1 class (Intelligent Data Centres issue 56, p. 47,
+# https://magazine.intelligentdatacentres.com/intelligent-data-centres-issue-56/0595290001696419118/p47);
+# practitioner air ceiling ~30 kW (https://factryze.ai/scale-atlas/power/dlc-watts-per-rack, secondary).
+# DLC has no generic ceiling: the site must declare it.
 DEFAULT_COOLING_KW: dict[CoolingType, float] = {
     "air_open": 15.0,
     "air_contained": 30.0,
@@ -484,7 +487,9 @@ def near_names(name: str, table: dict[str, Any]) -> str:
 
 def pdu_wiring(declared: str | None, phases: int, voltage_v: float) -> Literal["delta", "wye", "single"]:
     """How a PDU's outlets draw from its circuit. 208 V 3-phase outlets sit line-to-line (delta);
-    415/400 V 3-phase outlets line-to-neutral (wye). Source: Raritan 3-phase 208 V PDU note (reference §1d)."""
+    415/400 V 3-phase outlets line-to-neutral (wye). Sources: Raritan, How to calculate current on a 3-phase
+    208V rack PDU (https://www.raritan.com/blog/detail/how-to-calculate-current-on-a-3-phase-208v-rack-pdu-power-strip);
+    415 V is 240 V line-to-neutral (https://mydatasuites.com/415v-vs-208v-ai-workloads/)."""
     if declared is not None:
         return declared  # type: ignore[return-value]
     if phases == 1:

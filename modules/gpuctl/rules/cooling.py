@@ -23,7 +23,14 @@ def cooling_capacity_kw(site: Site, rack: Rack) -> tuple[float | None, str]:
     Severity.ERROR,
     "Rack heat load must not exceed the rack's cooling capacity.",
     "Spread the load over more racks, or move the rack to containment, a rear-door heat exchanger or DLC.",
-    sources=("reference power-and-network.md §1e: air 15-20 kW open, ~30-35 kW contained; RDHx 35/60 kW",),
+    sources=(
+        "Yobitel, rear-door heat exchanger: air without containment ~15-20 kW; RDHx passive ~35, active ~60 kW: "
+        "https://www.yobitel.com/knowledge-base/rear-door-heat-exchanger",
+        "Intelligent Data Centres issue 56 p. 47: contained air up to ~35 kW, ASHRAE TC9.9 5th ed. H1 class: "
+        "https://magazine.intelligentdatacentres.com/intelligent-data-centres-issue-56/0595290001696419118/p47",
+        "factryze (secondary): practitioner air ceiling ~30 kW: "
+        "https://factryze.ai/scale-atlas/power/dlc-watts-per-rack",
+    ),
 )
 def cooling_capacity(site: Site) -> Iterator[Hit]:
     """All electrical input becomes heat (kW in = kW out; × 3,412 for BTU/h). The limit is the rack's
@@ -49,7 +56,12 @@ def cooling_capacity(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "Liquid-cooled-only systems must sit in racks with direct liquid cooling.",
     "Place the system in a DLC rack, or change the rack's cooling type if the facility provides DLC.",
-    sources=("GB200/GB300 NVL72 have no air option (reference §1e)",),
+    sources=(
+        "NVIDIA DGX GB200 User Guide, hardware (liquid-cooled rack): "
+        "https://docs.nvidia.com/dgx/dgxgb200-user-guide/hardware.html",
+        "NVIDIA GB300 NVL72 Enterprise RA, components (liquid-cooled, up to 142 kW): "
+        "https://docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory/latest/components.html",
+    ),
 )
 def liquid_cooling_required(site: Site) -> Iterator[Hit]:
     """Systems such as GB200 NVL72 have no air-cooled variant; in an air or rear-door rack they cannot

@@ -8,7 +8,10 @@ from ..model import Server, Site
 from . import paths
 from .base import Hit, Severity, rule
 
-K8S_GPUS = "kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus: GPUs in limits, whole, not overcommitted"
+K8S_GPUS = (
+    "Kubernetes, Schedule GPUs: GPUs in limits, whole, not overcommitted: "
+    "https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/"
+)
 
 
 @rule(

@@ -9,7 +9,9 @@ from ..model import Bond, NicPort, Rack, Server, Site
 from . import paths
 from .base import Hit, Severity, rule
 
-BONDING = "Linux Documentation/networking/bonding.rst"
+BONDING = "Linux Documentation/networking/bonding.rst (https://docs.kernel.org/networking/bonding.html)"
+NETPLAN = "netplan doc/netplan-yaml.md (https://github.com/canonical/netplan/blob/main/doc/netplan-yaml.md)"
+ICE = "intel/ethernet-linux-ice README (https://github.com/intel/ethernet-linux-ice/blob/HEAD/README)"
 
 
 def _ports(server: Server) -> dict[str, tuple[str, NicPort]]:
@@ -49,7 +51,11 @@ def bond_speed_mismatch(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "A bond's mode must match the LAG configured on its switches.",
     "Declare the switch side (lacp or mlag for 802.3ad, static for balance-rr/xor, none otherwise).",
-    sources=(BONDING, "IBM: 802.3ad requires a switch that supports IEEE 802.3ad"),
+    sources=(
+        BONDING + ": 802.3ad needs a switch that supports IEEE 802.3ad",
+        "IBM Documentation, bonding 802.3ad mode (same speed, MII monitoring): "
+        "https://www.ibm.com/docs/en/linuxonibm/l0wlcb00/l0wlcb00_8023admode.html",
+    ),
 )
 def lacp_switch_lag(site: Site) -> Iterator[Hit]:
     """802.3ad needs LACP on the switch (MLAG when members land on two switches); balance-rr, balance-xor
@@ -94,7 +100,7 @@ def lacp_switch_lag(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "Every bond needs MII link monitoring.",
     "Set mii_monitor_interval_ms (100 is the kernel's suggested starting point).",
-    sources=("netplan doc/netplan-yaml.md: mii-monitor-interval defaults to 0 (disabled)", BONDING),
+    sources=(NETPLAN + ": mii-monitor-interval defaults to 0 (disabled)", BONDING),
 )
 def bond_link_monitoring(site: Site) -> Iterator[Hit]:
     """netplan's default mii-monitor-interval is 0: no link monitoring, so a dead member keeps receiving
@@ -115,7 +121,12 @@ def bond_link_monitoring(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "SR-IOV virtual functions must stay within the NIC's and firmware's limits.",
     "Lower sriov_vfs, or raise the firmware's NUM_OF_VFS (mlxconfig) and declare sriov_totalvfs.",
-    sources=("MLNX_OFED 23.10 / DOCA 3.0: 127 VFs per port", "intel ice README: 256 VFs total"),
+    sources=(
+        "NVIDIA MLNX_OFED 23.10 LTS, SR-IOV: 127 VFs per port: "
+        "https://docs.nvidia.com/networking/display/mlnxofedv23106161lts/single-root-io-virtualization-(sr-iov)",
+        "NVIDIA DOCA 3.0, SR-IOV: https://docs.nvidia.com/doca/archive/3-0-0/SR-IOV",
+        ICE + ": 256 VFs total (all ports)",
+    ),
 )
 def sriov_vf_limit(site: Site) -> Iterator[Hit]:
     """Per port: VFs ≤ min(the NIC's per-port maximum, the declared firmware sriov_totalvfs). Per
@@ -157,7 +168,7 @@ def sriov_vf_limit(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "MTU must agree across bond members, the bond, its VLANs, VFs, switch ports and networks.",
     "Set the same MTU on every layer, with switch ports at least as large as the host's.",
-    sources=("netplan doc/netplan-yaml.md: MTU default 1500", "intel ice README: max MTU 9702"),
+    sources=(NETPLAN + ": MTU default 1500", ICE + ": max MTU 9702"),
 )
 def mtu_consistency(site: Site) -> Iterator[Hit]:
     """A bond member with a different MTU than the bond, a VLAN larger than its bond, a VF larger than
@@ -210,8 +221,11 @@ def mtu_consistency(site: Site) -> Iterator[Hit]:
     "Training nodes need compute-fabric bandwidth per GPU.",
     "Add compute NICs (one 400G port per H100/H200-class GPU), or mark the pool as inference.",
     sources=(
-        "DGX SuperPOD H100 RA-11333-001: 8×NDR400 per system, one per GPU",
-        "GB300 RA: east-west fabric optional for inference",
+        "NVIDIA DGX SuperPOD RA featuring DGX H100, RA-11333-001 V11: 8×NDR400 per system, one per GPU (copy at "
+        "https://cidian.kuaisou.com/dgx-superpod-reference-architecture-dgx-h100)",
+        "NVIDIA GB300 NVL72 Enterprise RA: east-west fabric optional for inference: "
+        "https://docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory/latest/"
+        "network-logical-architecture.html",
     ),
 )
 def gpu_fabric_bandwidth(site: Site) -> Iterator[Hit]:

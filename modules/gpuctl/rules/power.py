@@ -9,7 +9,16 @@ from ..model import Site
 from . import paths
 from .base import Hit, Severity, rule
 
-NEC = "NEC 210.19(A)(1)/210.20(A) continuous-load derating"
+NEC = "NEC (NFPA 70) 210.19(A)(1)/210.20(A): conductors and breakers ≥ 125 % of continuous load (the 80 % derating)"
+NEC_645 = "NEC (NFPA 70) 645.5(A): IT equipment branch circuits ≥ 125 % of the connected load"
+DATACENTERMD = (
+    "datacentermd.com, 3-phase PDU capacity (208 V × 30 A × √3 × 0.8 = 8,646 VA; unbalanced banks can overload "
+    "one phase under an 80 % PDU total): http://datacentermd.com/"
+)
+RARITAN = (
+    "Raritan, How to calculate current on a 3-phase 208V rack PDU (banks sit line to line): "
+    "https://www.raritan.com/blog/detail/how-to-calculate-current-on-a-3-phase-208v-rack-pdu-power-strip"
+)
 
 
 @rule(
@@ -18,7 +27,7 @@ NEC = "NEC 210.19(A)(1)/210.20(A) continuous-load derating"
     Severity.ERROR,
     "Rack load must fit the smaller of its summed feeds and its contracted kW.",
     "Move servers to another rack, raise the contracted power, or add circuits to the feeds.",
-    sources=(NEC, "reference power-and-network.md §2.4"),
+    sources=(NEC, NEC_645, DATACENTERMD),
 )
 def rack_power_budget(site: Site) -> Iterator[Hit]:
     """Load is the sum of vendor maximum system power of every server, switch and device (never the sum
@@ -47,7 +56,10 @@ def rack_power_budget(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "With A+B feeds, either feed alone must carry the whole rack.",
     "Keep the rack load under the smaller feed's usable kW, or upgrade both feeds.",
-    sources=("metaltoad colocation power utilisation note", "reference power-and-network.md §2.4"),
+    sources=(
+        "Metal Toad, Power utilization within a colocation environment (either circuit must carry the full load): "
+        "https://www.metaltoad.com/blog/power-utilization-within-colocation-environment",
+    ),
 )
 def feed_redundancy(site: Site) -> Iterator[Hit]:
     """Summing A and B is the classic mistake: when one feed fails (or is serviced), the other carries
@@ -75,7 +87,14 @@ def feed_redundancy(site: Site) -> Iterator[Hit]:
     Severity.WARNING,
     "A server's PSUs on one feed should carry its maximum draw.",
     "Spread PSU cords evenly over A and B, or accept reduced performance on feed loss with a suppression.",
-    sources=("DGX H100 user guide: 4+2 PSUs, reduced performance with three lost", "reference §2.5"),
+    sources=(
+        "NVIDIA DGX H100/H200 User Guide: 6 × 3.3 kW PSUs 4+2, reduced performance with three lost: "
+        "https://docs.nvidia.com/dgx/dgxh100-user-guide/introduction-to-dgxh100.html",
+        "NVIDIA DGX B200 User Guide: 6 × 3.3 kW PSUs 5+1, 14.3 kW max: "
+        "https://docs.nvidia.com/dgx/dgxb200-user-guide/introduction-to-dgxb200.html",
+        "Dell PowerEdge M1000e Technical Manual p. 36: N+1 covers PSU failure, not grid loss: "
+        "https://manualarchiveguide.com/manuals/Dell-PowerEdge-M1000e-Technical-Manual-3015670?page=36",
+    ),
 )
 def psu_feed_loss(site: Site) -> Iterator[Hit]:
     """With PSUs split over A and B, losing a feed leaves the PSUs on the other: their rating must cover
@@ -113,7 +132,7 @@ def psu_feed_loss(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "Line current on every PDU phase must stay under the derated breaker, also with one feed lost.",
     "Move cords to the lightly loaded banks or onto another circuit.",
-    sources=("Raritan 208 V 3-phase PDU current note", NEC, "reference §2.6"),
+    sources=(RARITAN, NEC, DATACENTERMD),
 )
 def phase_balance(site: Site) -> Iterator[Hit]:
     """Per-phase line currents from the loads on each outlet bank: on 208 V delta PDUs banks sit line to
@@ -147,7 +166,7 @@ def phase_balance(site: Site) -> Iterator[Hit]:
     Severity.WARNING,
     "Line currents of a 3-phase PDU should be within the site's imbalance threshold.",
     "Rebalance cords across banks so each phase carries a similar share.",
-    sources=("reference §2.6: a heuristic threshold (default 15%), not found in any standard",),
+    sources=("heuristic, not from a standard: the 15 % default (settings.phase_imbalance_warn_pct) is a site choice",),
 )
 def phase_imbalance(site: Site) -> Iterator[Hit]:
     """(max − min) / average of the three line currents in normal operation. Imbalance wastes the

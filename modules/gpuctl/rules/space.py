@@ -16,7 +16,11 @@ from .base import Hit, Severity, rule
     Severity.ERROR,
     "Everything in a rack, placed or not, must fit its height.",
     "Move equipment to another rack or use a taller cabinet.",
-    sources=("EIA-310: 1U = 44.45 mm",),
+    sources=(
+        "EIA-310: 1U = 1.75 in (44.45 mm), as in Juniper's rack requirements: "
+        "https://www.juniper.net/documentation/us/en/hardware/virtual-chassis-fabric/ex2300/topics/concept/"
+        "rack-requirements.html",
+    ),
 )
 def rack_space(site: Site) -> Iterator[Hit]:
     """Σ U of servers, switches, devices, horizontal PDUs and reserved units ≤ the rack's height.
@@ -67,7 +71,10 @@ def rack_position_overlap(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "Equipment weight must not exceed the cabinet's static load rating.",
     "Move heavy systems to another cabinet or use one with a higher UL 2416 static rating.",
-    sources=("Belden: cabinet ratings to UL 2416; ~680 kg typical, 1,361 kg now common",),
+    sources=(
+        "Belden: cabinet ratings to UL 2416; ~680 kg typical, 1,361 kg now common: "
+        "https://www.belden.com/blogs/data-center/cabinet-load-ratings-matter-and-changes",
+    ),
 )
 def rack_weight(site: Site) -> Iterator[Hit]:
     """Σ equipment kg (catalog weights, or declared) against the cabinet's static rating."""
@@ -87,7 +94,11 @@ def rack_weight(site: Site) -> Iterator[Hit]:
     Severity.ERROR,
     "Distributed floor load of a rack must not exceed the floor rating.",
     "Spread heavy systems across racks, add load-spreading plates, or get a structural review.",
-    sources=("TIA-942: ≥7.2 kPa minimum, 12 kPa recommended", "reference §2.9"),
+    sources=(
+        "ANSI/TIA-942 distributed floor load: ≥7.2 kPa minimum, 12 kPa recommended (quoted at "
+        "https://vdocuments.site/raise-flooringfloor-load.html)",
+        "load spread over the cabinet footprint only: a conservative estimate, not a standard's method",
+    ),
 )
 def floor_load(site: Site) -> Iterator[Hit]:
     """(equipment + tare) × 9.80665 / 1000 / footprint m² against the rack's (or site's) floor rating

@@ -1,4 +1,11 @@
-"""The decision report: the seed's four signals, its "do not move yet" conditions, and a verdict."""
+"""The decision report: four signals, the "do not move yet" conditions, and a verdict.
+
+Signals, conditions and thresholds (utilization 50-60 %, $30,000-50,000 a month, P99 misses, data constraints;
+under 40 %, bursty traffic, frequent retraining, no infrastructure staff) are the decision framework of Inflect's
+"AI Inference on Bare Metal: Performance, Cost, and Deployment Guide",
+https://inflect.com/blog/ai-inference-on-bare-metal-performance-cost-and-deployment-guide: a practitioner's
+heuristic, not a measured or standard threshold. "Monthly or more often" for frequent retraining is gpuctl's
+reading of the guide's "frequently retrained"."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def scenario_for_site(site: Site, base: Scenario) -> tuple[Scenario, list[str]]:
     else:
         models = sorted({g.id for s in servers if (g := site.gpu_spec(s)) is not None})
         notes.append(
-            f"hardware priced at ${base.gpu_price_usd:,.0f} per GPU for {', '.join(models)} (the seed's "
-            "H100 SXM figure): set server_price_usd for this site's real quotes"
+            f"hardware priced at ${base.gpu_price_usd:,.0f} per GPU for {', '.join(models)} (the default "
+            "H100 SXM5 price, an assumption): set server_price_usd for this site's real quotes"
         )
     return base.model_copy(update=update), notes
