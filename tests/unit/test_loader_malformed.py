@@ -68,6 +68,7 @@ CASES: list[tuple[str, str, int, int, str]] = [
     ("map-tag-on-scalar", "name: !!map x\nracks:\n" + RACK, 1, 7, "tag '!!map' on a scalar"),
     ("seq-tag-on-mapping", "a: !!seq {b: 1}\nname: s\nracks:\n" + RACK, 1, 4, "tag '!!seq' on a mapping"),
     ("block-scalar-in-flow", '{"name": |\n  literal\n  block, "racks": []}\n', 1, 10, "malformed YAML"),
+    ("tab-after-colon-is-fine", "name: s\nracks:\n  - name: r\n    tare_weight_kg:\t 1\n    bogus: 1\n", 5, 5, "bogus"),
     ("lone-cr-line-ends", "name: s\rracks:\r  - {name: r, bogus: 1}\r", 3, 15, "unknown key 'bogus'"),
     ("not-a-mapping", "- a\n- b\n", 1, 1, "must be a mapping"),
     ("empty-file", "", 1, 1, "must be a mapping"),

@@ -153,7 +153,8 @@ class Locator:
         self._parsed = False
         self._tree: Any = None
         self.failure: ParseFailure | None = None
-        self._src = b""  # the file's bytes, untouched (ryml rewrites its own copy while parsing)
+        self._src = b""  # the file's bytes (tabs as spaces), untouched (ryml rewrites its own copy while parsing)
+        self._tabs = False
         self._buf = bytearray()
         self._base = 0
         self._line_starts: list[int] | None = None
@@ -167,7 +168,7 @@ class Locator:
         """Parse once; False (and `failure` set) when rapidyaml cannot."""
         if not self._parsed:
             self._parsed = True
-            self._src = self._text.encode("utf-8")
+            self._source()
             self._buf = bytearray(self._src)  # must outlive the tree: the tree points into it
             try:
                 with _native_stderr_silenced():
@@ -188,12 +189,20 @@ class Locator:
             position = self.position_of_offset(offset)
         return ParseFailure(message or "malformed YAML", position)
 
+    def _source(self) -> bytes:
+        """The file's bytes as rapidyaml reads them: a tab as a space. rapidyaml refuses a tab where YAML allows
+        one (`key:<TAB>1` after a colon) and yaml-rs does not; one byte for one, so offsets, lines and columns
+        (a tab is one column) stay those of the file. Data never comes from this tree when the file has a tab."""
+        if not self._src:
+            src = self._text.encode("utf-8")
+            self._tabs = b"\t" in src
+            self._src = src.replace(b"\t", b" ") if self._tabs else src
+        return self._src
+
     def first_unprintable(self) -> tuple[Position, int] | None:
         """The first character YAML does not allow in a file (YAML 1.2 c-printable: no C0 control but tab, LF
         and CR, no DEL, no C1 control but NEL, no U+FFFE or U+FFFF), and its code point."""
-        if not self._src:
-            self._src = self._text.encode("utf-8")
-        src = self._src
+        src = self._source()
         candidates = []
         if len(src.translate(None, _C0_DEL)) != len(src):
             candidates.append(min(i for i in (src.find(bytes([c])) for c in _C0_DEL) if i >= 0))
@@ -236,8 +245,7 @@ class Locator:
         return Position(line, column)
 
     def _index_lines(self) -> list[int]:
-        if not self._src:
-            self._src = self._text.encode("utf-8")
+        self._source()
         starts = [0]
         if b"\r" in self._src:
             starts.extend(m.end() for m in _BREAKS.finditer(self._src))
@@ -679,7 +687,7 @@ class Locator:
 
     def json(self, node: int) -> str | None:
         """rapidyaml's JSON of a node, or None when it cannot write one (a tree nested too deeply)."""
-        if not self.parse():
+        if not self.parse() or self._tabs:  # tabs were read as spaces: the tree's strings are not the file's
             return None
         try:
             with _native_stderr_silenced():

@@ -14,7 +14,7 @@ rapidyaml's JSON ignores tags, leaves aliases as "*name", keeps both copies of a
 scalars by its own rules (`0x1F`, `1_000`, `~`, `Null`, `True`, `.inf` stay strings; `+12` is invalid JSON) and
 is more lenient than yaml-rs about odd YAML (`v: @x`, `[#c`, `? key` followed by junk). So the fast way is taken
 only for files of FAST_MIN_BYTES and more (below, yaml-rs costs milliseconds), and only when: the text holds no
-tag, tab, NUL, directive, explicit key, empty anchor, malformed block scalar header or `#` glued to a
+tag, anchor, tab, NUL, directive, explicit key, malformed block scalar header or `#` glued to a
 flow indicator; no JSON string is one that yaml-rs would have typed (asked of both parsers, per distinct string)
 or that starts with an indicator; and the validated model holds as many keys as the JSON did (a duplicate key
 would otherwise vanish). Anything else, and every error, takes the reference way, so every message comes from
@@ -38,7 +38,7 @@ import yaml_rs
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from .. import catalog
+from .. import catalog, engines
 from ..errors import Problem, SpecError
 from ..fsutil import InputFileError, read_text_capped
 from ..model import ReferenceProblems, Site
@@ -75,9 +75,10 @@ _EXPLICIT_KEY = re.compile(r"(?:^|(?<=[\s\[{,]))\?(?=\s|$)", re.M)  # `? key`: r
 _QUOTED_LOOKALIKES = frozenset({"", "null", "true", "false"})  # as JSON string values these were quoted in YAML
 # A block scalar header (`|`, `>-`, `|2+`) with anything but a comment after it: rapidyaml reads on.
 _BAD_BLOCK_HEADER = re.compile(r"(?:^|(?<=[:?-][ \t])|(?<=[:?-][ \t]{2}))[|>](?![-+1-9]{0,2}[ \t]*(?:#.*)?$)", re.M)
+_DOCUMENT_END = re.compile(r"(?:^|(?<=\s))\.\.\.(?=\s|$)", re.M)
 _LONE_CR = re.compile(r"\r(?!\n)")
 _EMPTY_MAP = re.compile(r"\{\s*\}")
-_EMPTY_ANCHOR = re.compile(r"&(?=[\s,\[\]{}]|$)")  # `& x`: rapidyaml reads an anchor without a name
+_ANCHOR = re.compile(r"(?:^|(?<=[\s\[\]{},]))&", re.M)  # an anchor: rapidyaml is lenient where it stands
 
 
 @dataclass
@@ -281,6 +282,8 @@ def _fast_json(text: str, locator: Locator) -> str | None:
     """rapidyaml's JSON of the document, or None where it might not say what yaml-rs says."""
     if "\t" in text or "\x00" in text:  # rapidyaml reads `key:<TAB>value` as one scalar; yaml-rs refuses it
         return None
+    if "\r" in text and _LONE_CR.search(text):  # load_site_text turns them into LF; this is a second lock
+        return None
     root = locator.root()
     data_json = locator.json(root) if root is not None else None
     if data_json is None or _untrusted(data_json, text):
@@ -293,7 +296,7 @@ def _untrusted(data_json: str, text: str) -> bool:
         return True
     if '\\\\":' in data_json:  # a key ending in a backslash would blur the key count below
         return True
-    if "&" in text and _EMPTY_ANCHOR.search(text):
+    if "&" in text and _ANCHOR.search(text):
         return True
     if text.startswith("%") or "\n%" in text:  # a directive: rapidyaml skips one it cannot read
         return True
@@ -306,7 +309,7 @@ def _untrusted(data_json: str, text: str) -> bool:
             return True
         if _BAD_BLOCK_HEADER.search(text):
             return True
-    if text.startswith("...") or "\n..." in text:  # content after a document end marker
+    if "..." in text and _DOCUMENT_END.search(text):  # a document end marker: rapidyaml skips one after content
         return True
     if "#" in data_json and " #" in data_json:  # rapidyaml keeps a comment in a flow collection in the scalar
         return True
@@ -477,7 +480,7 @@ def _validate_python(data: dict[str, Any], file: str, locator: Locator) -> Site:
 
 
 def _context(models: dict[str, Any]) -> dict[str, Any]:
-    return {"catalog": catalog.builtin(), "models": models}
+    return {"catalog": catalog.builtin(), "models": models, "engines": engines.names()}
 
 
 def _models(refs: Iterable[object], file: str) -> dict[str, Any]:
