@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,7 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from ..rules import RULES
-from .common import wide
+from .common import format_option, wide
+
+
+class RulesFormat(StrEnum):
+    console = "console"  # a table
+    json = "json"  # for tools
+    markdown = "markdown"  # docs/rules.md
 
 
 def rules_markdown() -> str:
@@ -40,7 +47,7 @@ def rules_markdown() -> str:
 
 
 def rules(
-    format: Annotated[str, typer.Option("--format", "-f", help="console, json or markdown.")] = "console",
+    format: Annotated[RulesFormat, format_option("Output format (markdown: docs/rules.md).")] = RulesFormat.console,
 ) -> int:
     """List every pre-flight rule with its ID, slug, severity and summary."""
     if format == "json":
@@ -58,13 +65,11 @@ def rules(
         typer.echo(json.dumps(data, indent=2, allow_nan=False))
     elif format == "markdown":
         typer.echo(rules_markdown(), nl=False)
-    elif format == "console":
+    else:
         table = Table(title=f"{len(RULES)} rules")
         for col in ("id", "slug", "severity", "summary"):
             table.add_column(col, overflow="fold")
         for r in RULES:
             table.add_row(r.id, r.slug, r.severity.value, r.summary)
         Console(highlight=False, width=wide()).print(table)
-    else:
-        raise typer.BadParameter(f"unknown format {format!r}; use console, json or markdown", param_hint="--format")
     return 0

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,11 +22,12 @@ from ..errors import Problem, SpecError, UsageError
 from ..fsutil import read_text_capped
 from ..loader import Locator, Position, load_site
 from ..rules import evaluate
-from ..tco import Scenario, decide, sensitivity, summary
+from ..tco import Scenario, curves, decide, sensitivity, summary
 from ..tco.chart import render
+from ..tco.decide import Decision
 from ..tco.model import MAX_GPUS, MAX_MONTHS
 from ..tco.site import scenario_for_site
-from .common import MkdirOpt, wide
+from .common import MkdirOpt, format_option, require_extra, wide
 
 MAX_SCENARIO_BYTES = 2**20  # a reviewed scenario is a screenful of figures
 # Scenario fields the command line sets, and the option that sets each (errors name the option).
@@ -134,7 +136,7 @@ def _money(v: float) -> str:
     return f"${v:,.0f}"
 
 
-def _console(result: dict[str, Any], decision: Any, sens: list[dict[str, Any]], notes: list[str]) -> None:
+def _console(result: dict[str, Any], decision: Decision, sens: list[dict[str, Any]], notes: list[str]) -> None:
     console = Console(highlight=False, width=wide())
     m = result["monthly"]
     t = Table(title="monthly cost")
@@ -202,6 +204,12 @@ def _console(result: dict[str, Any], decision: Any, sens: list[dict[str, Any]], 
         console.print(Text(f"note: {note}"))
 
 
+class TcoFormat(StrEnum):
+    console = "console"
+    json = "json"
+    csv = "csv"  # the cumulative curves, one row a month
+
+
 def tco(
     site: Annotated[Path | None, typer.Argument(help="Optional site.yaml: GPUs, power and servers from it.")] = None,
     scenario: Annotated[
@@ -225,88 +233,98 @@ def tco(
     staffing: Annotated[float | None, typer.Option(help="Staffing $/month, 0-10^10 (default 0).")] = None,
     egress_gb: Annotated[float | None, typer.Option(help="Egress GB/month, 0-10^9 (default 0).")] = None,
     hybrid_share: Annotated[float | None, typer.Option(help="Steady load on bare metal in hybrid, 0-1.")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="console, json or csv.")] = "console",
+    format: Annotated[TcoFormat, format_option()] = TcoFormat.console,
     chart: Annotated[
         Path | None,
         typer.Option(
-            help="Write cumulative cost curves to a .png or .svg (atomically; never over a directory or device)."
+            help="Write cumulative cost curves to a .png or .svg (atomically; never over a directory or device). "
+            "Needs the tco extra."
         ),
     ] = None,
     mkdir: MkdirOpt = False,
 ) -> int:
     """Cloud vs bare metal vs hybrid: monthly cost, break-even month, sensitivity and the decision signals."""
-    if format not in ("console", "json", "csv"):
-        raise UsageError("--format is console, json or csv")
-    data: dict[str, Any] = {}
-    text = None
-    if scenario is not None:
-        data, text = read_scenario(scenario)
-    overrides = {
-        "cloud_rate_per_gpu_hour": cloud_rate,
-        "utilization": utilization,
-        "months": months,
-        "gpus": gpus,
-        "gpu_price_usd": gpu_price,
-        "power_price_per_kwh": power_price,
-        "colocation_per_gpu_month": colocation,
-        "staffing_per_month": staffing,
-        "egress_gb_per_month": egress_gb,
-        "hybrid_bare_metal_share": hybrid_share,
-    }
-    cli = {k: v for k, v in overrides.items() if v is not None}
+    if chart is not None:
+        require_extra("tco", "gpuctl tco --chart")
+    data, text = read_scenario(scenario) if scenario is not None else ({}, None)
+    cli = _given(
+        cloud_rate_per_gpu_hour=cloud_rate,
+        utilization=utilization,
+        months=months,
+        gpus=gpus,
+        gpu_price_usd=gpu_price,
+        power_price_per_kwh=power_price,
+        colocation_per_gpu_month=colocation,
+        staffing_per_month=staffing,
+        egress_gb_per_month=egress_gb,
+        hybrid_bare_metal_share=hybrid_share,
+    )
     s = build(data, str(scenario) if scenario else None, text, cli)
     notes: list[str] = []
     title = f"{s.gpus} GPUs"
     if site is not None:
-        loaded = load_site(site)
-        if evaluate(loaded).failed():
-            notes.append(f"{site} has pre-flight errors (gpuctl validate); costs assume it gets fixed")
-        if gpus is not None:
-            raise UsageError("--gpus and a SITE both set the GPU count; give one")
-        try:
-            s, site_notes = scenario_for_site(loaded.site, s)
-        except UsageError as exc:  # the scenario's server prices do not cover the site: point at them
-            if scenario is None or text is None:
-                raise
-            toml = scenario.suffix.lower() == ".toml"
-            pos = toml_position(text, ("server_price_usd",)) if toml else Locator(text).position(("server_price_usd",))
-            where = (pos.line, pos.column) if pos else (None, None)
-            raise SpecError(exc.message, [Problem(exc.message, str(scenario), *where)]) from None
-        notes += site_notes
-        title = f"site {loaded.site.name}: {s.gpus} GPUs"
-    result = summary(s)
-    decision = decide(s)
-    sens = sensitivity(s)
+        s, title = _with_site(site, s, scenario, text, notes, gpus_given=gpus is not None)
+    result, decision, sens = summary(s), decide(s), sensitivity(s)
     if chart is not None:
-        render(
-            s,
-            chart,
-            f"{title}, cloud ${s.cloud_rate_per_gpu_hour:.2f}/GPU-hour, utilization {s.utilization:.0%}",
-            mkdir=mkdir,
-        )
+        subtitle = f"cloud ${s.cloud_rate_per_gpu_hour:.2f}/GPU-hour, utilization {s.utilization:.0%}"
+        render(s, chart, f"{title}, {subtitle}", mkdir=mkdir)
         notes.append(f"chart written to {chart}")
-    if format == "json":
-        out = result | {
-            "decision": {
-                "verdict": decision.verdict,
-                "reasons": decision.reasons,
-                "signals": [vars(x) for x in decision.signals],
-                "blockers": [vars(x) for x in decision.blockers],
-            },
-            "sensitivity": sens,
-            "notes": notes,
-        }
-        typer.echo(json.dumps(out, indent=2, allow_nan=False))
-    elif format == "csv":
-        from ..tco import curves
-
-        c = curves(s)
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["month", "cloud_usd", "bare_metal_usd", "hybrid_usd"])
-        for row in zip(c.month, c.cloud, c.bare_metal, c.hybrid, strict=True):
-            w.writerow([row[0], *(f"{v:.2f}" for v in row[1:])])
-        typer.echo(buf.getvalue(), nl=False)
+    if format == TcoFormat.json:
+        typer.echo(_json(result, decision, sens, notes))
+    elif format == TcoFormat.csv:
+        typer.echo(_csv(s), nl=False)
     else:
         _console(result, decision, sens, notes)
     return 0
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    """The scenario fields the command line sets (an option left out keeps the file's or the default figure)."""
+    return {field: value for field, value in options.items() if value is not None}
+
+
+def _with_site(
+    site: Path, s: Scenario, scenario: Path | None, text: str | None, notes: list[str], gpus_given: bool
+) -> tuple[Scenario, str]:
+    """The scenario with the site's GPU count, nameplate power and server prices, and the chart's title; notes what
+    it took from the site. A scenario whose server prices miss a model of the site is an error at that key."""
+    loaded = load_site(site)
+    if evaluate(loaded).failed():
+        notes.append(f"{site} has pre-flight errors (gpuctl validate); costs assume it gets fixed")
+    if gpus_given:
+        raise UsageError("--gpus and a SITE both set the GPU count; give one")
+    try:
+        s, site_notes = scenario_for_site(loaded.site, s)
+    except UsageError as exc:  # the scenario's server prices do not cover the site: point at them
+        if scenario is None or text is None:
+            raise
+        toml = scenario.suffix.lower() == ".toml"
+        pos = toml_position(text, ("server_price_usd",)) if toml else Locator(text).position(("server_price_usd",))
+        where = (pos.line, pos.column) if pos else (None, None)
+        raise SpecError(exc.message, [Problem(exc.message, str(scenario), *where)]) from None
+    notes += site_notes
+    return s, f"site {loaded.site.name}: {s.gpus} GPUs"
+
+
+def _json(result: dict[str, Any], decision: Decision, sens: list[dict[str, Any]], notes: list[str]) -> str:
+    out = result | {
+        "decision": {
+            "verdict": decision.verdict,
+            "reasons": decision.reasons,
+            "signals": [vars(x) for x in decision.signals],
+            "blockers": [vars(x) for x in decision.blockers],
+        },
+        "sensitivity": sens,
+        "notes": notes,
+    }
+    return json.dumps(out, indent=2, allow_nan=False)
+
+
+def _csv(s: Scenario) -> str:
+    c = curves(s)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["month", "cloud_usd", "bare_metal_usd", "hybrid_usd"])
+    for row in zip(c.month, c.cloud, c.bare_metal, c.hybrid, strict=True):
+        w.writerow([row[0], *(f"{v:.2f}" for v in row[1:])])
+    return buf.getvalue()

@@ -8,23 +8,18 @@ from typing import Annotated
 import typer
 
 from ..loader import load_site
-from ..report import FORMATS
+from ..report import FORMATS, ReportFormat
 from ..rules import Result, evaluate
 from . import env
-from .common import MkdirOpt, emit, site_files
+from .common import MkdirOpt, emit, format_option, site_files
 
-FormatOpt = Annotated[
-    str,
-    typer.Option("--format", "-f", envvar=env.FORMAT, help=f"One of {', '.join(FORMATS)} (env {env.FORMAT})."),
-]
+FormatOpt = Annotated[ReportFormat, format_option("Report format.", envvar=env.FORMAT)]
 
 
 def validate(
     path: Annotated[Path, typer.Argument(help="A site.yaml, or a directory searched for site.yaml files.")],
-    format: FormatOpt = "console",
-    strict: Annotated[
-        bool, typer.Option("--strict", envvar=env.STRICT, help=f"Warnings fail too (env {env.STRICT}).")
-    ] = False,
+    format: FormatOpt = ReportFormat.console,
+    strict: Annotated[bool, typer.Option("--strict", envvar=env.STRICT, help="Warnings fail too.")] = False,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -40,9 +35,7 @@ def validate(
 
     Exit 0: clean (warnings allowed unless --strict); 1: error findings; 2: the spec cannot be read.
     """
-    render = FORMATS.get(format)
-    if render is None:
-        raise typer.BadParameter(f"unknown format {format!r}; use one of {', '.join(FORMATS)}", param_hint="--format")
+    render = FORMATS[format]
     results: list[Result] = [evaluate(load_site(f)) for f in site_files(path)]
     emit(render(results), output, mkdir)
     return 1 if any(r.failed(strict) for r in results) else 0

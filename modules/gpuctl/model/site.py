@@ -337,88 +337,100 @@ def _rack_references(
     networks: set[str],
     switch_names: set[str],
 ) -> Iterator[tuple[Loc, str]]:
+    """References inside one rack: PDUs to feeds, circuits and phases; positions within the rack's height; power cords
+    to PDU banks; servers to the catalog and, through their NICs, bonds and addresses, to networks and switches."""
     pdus = {p.name: p for p in rack.pdus}
     for pi, pdu in enumerate(rack.pdus):
-        feed = rack.power.feed(pdu.feed)
-        if feed is None:
-            yield (
-                rloc + ("pdus", pi, "feed"),
-                f"feed '{pdu.feed}' is not declared in racks[{rack.name}].power",
-            )
-        elif pdu.circuit >= len(feed.circuits):
-            yield (
-                rloc + ("pdus", pi, "circuit"),
-                f"feed {pdu.feed} has {len(feed.circuits)} circuit(s); index {pdu.circuit} does not exist",
-            )
-        else:
-            wiring = pdu_wiring(pdu.wiring, feed.circuits[pdu.circuit].phases, feed.circuits[pdu.circuit].voltage_v)
-            allowed = {"delta": ("L1-L2", "L2-L3", "L3-L1"), "wye": ("L1", "L2", "L3"), "single": ("L1",)}[wiring]
-            for bi, bank in enumerate(pdu.banks):
-                if bank.phase not in allowed:
-                    yield (
-                        rloc + ("pdus", pi, "banks", bi, "phase"),
-                        f"phase {bank.phase} does not exist on a {wiring} PDU; use one of {', '.join(allowed)}",
-                    )
-        if pdu.position_u is not None and pdu.height_u == 0:
-            yield rloc + ("pdus", pi, "height_u"), "a PDU mounted at position_u needs height_u ≥ 1"
-
-    def cords(loc: Loc, items: list[Any]) -> Iterator[tuple[Loc, str]]:
-        for ci, cord in enumerate(items):
-            pdu = pdus.get(cord.pdu)
-            if pdu is None:
-                yield loc + (ci, "pdu"), f"unknown PDU '{cord.pdu}' in rack {rack.name}" + _choices(set(pdus))
-            elif cord.bank not in {b.name for b in pdu.banks}:
-                yield loc + (ci, "bank"), f"PDU {pdu.name} has no bank '{cord.bank}'"
-
-    def mounted(loc: Loc, position: int | None, height: int) -> Iterator[tuple[Loc, str]]:
-        if position is not None and position + height - 1 > rack.height_u:
-            yield (
-                loc + ("position_u",),
-                f"U{position}–U{position + height - 1} is above the top of the {rack.height_u}U rack",
-            )
-
+        yield from _pdu_references(rack, pdu, rloc + ("pdus", pi))
     for pi, pdu in enumerate(rack.pdus):
-        yield from mounted(rloc + ("pdus", pi), pdu.position_u, pdu.height_u)
-
+        yield from _mounted(rack, rloc + ("pdus", pi), pdu.position_u, pdu.height_u)
     for si, server in enumerate(rack.servers):
-        sloc = rloc + ("servers", si)
-        spec = catalog.servers.get(server.model)
-        if spec is None:
-            yield (
-                sloc + ("model",),
-                f"unknown server model '{server.model}'" + near_names(server.model, catalog.servers),
-            )
-            continue
-        yield from mounted(sloc, server.position_u, spec.height_u)
-        if server.max_power_kw is None and spec.max_power_kw is None:
-            yield (
-                sloc + ("model",),
-                f"{spec.id} has no published maximum power in the catalog; declare max_power_kw (the nameplate)",
-            )
-        if server.weight_kg is None and spec.weight_kg is None:
-            yield sloc + ("model",), f"{spec.id} has no published weight in the catalog; declare weight_kg"
-        yield from cords(sloc + ("power_cords",), server.power_cords)
-        if spec.psu and len(server.power_cords) > spec.psu.count:
-            yield (
-                sloc + ("power_cords",),
-                f"{len(server.power_cords)} cords declared but {spec.id} has {spec.psu.count} PSUs",
-            )
-        yield from _server_network_references(server, sloc, catalog, networks, switch_names)
-
+        yield from _server_references(rack, pdus, server, rloc + ("servers", si), catalog, networks, switch_names)
     for wi, switch in enumerate(rack.switches):
         wloc = rloc + ("switches", wi)
-        yield from mounted(wloc, switch.position_u, switch.height_u)
-        yield from cords(wloc + ("power_cords",), switch.power_cords)
+        yield from _mounted(rack, wloc, switch.position_u, switch.height_u)
+        yield from _cords(rack, pdus, wloc + ("power_cords",), switch.power_cords)
         for ai, addr in enumerate(switch.addresses):
             if addr.network not in networks:
-                yield (
-                    wloc + ("addresses", ai, "network"),
-                    f"unknown network '{addr.network}'" + _choices(networks),
-                )
+                yield wloc + ("addresses", ai, "network"), f"unknown network '{addr.network}'" + _choices(networks)
     for di, device in enumerate(rack.devices):
         dloc = rloc + ("devices", di)
-        yield from mounted(dloc, device.position_u, device.height_u)
-        yield from cords(dloc + ("power_cords",), device.power_cords)
+        yield from _mounted(rack, dloc, device.position_u, device.height_u)
+        yield from _cords(rack, pdus, dloc + ("power_cords",), device.power_cords)
+
+
+def _pdu_references(rack: Rack, pdu: Any, ploc: Loc) -> Iterator[tuple[Loc, str]]:
+    """A PDU's feed and circuit exist, its banks sit on phases its wiring has, and a mounted PDU has a height."""
+    feed = rack.power.feed(pdu.feed)
+    if feed is None:
+        yield ploc + ("feed",), f"feed '{pdu.feed}' is not declared in racks[{rack.name}].power"
+    elif pdu.circuit >= len(feed.circuits):
+        yield (
+            ploc + ("circuit",),
+            f"feed {pdu.feed} has {len(feed.circuits)} circuit(s); index {pdu.circuit} does not exist",
+        )
+    else:
+        wiring = pdu_wiring(pdu.wiring, feed.circuits[pdu.circuit].phases, feed.circuits[pdu.circuit].voltage_v)
+        allowed = {"delta": ("L1-L2", "L2-L3", "L3-L1"), "wye": ("L1", "L2", "L3"), "single": ("L1",)}[wiring]
+        for bi, bank in enumerate(pdu.banks):
+            if bank.phase not in allowed:
+                yield (
+                    ploc + ("banks", bi, "phase"),
+                    f"phase {bank.phase} does not exist on a {wiring} PDU; use one of {', '.join(allowed)}",
+                )
+    if pdu.position_u is not None and pdu.height_u == 0:
+        yield ploc + ("height_u",), "a PDU mounted at position_u needs height_u ≥ 1"
+
+
+def _mounted(rack: Rack, loc: Loc, position: int | None, height: int) -> Iterator[tuple[Loc, str]]:
+    """Whatever is mounted at a position fits below the top of the rack."""
+    if position is not None and position + height - 1 > rack.height_u:
+        yield (
+            loc + ("position_u",),
+            f"U{position}–U{position + height - 1} is above the top of the {rack.height_u}U rack",
+        )
+
+
+def _cords(rack: Rack, pdus: dict[str, Any], loc: Loc, cords: list[Any]) -> Iterator[tuple[Loc, str]]:
+    """Each power cord plugs into a PDU of the rack, on a bank that PDU has."""
+    for ci, cord in enumerate(cords):
+        pdu = pdus.get(cord.pdu)
+        if pdu is None:
+            yield loc + (ci, "pdu"), f"unknown PDU '{cord.pdu}' in rack {rack.name}" + _choices(set(pdus))
+        elif cord.bank not in {b.name for b in pdu.banks}:
+            yield loc + (ci, "bank"), f"PDU {pdu.name} has no bank '{cord.bank}'"
+
+
+def _server_references(
+    rack: Rack,
+    pdus: dict[str, Any],
+    server: Server,
+    sloc: Loc,
+    catalog: Catalog,
+    networks: set[str],
+    switch_names: set[str],
+) -> Iterator[tuple[Loc, str]]:
+    """A server's model is in the catalog with the power and weight the rules need (or the server declares them),
+    it fits the rack, its cords reach PDU banks (no more than its PSUs), and its network references resolve."""
+    spec = catalog.servers.get(server.model)
+    if spec is None:
+        yield sloc + ("model",), f"unknown server model '{server.model}'" + near_names(server.model, catalog.servers)
+        return
+    yield from _mounted(rack, sloc, server.position_u, spec.height_u)
+    if server.max_power_kw is None and spec.max_power_kw is None:
+        yield (
+            sloc + ("model",),
+            f"{spec.id} has no published maximum power in the catalog; declare max_power_kw (the nameplate)",
+        )
+    if server.weight_kg is None and spec.weight_kg is None:
+        yield sloc + ("model",), f"{spec.id} has no published weight in the catalog; declare weight_kg"
+    yield from _cords(rack, pdus, sloc + ("power_cords",), server.power_cords)
+    if spec.psu and len(server.power_cords) > spec.psu.count:
+        yield (
+            sloc + ("power_cords",),
+            f"{len(server.power_cords)} cords declared but {spec.id} has {spec.psu.count} PSUs",
+        )
+    yield from _server_network_references(server, sloc, catalog, networks, switch_names)
 
 
 def _server_network_references(
