@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from gpuctl import yamlpos as locate
 from gpuctl.errors import SpecError
-from gpuctl.loader import Locator, load_site_text, locate
+from gpuctl.loader import Locator, load_site_text
 from gpuctl.loader import site as loader
 
 EMPTY_RACK = (

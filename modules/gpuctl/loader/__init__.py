@@ -1,6 +1,6 @@
 """From files to models: fast parsing, positions only when a message needs them."""
 
-from .locate import Locator, Position, parse_path
+from ..yamlpos import Locator, Position, parse_path
 from .site import LoadedSite, load_site, load_site_text
 
 __all__ = ["LoadedSite", "Locator", "Position", "load_site", "load_site_text", "parse_path"]

@@ -42,7 +42,7 @@ from .. import catalog
 from ..errors import Problem, SpecError
 from ..fsutil import InputFileError, read_text_capped
 from ..model import ReferenceProblems, Site
-from .locate import Loc, Locator, Position
+from ..yamlpos import Loc, Locator, Position
 
 MAX_SPEC_BYTES = 256 * 1024 * 1024
 # Below this size yaml-rs costs a few milliseconds: the reference way alone reads the file, so hand-written

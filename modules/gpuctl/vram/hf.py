@@ -191,7 +191,7 @@ def arch_from_hf_config(path: str | Path) -> ModelArch:
     missing = [k for k in _REQUIRED if k not in cfg.data]
     if missing:
         # A missing key has no line of its own: point at the mapping it belongs in.
-        from ..loader.locate import Locator, Position
+        from ..yamlpos import Locator, Position
 
         pos = Locator(text).position(cfg.loc) if cfg.loc else Position(1, 1)
         raise SpecError(
@@ -296,7 +296,7 @@ def _present(raw: Any, loc: Loc) -> bool:
 
 
 def _raise(p: Path, text: str, raw: Any, problems: list[tuple[Loc, str]]) -> NoReturn:
-    from ..loader.locate import Locator, Position  # positions only when a message needs them (JSON is YAML flow)
+    from ..yamlpos import Locator, Position  # positions only when a message needs them (JSON is YAML flow)
 
     locator = Locator(text)
     out = []
