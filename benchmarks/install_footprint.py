@@ -6,15 +6,16 @@ none), then:
 * size: `du -sm` of the venv's site-packages (what the install adds; pip itself included, ~10 MB);
 * distributions: installed distributions besides pip and setuptools;
 * validate: median wall time of RUNS fresh processes of `gpuctl validate inventories/fra1/site.yaml` (after one
-  run that is thrown away), the interpreter's start and every import included: what a CI job pays per call; the
-  fastest run; and the median CPU time (user + system) of the process, which other load on the machine disturbs
-  less than the wall time.
+  round that is thrown away; the variants take turns, so other load on the machine falls on all alike), the
+  interpreter's start and every import included: what a CI job pays per call; the fastest run; and the median CPU
+  time (user + system) of the process, which other load disturbs less than the wall time.
 
 Variants: `before` is the revision before the dependency split (every library was a core dependency); the
 others are the core install and each extra at the `--after` revision (default HEAD). Needs PyPI (pip's cache
 makes a second run fast); writes only below --workdir.
 
-Run: python benchmarks/install_footprint.py [--before REV] [--after REV] [--runs N] [--workdir DIR] [variants...]
+Run: python benchmarks/install_footprint.py [--before REV] [--after REV] [--runs N] [--workdir DIR] [--reuse]
+          [variants...]
      (variants: before core provision pulumi tco lab all; default all of them)
 """
 
@@ -98,20 +99,14 @@ def _cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def cold_start(venv: Path, runs: int) -> tuple[float, float, float]:
-    """Median and minimum wall time and median CPU time of `gpuctl validate SITE`, each run a fresh process."""
-    argv = [str(venv / "bin" / "gpuctl"), "validate", SITE]
-    wall, cpu = [], []
-    for i in range(runs + 1):
-        cpu_start, start = _cpu(), time.perf_counter()
-        done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
-        elapsed, cpu_used = time.perf_counter() - start, _cpu() - cpu_start
-        if done.returncode != 0:
-            raise SystemExit(f"{venv.name}: gpuctl validate exited {done.returncode}:\n{done.stderr}")
-        if i:  # the first run warms the page cache; it is not counted
-            wall.append(elapsed)
-            cpu.append(cpu_used)
-    return statistics.median(wall), min(wall), statistics.median(cpu)
+def validate_once(venv: Path) -> tuple[float, float]:
+    """Wall and CPU time of one fresh `gpuctl validate SITE` process."""
+    cpu_start, start = _cpu(), time.perf_counter()
+    done = subprocess.run([venv / "bin" / "gpuctl", "validate", SITE], cwd=ROOT, capture_output=True, text=True)
+    elapsed, cpu_used = time.perf_counter() - start, _cpu() - cpu_start
+    if done.returncode != 0:
+        raise SystemExit(f"{venv.name}: gpuctl validate exited {done.returncode}:\n{done.stderr}")
+    return elapsed, cpu_used
 
 
 def main() -> None:
@@ -121,31 +116,43 @@ def main() -> None:
     parser.add_argument("--after", default="HEAD", help="revision to measure the core and the extras at")
     parser.add_argument("--runs", type=int, default=10, help="fresh processes per variant (median reported)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/gpuctl-footprint"))
+    parser.add_argument("--reuse", action="store_true", help="time the venvs a previous run installed")
     args = parser.parse_args()
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(sorted(unknown))}; use {', '.join(VARIANTS)}")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for variant in args.variants or VARIANTS:
+        if variant == "before":
+            label, rev, extra = f"before ({args.before[:7]})", args.before, None
+        else:
+            extra = None if variant == "core" else variant
+            label, rev = ("gpuctl" if extra is None else f"gpuctl[{extra}]"), args.after
+        venv, install_s = args.workdir / "venvs" / variant, float("nan")
+        if not args.reuse:
+            venv, install_s = install(variant, wheel(rev, args.workdir), extra, args.workdir)
+        print(f"installed {label}", file=sys.stderr, flush=True)
+        rows.append((label, venv, install_s, size_mb(site_packages(venv)), distributions(venv)))
+    # Rounds of one run per variant, so that other load on the machine falls on every variant alike.
+    wall: dict[str, list[float]] = {label: [] for label, *_ in rows}
+    cpu: dict[str, list[float]] = {label: [] for label, *_ in rows}
+    for i in range(args.runs + 1):
+        for label, venv, *_ in rows:
+            w, c = validate_once(venv)
+            if i:  # the first round warms the page cache; it is not counted
+                wall[label].append(w)
+                cpu[label].append(c)
     header = (
         f"{'variant':<22} {'size MB':>8} {'dists':>6} {'install s':>10} {'validate median s':>18} {'min s':>6}"
         f" {'CPU s':>6}"
     )
-    print(f"python {sys.version.split()[0]}; {args.runs} runs of `gpuctl validate {SITE}` per variant")
+    print(f"python {sys.version.split()[0]}; {args.runs} rounds of `gpuctl validate {SITE}`, each a fresh process")
     print(header)
     print("-" * len(header))
-    for variant in args.variants or VARIANTS:
-        if variant == "before":
-            whl, extra, label = wheel(args.before, args.workdir), None, f"before ({args.before[:7]})"
-        else:
-            whl, extra = wheel(args.after, args.workdir), None if variant == "core" else variant
-            label = "gpuctl" if extra is None else f"gpuctl[{extra}]"
-        venv, install_s = install(variant, whl, extra, args.workdir)
-        median, fastest, cpu = cold_start(venv, args.runs)
-        size, dists = size_mb(site_packages(venv)), distributions(venv)
-        print(
-            f"{label:<22} {size:>8} {dists:>6} {install_s:>10.1f} {median:>18.2f} {fastest:>6.2f} {cpu:>6.2f}",
-            flush=True,
-        )
+    for label, _, install_s, size, dists in rows:
+        median, fastest, cpu_median = statistics.median(wall[label]), min(wall[label]), statistics.median(cpu[label])
+        print(f"{label:<22} {size:>8} {dists:>6} {install_s:>10.1f} {median:>18.2f} {fastest:>6.2f} {cpu_median:>6.2f}")
 
 
 if __name__ == "__main__":

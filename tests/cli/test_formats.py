@@ -15,6 +15,7 @@ from tests.conftest import EXAMPLE, FAILING
         (["validate", str(EXAMPLE)], "'console', 'json', 'sarif', 'junit', 'github'"),
         (["rules"], "'console', 'json', 'markdown'"),
         (["tco", "--gpus", "8"], "'console', 'json', 'csv'"),
+        (["lab", "status"], "'console', 'json'"),
     ],
 )
 def test_an_unknown_format_is_exit_2_with_the_choices(
