@@ -19,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.vram import predict  # noqa: E402  (resolves the engine's memory profile)
 from tests.vram.cases import CASES, OUTLIERS, Case  # noqa: E402
 
 from gpuctl import catalog  # noqa: E402
-from gpuctl.vram import EngineSettings, predict  # noqa: E402
+from gpuctl.vram import EngineSettings  # noqa: E402
 from gpuctl.vram.weights import params  # noqa: E402
 
 NOMINAL_GB = {"h100-sxm5-80gb": 80, "a100-sxm4-80gb": 80, "a100-40gb": 40, "l40s": 48}

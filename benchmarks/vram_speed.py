@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from gpuctl import catalog
+from gpuctl import catalog, engines
 from gpuctl.vram import EngineSettings, predict
 
 
@@ -18,9 +18,10 @@ def main(n: int = 10_000) -> None:
         for m in (4096, 32768)
         for kv in ("auto", "fp8")
     ]
+    profile = engines.memory_profile("vllm", None)
     combos = itertools.islice(itertools.cycle(itertools.product(models, gpus, settings)), n)
     start = time.perf_counter()
-    fits = sum(predict(m, g, s).fits for m, g, s in combos)
+    fits = sum(predict(m, g, s, profile).fits for m, g, s in combos)
     elapsed = time.perf_counter() - start
     print(f"{n:,} predictions in {elapsed:.3f} s ({n / elapsed:,.0f}/s, {elapsed / n * 1e6:.0f} µs each); {fits:,} fit")
 

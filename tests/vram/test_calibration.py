@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gpuctl import catalog
-from gpuctl.vram import EngineSettings, predict
+from gpuctl.vram import EngineSettings
+from tests.vram import predict
 
 from .cases import CASES, Case
 

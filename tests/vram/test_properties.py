@@ -8,14 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gpuctl import catalog
-from gpuctl.vram import EngineSettings, predict
+from gpuctl.vram import EngineSettings
+from tests.vram import predict
 
 MODELS = sorted(catalog.models())
 GPUS = ["h100-sxm5-80gb", "h200-sxm-141gb", "a100-sxm4-80gb", "l40s", "l4", "a10", "rtx-4090", "b200"]
 
 configs = st.builds(
     EngineSettings,
-    engine=st.sampled_from(["vllm", "trtllm"]),
+    engine=st.sampled_from(["vllm", "trtllm", "triton"]),
     engine_version=st.sampled_from(["0.6.3", "0.8.5", "0.10.1", "0.11.0", "0.33.0"]),
     tensor_parallel_size=st.sampled_from([1, 2, 4]),
     dtype=st.sampled_from(["auto", "bf16", "fp8", "int4"]),

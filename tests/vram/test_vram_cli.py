@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from gpuctl import catalog
-from gpuctl.vram import EngineSettings, arch_from_hf_config, predict
+from gpuctl.vram import EngineSettings, arch_from_hf_config
 from tests.cli.test_validate_cli import gpuctl
+from tests.vram import predict
 
 LLAMA_31_8B_CONFIG = {  # meta-llama/Llama-3.1-8B config.json keys that matter (maxtext copy, see catalog source)
     "_name_or_path": "meta-llama/Llama-3.1-8B",

@@ -1,4 +1,5 @@
-"""`gpuctl vram`: what vLLM (or TensorRT-LLM) will allocate per GPU, and whether it starts."""
+"""`gpuctl vram`: what a serving engine (vLLM, TensorRT-LLM, Triton, any registered one) will allocate per GPU,
+and whether it starts."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .. import catalog
+from .. import catalog, engines
+from ..engines import vllm
 from ..errors import UsageError
 from ..model.arch import ModelArch
 from ..model.hardware import GpuSpec
+from ..model.serving import MemoryProfile
 from ..model.site import near_names
 from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
 from ..vram.calibrate import calibrate_log
-from ..vram.profiles import DEFAULT_VERSION
 from .common import wide
 
-EngineName = Literal["vllm", "trtllm"]
 WeightDtype = Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"]
 KvDtype = Literal["auto", "fp8"]
 
@@ -46,7 +47,7 @@ def resolve_gpu(name: str) -> GpuSpec:
     return gpus[name]
 
 
-def suggestions(arch: ModelArch, gpu_id: str, s: EngineSettings, p: Prediction) -> list[str]:
+def suggestions(arch: ModelArch, gpu_id: str, s: EngineSettings, p: Prediction, profile: MemoryProfile) -> list[str]:
     """What would make it fit: the largest max_model_len, the smallest tp, or an fp8 KV cache."""
     out = []
     gpu = resolve_gpu(gpu_id)
@@ -55,12 +56,12 @@ def suggestions(arch: ModelArch, gpu_id: str, s: EngineSettings, p: Prediction) 
     for tp in (1, 2, 4, 8, 16):
         if tp <= s.tensor_parallel_size or arch.num_heads % tp:
             continue
-        alt = predict(arch, gpu, _replace(s, tensor_parallel_size=tp))
+        alt = predict(arch, gpu, _replace(s, tensor_parallel_size=tp), profile)
         if alt.fits and (s.concurrency is None or alt.workload_fits):
             out.append(f"--tp {tp} ({alt.kv_cache_tokens:,} KV tokens)")
             break
     if s.kv_cache_dtype != "fp8":
-        alt = predict(arch, gpu, _replace(s, kv_cache_dtype="fp8"))
+        alt = predict(arch, gpu, _replace(s, kv_cache_dtype="fp8"), profile)
         if alt.fits and (s.concurrency is None or alt.workload_fits):
             out.append(f"--kv-cache-dtype fp8 ({alt.kv_cache_tokens:,} KV tokens)")
     return out
@@ -128,6 +129,13 @@ MAX_PARALLEL = 1024
 MAX_BLOCK_SIZE = 1024
 MAX_TOKENS = 2**24
 MAX_SEQUENCES = 2**20
+# Help texts from the built-in engines (a registered engine is accepted too: --engine is checked at run time).
+ENGINE_HELP = f"Serving engine: {', '.join(engines.names())}."
+BLOCK_SIZE_HELP = (
+    "Default: the engine's ("
+    + ", ".join(f"{e.name} {e.memory_profile(None).block_size}" for e in engines.BUILTIN)
+    + "); at most 1024."
+)
 
 
 def vram(
@@ -149,11 +157,14 @@ def vram(
     max_num_batched_tokens: Annotated[
         int | None, typer.Option(max=MAX_TOKENS, help="Default: the engine's, by GPU size; at most 2^24.")
     ] = None,
-    block_size: Annotated[
-        int | None, typer.Option(max=MAX_BLOCK_SIZE, help="Default 16 (vLLM), 32 (TensorRT-LLM); at most 1024.")
+    block_size: Annotated[int | None, typer.Option(max=MAX_BLOCK_SIZE, help=BLOCK_SIZE_HELP)] = None,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "vllm",
+    engine_version: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Engine version whose memory accounting to use; default: the engine's (vLLM {vllm.DEFAULT_VERSION})."
+        ),
     ] = None,
-    engine: Annotated[str, typer.Option(help="vllm or trtllm.")] = "vllm",
-    engine_version: Annotated[str, typer.Option(help="vLLM version whose accounting to use.")] = DEFAULT_VERSION,
     concurrency: Annotated[
         int | None,
         typer.Option(max=MAX_SEQUENCES, help="Concurrent requests to hold in the KV cache; at most 2^20."),
@@ -172,8 +183,8 @@ def vram(
     """Predict the memory a serving engine allocates per GPU: weights, activation, KV cache, and if it starts."""
     if not model or not gpu:
         raise UsageError("--model and --gpu are required")
-    if engine not in ("vllm", "trtllm"):
-        raise UsageError(f"--engine must be vllm or trtllm, got {engine!r}")
+    if engine not in engines.names():
+        raise UsageError(f"--engine must be one of {', '.join(engines.names())}, got {engine!r}")
     if dtype not in ("auto", "bf16", "fp16", "fp8", "int8", "int4") or kv_cache_dtype not in ("auto", "fp8"):
         raise UsageError("--dtype is one of auto|bf16|fp16|fp8|int8|int4 and --kv-cache-dtype auto|fp8")
     if format not in ("console", "json"):
@@ -183,7 +194,7 @@ def vram(
     if pp > arch.num_layers:
         raise UsageError(f"--pp {pp}: pipeline parallel size must be ≤ the model's {arch.num_layers} layers")
     settings = EngineSettings(
-        engine=cast(EngineName, engine),
+        engine=engine,
         engine_version=engine_version,
         tensor_parallel_size=tp,
         pipeline_parallel_size=pp,
@@ -198,8 +209,10 @@ def vram(
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,
     )
-    p = predict(arch, spec, settings)
-    tips = [] if p.fits and p.workload_fits is not False else suggestions(arch, gpu, settings, p)
+    settings.check()  # before the engine reads its version: option errors first, as they always came
+    profile = engines.memory_profile(engine, engine_version)
+    p = predict(arch, spec, settings, profile)
+    tips = [] if p.fits and p.workload_fits is not False else suggestions(arch, gpu, settings, p, profile)
     if calibrate is not None:
         report = calibrate_log(calibrate, p)
         if format == "json":

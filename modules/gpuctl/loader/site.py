@@ -38,7 +38,7 @@ import yaml_rs
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from .. import catalog
+from .. import catalog, engines
 from ..errors import Problem, SpecError
 from ..fsutil import InputFileError, read_text_capped
 from ..model import ReferenceProblems, Site
@@ -480,7 +480,7 @@ def _validate_python(data: dict[str, Any], file: str, locator: Locator) -> Site:
 
 
 def _context(models: dict[str, Any]) -> dict[str, Any]:
-    return {"catalog": catalog.builtin(), "models": models}
+    return {"catalog": catalog.builtin(), "models": models, "engines": engines.names()}
 
 
 def _models(refs: Iterable[object], file: str) -> dict[str, Any]:

@@ -1,9 +1,15 @@
-"""Models to serve: what, with which engine, on which pool, at what scale."""
+"""Models to serve: what, with which engine, on which pool, at what scale.
+
+Also the contract between a serving engine's memory behaviour and the memory model: `gpuctl.engines` and
+`gpuctl.vram` are independent layers (neither imports the other), so the interface they share, `MemoryProfile`,
+lives here, below both. An engine module implements it; `gpuctl.vram.predict` applies it per GPU.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -18,6 +24,9 @@ ModelRef = Annotated[
 ]
 Cidr = Annotated[IPv4Network | IPv6Network, Field(union_mode="left_to_right")]
 Tokens = Annotated[int, Field(gt=0, le=2**24)]
+# A serving engine's registered name (gpuctl.engines). The model cannot import the engines (they sit above it):
+# the Site checks the name against the registered ones it receives in its validation context.
+EngineName = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9-]*$")]
 
 
 class Client(Strict):
@@ -37,7 +46,7 @@ class Client(Strict):
 class Deployment(Strict):
     name: ServiceName
     model: ModelRef = Field(description="Model catalog id or a path to a Hugging Face config.json.")
-    engine: Literal["vllm", "trtllm", "triton"] = "vllm"
+    engine: EngineName = Field(default="vllm", description="Serving engine: a name registered in gpuctl.engines.")
     engine_version: ReleaseVersion | None = None
     precision: Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"] = "auto"
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
@@ -62,3 +71,80 @@ class Deployment(Strict):
     @property
     def gpus_total(self) -> int:
         return self.tensor_parallel_size * self.pipeline_parallel_size * self.replicas
+
+
+@dataclass(frozen=True)
+class SchedulerRequest:
+    """What the memory model asks an engine's scheduler about: the GPU, the context, the user's limits (None: the
+    engine's default)."""
+
+    gpu_id: str
+    total_gib: float
+    max_model_len: int
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class SchedulerLimits:
+    """What one engine step may hold, which sizes the start-up profile run: sequences (the sampler's warm-up)
+    and batched tokens (the forward pass), after the user's overrides; with notes on how the engine chose them."""
+
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RankMemory:
+    """What one GPU holds before the KV cache, in GiB: weights, the profile run's activation peak, memory outside
+    torch's allocator, and the CUDA graph pool."""
+
+    weights_gib: float
+    activation_gib: float
+    non_torch_gib: float
+    cuda_graph_gib: float
+
+
+class MemoryProfile(Protocol):
+    """How one serving engine, at one version, accounts GPU memory per tensor-parallel rank.
+
+    `gpuctl.vram.predict` does the engine-independent part (weights per rank, the forward pass of the profile run,
+    KV pages and blocks, the minimum over pipeline stages) and asks the profile for the rest.
+    """
+
+    @property
+    def version(self) -> str:
+        """What a prediction reports as the engine version (vLLM: the version asked for)."""
+        ...
+
+    @property
+    def block_size(self) -> int:
+        """Tokens per KV cache block when the user gives none."""
+        ...
+
+    @property
+    def sampler_bytes_per_logit(self) -> float:
+        """The profile run's sampler warm-up: max_num_seqs × vocab × this many bytes (0: not profiled)."""
+        ...
+
+    @property
+    def graphs_in_budget(self) -> bool:
+        """Whether CUDA graph memory comes out of the KV budget (else it sits on top of it)."""
+        ...
+
+    def scheduler(self, request: SchedulerRequest) -> SchedulerLimits:
+        """The engine's own scheduler defaults for this GPU and context, with the user's values where given."""
+        ...
+
+    def non_torch_gib(self, ranks: int) -> float:
+        """Memory outside torch's allocator (CUDA context growth, NCCL) with `ranks` GPUs in the engine."""
+        ...
+
+    def cuda_graph_gib(self, num_layers: int, tensor_parallel_size: int) -> float:
+        """The CUDA graph pool per GPU (0 when the engine captures none)."""
+        ...
+
+    def kv_cache_gib(self, total_gib: float, gpu_memory_utilization: float, used: RankMemory) -> float:
+        """What the engine gives the KV cache on one GPU (before a site's calibration); ≤ 0: it cannot start."""
+        ...

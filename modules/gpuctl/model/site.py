@@ -182,6 +182,18 @@ class Site(Strict):
                 problems.append(
                     (("deployments", di, "model"), f"unknown model '{dep.model}'" + near_names(dep.model, models))
                 )
+        # Serving engines sit above the model: the loader passes the registered names (gpuctl.engines.names()).
+        engine_names = context.get("engines")
+        if engine_names is None:
+            raise TypeError("Site needs the registered engine names in its validation context: use gpuctl.loader")
+        for di, dep in enumerate(self.deployments):
+            if dep.engine not in engine_names:
+                problems.append(
+                    (
+                        ("deployments", di, "engine"),
+                        f"unknown engine '{dep.engine}'; registered: {', '.join(sorted(engine_names))}",
+                    )
+                )
         if problems:
             raise ReferenceProblems(problems)
         self._catalog = catalog

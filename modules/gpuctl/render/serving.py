@@ -1,63 +1,35 @@
 """Kubernetes manifests of the serving stack: per deployment a Deployment (GPU limits equal to requests,
 tolerations and affinity for its pool, readiness and startup probes), a Service and a NetworkPolicy admitting
-only the declared clients. Engine arguments come from the spec and, where it leaves them open, the VRAM engine.
+only the declared clients. The image, arguments, port and probe path come from the deployment's engine
+(gpuctl.engines); a context length the spec leaves open comes from the memory model.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import engines
 from ..model import Deployment, Site
-from ..rules.vram import deployment_prediction
+from ..vram import deployment_prediction
 from .k8s import LABEL_PREFIX, MANAGED_BY
 
-PORT = 8000
 MODEL_CACHE = "/var/lib/gpuctl/models"
-IMAGES = {
-    # Offline sites point these at their registry mirror through `image` on the deployment.
-    "vllm": "docker.io/vllm/vllm-openai:v{version}",
-    "trtllm": "nvcr.io/nvidia/tritonserver:25.01-trtllm-python-py3",
-    "triton": "nvcr.io/nvidia/tritonserver:25.01-py3",
-}
 
 
 def image(dep: Deployment) -> str:
-    if dep.image:
-        return dep.image
-    return IMAGES[dep.engine].format(version=dep.engine_version or "0.11.0")
+    """The deployment's image, else its engine's default (offline sites point `image` at their mirror)."""
+    return dep.image or engines.get(dep.engine).image(dep.engine_version)
 
 
 def engine_args(site: Site, dep: Deployment) -> list[str]:
+    engine = engines.get(dep.engine)
     max_len = dep.max_model_len
     if max_len is None:
-        p = deployment_prediction(site, dep, with_workload=False)
+        profile = engine.memory_profile(dep.engine_version)
+        p = deployment_prediction(site, dep, profile, with_workload=False)
         if p is not None and p.max_model_len_supported > 0:
             max_len = min(p.max_model_len_supported, site.model_arch(dep).max_position_embeddings)
-    if dep.engine == "vllm":
-        args = [
-            "--model",
-            f"/models/{dep.model}",
-            "--served-model-name",
-            dep.model,
-            "--port",
-            str(PORT),
-            "--tensor-parallel-size",
-            str(dep.tensor_parallel_size),
-            "--pipeline-parallel-size",
-            str(dep.pipeline_parallel_size),
-            "--gpu-memory-utilization",
-            f"{dep.gpu_memory_utilization:g}",
-        ]
-        if max_len:
-            args += ["--max-model-len", str(max_len)]
-        if dep.kv_cache_dtype != "auto":
-            args += ["--kv-cache-dtype", dep.kv_cache_dtype]
-        if dep.precision in ("fp8",):
-            args += ["--quantization", "fp8"]
-        elif dep.precision in ("bf16", "fp16"):
-            args += ["--dtype", {"bf16": "bfloat16", "fp16": "float16"}[dep.precision]]
-        return args
-    return ["tritonserver", f"--model-repository=/models/{dep.model}", f"--http-port={PORT}"]
+    return engine.args(dep, max_len)
 
 
 def _labels(dep: Deployment) -> dict[str, str]:
@@ -67,7 +39,8 @@ def _labels(dep: Deployment) -> dict[str, str]:
 def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
     pool = site.pool(dep.node_pool)
     gpus = str(dep.gpus_per_pod)
-    health = "/health" if dep.engine == "vllm" else "/v2/health/ready"
+    engine = engines.get(dep.engine)
+    ready = engine.readiness_path
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -101,15 +74,15 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
                             "name": "engine",
                             "image": image(dep),
                             "args": engine_args(site, dep),
-                            "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
+                            "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
                             "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
                             "readinessProbe": {
-                                "httpGet": {"path": health, "port": "http"},
+                                "httpGet": {"path": ready, "port": "http"},
                                 "periodSeconds": 10,
                                 "failureThreshold": 3,
                             },
                             "startupProbe": {
-                                "httpGet": {"path": health, "port": "http"},
+                                "httpGet": {"path": ready, "port": "http"},
                                 "periodSeconds": 10,
                                 "failureThreshold": 180,
                             },
@@ -136,7 +109,7 @@ def service(dep: Deployment) -> dict[str, Any]:
         "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": _labels(dep)},
         "spec": {
             "selector": {f"{LABEL_PREFIX}/deployment": dep.name},
-            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [{"name": "http", "port": engines.get(dep.engine).port, "targetPort": "http", "protocol": "TCP"}],
         },
     }
 
@@ -151,7 +124,8 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
             if c.pod_labels:
                 peer["podSelector"] = {"matchLabels": dict(c.pod_labels)}
             sources.append(peer)
-    ingress = [{"from": sources, "ports": [{"port": PORT, "protocol": "TCP"}]}] if sources else []
+    port = engines.get(dep.engine).port
+    ingress = [{"from": sources, "ports": [{"port": port, "protocol": "TCP"}]}] if sources else []
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

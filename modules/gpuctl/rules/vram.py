@@ -4,70 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .. import engines
 from ..model import Deployment, Site
-from ..model.hardware import GpuSpec
-from ..vram import EngineSettings, Prediction, predict
-from ..vram.engine import torch_total_gib
+from ..vram import Prediction
+from ..vram import engine as memory
 from . import paths
 from .base import Hit, Severity, rule
 
-VLLM_SOURCE = "vLLM worker memory profiling and KV cache sizing (reference vram.md §1)"
-
-
-def pool_gpu(site: Site, dep: Deployment) -> GpuSpec | None:
-    """The pool's GPU; with mixed models (node-pool-membership reports it) the smallest."""
-    gpus = [g for s in site.pool_servers(site.pool(dep.node_pool)) if (g := site.gpu_spec(s)) is not None]
-    usable = [g for g in gpus if g.torch_total_gib is not None or g.memory_mib is not None]
-    return min(usable, key=lambda g: torch_total_gib(g)[0]) if usable else None
-
-
-def settings_for(site: Site, dep: Deployment, gpu: GpuSpec, with_workload: bool) -> EngineSettings:
-    per_request = None
-    if dep.prompt_tokens and dep.output_tokens:
-        per_request = (dep.prompt_tokens, dep.output_tokens)
-    elif dep.max_model_len:
-        per_request = (dep.max_model_len, 0)
-    workload = with_workload and dep.target_concurrency is not None and per_request is not None
-    return EngineSettings(
-        engine="vllm" if dep.engine == "vllm" else "trtllm",
-        engine_version=dep.engine_version or EngineSettings.engine_version,
-        tensor_parallel_size=dep.tensor_parallel_size,
-        pipeline_parallel_size=dep.pipeline_parallel_size,
-        dtype=dep.precision,
-        kv_cache_dtype=dep.kv_cache_dtype,
-        max_model_len=dep.max_model_len,
-        gpu_memory_utilization=dep.gpu_memory_utilization,
-        concurrency=dep.target_concurrency if workload else None,
-        prompt_tokens=per_request[0] if workload and per_request else None,
-        output_tokens=per_request[1] if workload and per_request else None,
-        kv_correction_gib=site.settings.vram_kv_correction_gib.get(gpu.id, 0.0),
-    )
+VLLM_SOURCE = (
+    "vLLM 0.11.0 worker memory profiling and KV cache sizing, vllm/v1/worker/gpu_worker.py "
+    "(https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/worker/gpu_worker.py) and "
+    "vllm/v1/core/kv_cache_utils.py (https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/core/kv_cache_utils.py)"
+)
 
 
 def deployment_prediction(site: Site, dep: Deployment, with_workload: bool = True) -> Prediction | None:
-    gpu = pool_gpu(site, dep)
-    if gpu is None or _layout_problem(site, dep):
-        return None
-    return predict(site.model_arch(dep), gpu, settings_for(site, dep, gpu, with_workload))
-
-
-def _layout_problem(site: Site, dep: Deployment) -> str | None:
-    arch = site.model_arch(dep)
-    tp = dep.tensor_parallel_size
-    if arch.num_heads % tp:
-        return f"tensor_parallel_size {tp} does not divide the {arch.num_heads} attention heads of {arch.name}"
-    if arch.mla is None and arch.num_kv_heads % tp and tp % arch.num_kv_heads:
-        return (
-            f"tensor_parallel_size {tp} and the {arch.num_kv_heads} KV heads of {arch.name} do not divide one "
-            "another (vLLM shards or replicates KV heads evenly)"
-        )
-    counts = [site.gpu_count(s) for s in site.pool_servers(site.pool(dep.node_pool)) if site.gpu_count(s)]
-    if counts and dep.pipeline_parallel_size == 1 and tp > max(counts):
-        return (
-            f"tensor_parallel_size {tp} > {max(counts)} GPUs per node in pool {dep.node_pool}; tensor "
-            "parallelism stays inside a node (NVLink): use pipeline_parallel_size across nodes"
-        )
-    return None
+    """What the deployment's engine allocates per GPU on its pool (None: no GPU figure or an invalid layout)."""
+    profile = engines.memory_profile(dep.engine, dep.engine_version)
+    return memory.deployment_prediction(site, dep, profile, with_workload)
 
 
 @rule(
@@ -136,7 +90,7 @@ def tensor_parallel_layout(site: Site) -> Iterator[Hit]:
     """vLLM refuses a tp that does not divide the attention heads, and shards or replicates KV heads only
     evenly; tensor parallelism across nodes (no NVLink) needs pipeline parallelism instead."""
     for dep in site.deployments:
-        problem = _layout_problem(site, dep)
+        problem = memory.layout_problem(site, dep)
         if problem:
             yield Hit(paths.deployment(dep), problem, "tensor_parallel_size")
 

@@ -1,6 +1,7 @@
-"""The memory model of serving engines: what vLLM (and TensorRT-LLM) will allocate per tensor-parallel rank."""
+"""The memory model of serving engines: what an engine will allocate per tensor-parallel rank, given its memory
+profile (`gpuctl.engines.memory_profile(name, version)`)."""
 
-from .engine import EngineSettings, Prediction, predict
+from .engine import EngineSettings, Prediction, deployment_prediction, predict
 from .hf import arch_from_hf_config
 
-__all__ = ["EngineSettings", "Prediction", "arch_from_hf_config", "predict"]
+__all__ = ["EngineSettings", "Prediction", "arch_from_hf_config", "deployment_prediction", "predict"]

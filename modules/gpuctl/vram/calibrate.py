@@ -13,7 +13,10 @@ from .engine import Prediction
 
 MAX_LOG_BYTES = 256 * 2**20  # a start-up log is KiB to a few MiB; a day of serving logs can be this large
 
-# Log lines as vLLM writes them (reference vram.md §1a/§1b; 0.8.5-0.33.0 wording).
+# Log lines as vLLM writes them (0.8.5-0.33.0 wording): vllm/v1/worker/gpu_worker.py and gpu_model_runner.py
+# ("Model loading took", "Available KV cache memory"), vllm/v1/core/kv_cache_utils.py ("GPU KV cache size"),
+# vllm/worker/worker.py for v0 ("model weights take", "non_torch_memory takes"); at v0.11.0:
+# https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/worker/gpu_worker.py.
 _PATTERNS = {
     "weights_gib": re.compile(r"[Mm]odel (?:weights|loading) took ([\d.]+) ?GiB|model weights take ([\d.]+) ?GiB"),
     "kv_cache_gib": re.compile(r"Available KV cache memory: ([\d.]+) GiB|reserved for KV Cache is ([\d.]+) ?GiB"),

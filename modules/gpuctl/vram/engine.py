@@ -1,10 +1,15 @@
 """Predict what a serving engine allocates on each GPU, and whether it starts.
 
-Follows the recommended algorithm of the shared reference (vram.md): torch-visible total per GPU,
-weights per rank (sharded vs replicated, KV replication past the KV heads, vocab padding, rotary cache,
-packed quantized sizes), the profile run's activation peak from the engine's own scheduler defaults,
-non-torch memory, CUDA graphs inside or outside the budget by version, vLLM's KV page formula (GQA, MLA
-latent on every rank, fp8 KV, sliding-window layers) and blocks as the minimum over pipeline stages.
+Per tensor-parallel rank: the torch-visible total of the GPU, weights (sharded vs replicated, KV replication past
+the KV heads, vocab padding, rotary cache, packed quantized sizes), the start-up profile run's activation peak,
+then what the engine's memory profile says about the rest (scheduler defaults, sampler warm-up, non-torch memory,
+CUDA graphs, how the KV budget is drawn), and the KV cache in vLLM-style pages: GQA, MLA latent on every rank,
+fp8 KV, sliding-window layers, blocks as the minimum over pipeline stages. The algorithm follows vLLM's own
+accounting (vllm/v1/worker/gpu_worker.py `determine_available_memory` and vllm/v1/core/kv_cache_utils.py,
+https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/core/kv_cache_utils.py).
+
+This package knows no engine by name: the caller passes the engine's `MemoryProfile`
+(`gpuctl.engines.memory_profile(name, version)`).
 """
 
 from __future__ import annotations
@@ -14,20 +19,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from ..errors import UsageError
+from ..model import Deployment, Site
 from ..model.arch import ModelArch
 from ..model.hardware import GpuSpec
-from . import profiles
-from .weights import BYTES, rank_weights
+from ..model.serving import MemoryProfile, RankMemory, SchedulerRequest
+from .weights import BYTES, RankWeights, rank_weights
 
 GIB = float(2**30)
-MIB = float(2**20)
-DRIVER_RESERVE_MIB = 600  # nvidia-smi total minus torch total: 430-870 MiB on the GPUs in the reference
+DRIVER_RESERVE_MIB = 600  # nvidia-smi total minus torch total: 430-870 MiB on the GPUs of the calibration logs
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    engine: Literal["vllm", "trtllm"] = "vllm"
-    engine_version: str = profiles.DEFAULT_VERSION
+    engine: str = "vllm"  # a registered engine name; the caller resolves its memory profile
+    engine_version: str | None = None  # None: the engine's default
     tensor_parallel_size: int = 1
     pipeline_parallel_size: int = 1
     dtype: Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"] = "auto"
@@ -40,7 +45,6 @@ class EngineSettings:
     concurrency: int | None = None
     prompt_tokens: int | None = None
     output_tokens: int | None = None
-    kv_cache_free_fraction: float = 0.9  # TensorRT-LLM LLM API default (0.85 in the older runtime)
     kv_correction_gib: float = 0.0  # a site's calibration: what its GPUs lose beyond the model (per rank)
 
     def check(self) -> None:
@@ -125,15 +129,28 @@ def _weights_dtype(arch: ModelArch, requested: str) -> str:
     return requested
 
 
-def _kv_bytes(arch: ModelArch, kv_dtype: str) -> float:
-    if kv_dtype == "fp8":
-        return 1.0
-    return BYTES[arch.dtype]
+def _kv_bytes_per_layer_token(arch: ModelArch, tp: int, kv_dtype: str) -> float:
+    """KV cache bytes one token takes in one layer on one rank (vLLM's page size ÷ block size)."""
+    kv_b = 1.0 if kv_dtype == "fp8" else BYTES[arch.dtype]
+    if arch.mla is not None:
+        return (arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim) * kv_b  # latent, on every rank
+    return 2 * max(1, arch.num_kv_heads // tp) * arch.head_dim * kv_b
 
 
 def _stage_layers(num_layers: int, pp: int) -> list[int]:
     base, extra = divmod(num_layers, pp)
     return [base + (1 if i >= pp - extra else 0) for i in range(pp)]  # remainder to the last stages
+
+
+def _forward_bytes(arch: ModelArch, tp: int, batched_tokens: int) -> float:
+    """The profile run's forward pass over `batched_tokens`: MLP and attention intermediates per rank."""
+    inter = arch.intermediate_size
+    if arch.moe is not None:
+        moe = arch.moe
+        inter = moe.experts_per_token * moe.expert_intermediate_size + moe.shared_experts * (
+            moe.shared_intermediate_size or moe.expert_intermediate_size
+        )
+    return batched_tokens * (3 * inter / tp + 3 * arch.hidden_size) * BYTES[arch.dtype]
 
 
 class _KvLayout:
@@ -167,8 +184,78 @@ class _KvLayout:
             need += (-(-span // self.block) + 1) * -(-self.sliding // self.group_layers)
         return need
 
+    def longest_fitting(self, num_blocks: int, limit: int) -> int:
+        """The largest request length up to `limit` whose blocks fit in `num_blocks`."""
+        lo, hi = 0, limit
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.blocks_needed(mid) <= num_blocks:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
 
-def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> Prediction:
+
+@dataclass(frozen=True)
+class _Stage:
+    """One pipeline stage's rank: what is left for the KV cache and how many blocks that holds."""
+
+    available_gib: float
+    blocks: int
+    weights_gib: float
+    activation_gib: float
+
+
+def _tightest_stage(
+    arch: ModelArch,
+    s: EngineSettings,
+    profile: MemoryProfile,
+    total: float,
+    rw: RankWeights,
+    forward: float,
+    sampler: float,
+    non_torch: float,
+    graph_gib: float,
+    page: float,
+) -> _Stage:
+    """The stage with the fewest KV blocks: vLLM sets every rank's block count to the minimum over ranks."""
+    stages = _stage_layers(arch.num_layers, s.pipeline_parallel_size)
+    worst: _Stage | None = None
+    for i, layers in enumerate(stages):
+        first, last = i == 0, i == len(stages) - 1
+        weights = rw.stage(layers, arch.num_layers, first, last, arch.tie_word_embeddings) / GIB
+        activation = max(forward, sampler if last else 0.0) / GIB
+        used = RankMemory(weights, activation, non_torch, graph_gib)
+        available = profile.kv_cache_gib(total, s.gpu_memory_utilization, used)
+        available -= s.kv_correction_gib
+        blocks = int(available * GIB // page) if available > 0 else 0
+        if worst is None or blocks < worst.blocks:
+            worst = _Stage(available, blocks, weights, activation)
+    assert worst is not None
+    return worst
+
+
+def _binding(stage: _Stage, budget: float, fits: bool) -> str:
+    if stage.available_gib <= 0:
+        return "weights" if budget - stage.weights_gib <= 0 else "weights+activation"
+    return "none" if fits else "max_model_len"
+
+
+def _add_workload(pred: Prediction, s: EngineSettings, layout: _KvLayout) -> None:
+    """Whether `concurrency` requests of prompt + output tokens fit in the blocks, and the headroom."""
+    if s.concurrency is None or s.prompt_tokens is None or s.output_tokens is None:
+        return
+    per_request = s.prompt_tokens + s.output_tokens
+    wanted = s.concurrency * layout.blocks_needed(per_request)
+    pred.workload_tokens = s.concurrency * per_request
+    pred.workload_fits = pred.fits and wanted <= pred.num_blocks
+    pred.workload_headroom_pct = (pred.num_blocks / wanted - 1) * 100 if wanted else math.inf
+    if pred.fits and not pred.workload_fits:
+        pred.binding_constraint = "concurrency"
+
+
+def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryProfile) -> Prediction:
+    """What the engine whose memory profile is `profile` allocates per GPU for `arch` on `gpu` with `s`."""
     s.check()
     tp, pp = s.tensor_parallel_size, s.pipeline_parallel_size
     total, estimated = torch_total_gib(gpu)
@@ -179,129 +266,125 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> Prediction:
     if max_len > arch.max_position_embeddings:
         notes.append(f"max_model_len {max_len} exceeds the model's {arch.max_position_embeddings} positions")
 
-    wdtype = _weights_dtype(arch, s.dtype)
-    rw = rank_weights(arch, tp, wdtype)
-    stages = _stage_layers(arch.num_layers, pp)
-    kv_b = _kv_bytes(arch, s.kv_cache_dtype)
-    if arch.mla is not None:
-        per_layer_token = (arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim) * kv_b  # latent, every rank
-    else:
-        per_layer_token = 2 * max(1, arch.num_kv_heads // tp) * arch.head_dim * kv_b
-
-    if s.engine == "trtllm":
-        profile = None
-        block = s.block_size or 32  # tokens_per_block default
-        seqs = s.max_num_seqs or 256
-        batched = s.max_num_batched_tokens or 8192
-        graphs_in_budget = True
-        graph_gib = 0.0
-    else:
-        try:
-            profile = profiles.vllm_profile(s.engine_version)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        defaults = profiles.vllm_defaults(profile, total, gpu.id.startswith("a100"), max_len)
-        block = s.block_size or 16
-        seqs = s.max_num_seqs or defaults.max_num_seqs
-        batched = s.max_num_batched_tokens or defaults.max_num_batched_tokens
-        graphs_in_budget = profile.graphs_in_budget
-        graph_gib = profiles.cuda_graph_gib(arch.num_layers, tp)
-        if not profile.v1 and not defaults.chunked_prefill:
-            notes.append(f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)")
-
-    inter = arch.intermediate_size
-    if arch.moe is not None:
-        moe = arch.moe
-        inter = moe.experts_per_token * moe.expert_intermediate_size + moe.shared_experts * (
-            moe.shared_intermediate_size or moe.expert_intermediate_size
-        )
-    act_bytes = BYTES[arch.dtype]
-    forward = batched * (3 * inter / tp + 3 * arch.hidden_size) * act_bytes
-    sampler_k = profile.sampler_bytes_per_logit if profile else 0.0
-    sampler = seqs * arch.vocab_size * sampler_k
-    non_torch = 0.0
-    if profile is not None:
-        non_torch = profile.non_torch_tp1_gib if tp * pp == 1 else profile.non_torch_tpn_gib
-    else:
-        non_torch = 0.13 if tp * pp == 1 else 0.55
-
+    limits = profile.scheduler(SchedulerRequest(gpu.id, total, max_len, s.max_num_seqs, s.max_num_batched_tokens))
+    notes.extend(limits.notes)
+    block = s.block_size or profile.block_size
+    graph_gib = profile.cuda_graph_gib(arch.num_layers, tp)
     budget = total * s.gpu_memory_utilization
-    layout = _KvLayout(arch, block, batched)
-    worst: tuple[float, int, float, float, float] | None = None  # available, blocks, weights, act, stage layers
-    for i, layers in enumerate(stages):
-        first, last = i == 0, i == pp - 1
-        weights = rw.stage(layers, arch.num_layers, first, last, arch.tie_word_embeddings) / GIB
-        activation = max(forward, sampler if last else 0.0) / GIB
-        if s.engine == "trtllm":
-            free = total - weights - activation - non_torch
-            available = max(0.0, free) * s.kv_cache_free_fraction
-        else:
-            available = budget - weights - activation - non_torch - (graph_gib if graphs_in_budget else 0.0)
-        available -= s.kv_correction_gib
-        page = per_layer_token * block * layout.group_layers
-        blocks = int(available * GIB // page) if available > 0 else 0
-        if worst is None or blocks < worst[1]:
-            worst = (available, blocks, weights, activation, layers)
-    assert worst is not None
-    available, num_blocks, weights_gib, activation_gib, _ = worst
+    per_layer_token = _kv_bytes_per_layer_token(arch, tp, s.kv_cache_dtype)
+    layout = _KvLayout(arch, block, limits.max_num_batched_tokens)
+    stage = _tightest_stage(
+        arch,
+        s,
+        profile,
+        total,
+        rank_weights(arch, tp, _weights_dtype(arch, s.dtype)),
+        forward=_forward_bytes(arch, tp, limits.max_num_batched_tokens),
+        sampler=limits.max_num_seqs * arch.vocab_size * profile.sampler_bytes_per_logit,
+        non_torch=profile.non_torch_gib(tp * pp),
+        graph_gib=graph_gib,
+        page=per_layer_token * block * layout.group_layers,
+    )
 
-    tokens = num_blocks // layout.n_groups * block
     need = layout.blocks_needed(max_len)
-    fits = available > 0 and num_blocks >= need
-    lo, hi = 0, arch.max_position_embeddings  # largest length whose blocks fit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if layout.blocks_needed(mid) <= num_blocks:
-            lo = mid
-        else:
-            hi = mid - 1
-    supported = lo if available > 0 else 0
-    max_conc = num_blocks / need if need else 0.0
-
-    if available <= 0:
-        binding = "weights" if budget - weights_gib <= 0 else "weights+activation"
-    elif not fits:
-        binding = "max_model_len"
-    else:
-        binding = "none"
-
+    fits = stage.available_gib > 0 and stage.blocks >= need
+    layers_per_rank = arch.num_layers if pp == 1 else max(_stage_layers(arch.num_layers, pp))
     pred = Prediction(
         model=arch.id,
         gpu=gpu.id,
         engine=s.engine,
-        engine_version=s.engine_version if s.engine == "vllm" else "trtllm",
+        engine_version=profile.version,
         tensor_parallel_size=tp,
         pipeline_parallel_size=pp,
         total_gib=total,
         total_estimated=estimated,
         budget_gib=budget,
-        weights_gib=weights_gib,
-        activation_gib=activation_gib,
-        non_torch_gib=non_torch,
+        weights_gib=stage.weights_gib,
+        activation_gib=stage.activation_gib,
+        non_torch_gib=profile.non_torch_gib(tp * pp),
         cuda_graph_gib=graph_gib,
-        cuda_graph_in_budget=graphs_in_budget,
-        kv_cache_gib=available,
-        kv_bytes_per_token=int(per_layer_token * arch.num_layers) if pp == 1 else int(per_layer_token * max(stages)),
+        cuda_graph_in_budget=profile.graphs_in_budget,
+        kv_cache_gib=stage.available_gib,
+        kv_bytes_per_token=int(per_layer_token * layers_per_rank),
         block_size=block,
-        num_blocks=num_blocks,
-        kv_cache_tokens=tokens,
+        num_blocks=stage.blocks,
+        kv_cache_tokens=stage.blocks // layout.n_groups * block,
         max_model_len=max_len,
-        max_model_len_supported=supported,
+        max_model_len_supported=(
+            layout.longest_fitting(stage.blocks, arch.max_position_embeddings) if stage.available_gib > 0 else 0
+        ),
         fits=fits,
-        max_concurrency=max_conc,
-        binding_constraint=binding,
-        max_num_seqs=seqs,
-        max_num_batched_tokens=batched,
+        max_concurrency=stage.blocks / need if need else 0.0,
+        binding_constraint=_binding(stage, budget, fits),
+        max_num_seqs=limits.max_num_seqs,
+        max_num_batched_tokens=limits.max_num_batched_tokens,
         notes=notes,
     )
-    if s.concurrency is not None and s.prompt_tokens is not None and s.output_tokens is not None:
-        per_request = s.prompt_tokens + s.output_tokens
-        wanted = s.concurrency * layout.blocks_needed(per_request)
-        pred.workload_tokens = s.concurrency * per_request
-        pred.workload_fits = fits and wanted <= num_blocks
-        pred.workload_headroom_pct = (num_blocks / wanted - 1) * 100 if wanted else math.inf
-        if fits and not pred.workload_fits:
-            pred.binding_constraint = "concurrency"
-    if not graphs_in_budget and s.engine == "vllm" and budget + graph_gib > total:
+    _add_workload(pred, s, layout)
+    if not profile.graphs_in_budget and budget + graph_gib > total:
         notes.append(f"CUDA graphs (~{graph_gib:.2f} GiB) are captured outside the budget and exceed the GPU")
     return pred
+
+
+# ----- a site's deployments: which GPU, which settings, whether the layout is valid -----
+
+
+def pool_gpu(site: Site, dep: Deployment) -> GpuSpec | None:
+    """The pool's GPU; with mixed models (node-pool-membership reports it) the smallest."""
+    gpus = [g for s in site.pool_servers(site.pool(dep.node_pool)) if (g := site.gpu_spec(s)) is not None]
+    usable = [g for g in gpus if g.torch_total_gib is not None or g.memory_mib is not None]
+    return min(usable, key=lambda g: torch_total_gib(g)[0]) if usable else None
+
+
+def deployment_settings(site: Site, dep: Deployment, gpu: GpuSpec, with_workload: bool) -> EngineSettings:
+    """The engine settings a deployment asks for, with the site's calibration for `gpu`."""
+    per_request = None
+    if dep.prompt_tokens and dep.output_tokens:
+        per_request = (dep.prompt_tokens, dep.output_tokens)
+    elif dep.max_model_len:
+        per_request = (dep.max_model_len, 0)
+    workload = with_workload and dep.target_concurrency is not None and per_request is not None
+    return EngineSettings(
+        engine=dep.engine,
+        engine_version=dep.engine_version,
+        tensor_parallel_size=dep.tensor_parallel_size,
+        pipeline_parallel_size=dep.pipeline_parallel_size,
+        dtype=dep.precision,
+        kv_cache_dtype=dep.kv_cache_dtype,
+        max_model_len=dep.max_model_len,
+        gpu_memory_utilization=dep.gpu_memory_utilization,
+        concurrency=dep.target_concurrency if workload else None,
+        prompt_tokens=per_request[0] if workload and per_request else None,
+        output_tokens=per_request[1] if workload and per_request else None,
+        kv_correction_gib=site.settings.vram_kv_correction_gib.get(gpu.id, 0.0),
+    )
+
+
+def layout_problem(site: Site, dep: Deployment) -> str | None:
+    """Why the deployment's parallel layout cannot run, or None."""
+    arch = site.model_arch(dep)
+    tp = dep.tensor_parallel_size
+    if arch.num_heads % tp:
+        return f"tensor_parallel_size {tp} does not divide the {arch.num_heads} attention heads of {arch.name}"
+    if arch.mla is None and arch.num_kv_heads % tp and tp % arch.num_kv_heads:
+        return (
+            f"tensor_parallel_size {tp} and the {arch.num_kv_heads} KV heads of {arch.name} do not divide one "
+            "another (vLLM shards or replicates KV heads evenly)"
+        )
+    counts = [site.gpu_count(s) for s in site.pool_servers(site.pool(dep.node_pool)) if site.gpu_count(s)]
+    if counts and dep.pipeline_parallel_size == 1 and tp > max(counts):
+        return (
+            f"tensor_parallel_size {tp} > {max(counts)} GPUs per node in pool {dep.node_pool}; tensor "
+            "parallelism stays inside a node (NVLink): use pipeline_parallel_size across nodes"
+        )
+    return None
+
+
+def deployment_prediction(
+    site: Site, dep: Deployment, profile: MemoryProfile, with_workload: bool = True
+) -> Prediction | None:
+    """The prediction for one replica of `dep` on its pool's GPU (None: no GPU figure, or an invalid layout)."""
+    gpu = pool_gpu(site, dep)
+    if gpu is None or layout_problem(site, dep):
+        return None
+    return predict(site.model_arch(dep), gpu, deployment_settings(site, dep, gpu, with_workload), profile)

@@ -1,9 +1,12 @@
 """Parameter counts and per-rank weight bytes from a model's shapes.
 
-Sharding follows vLLM's parallel layers (reference vram.md §1c): column/row-parallel linears and the
-vocab-parallel embedding are split over tp ranks (vocab padded to a multiple of 64 first); norms,
-routers and MLA's down-projections (ReplicatedLinear) are whole on every rank; when tp exceeds the
-KV heads, K/V projections are replicated so each rank holds one KV head.
+Sharding follows vLLM's parallel layers: column/row-parallel linears and the vocab-parallel embedding are split
+over tp ranks (vocab padded to a multiple of 64 first); norms, routers and MLA's down-projections
+(ReplicatedLinear) are whole on every rank; when tp exceeds the KV heads, K/V projections are replicated so each
+rank holds one KV head. Sources (vLLM 0.11.0): vllm/model_executor/layers/linear.py (QKVParallelLinear),
+https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/model_executor/layers/linear.py, and
+vllm/model_executor/layers/vocab_parallel_embedding.py (DEFAULT_VOCAB_PADDING_SIZE),
+https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/model_executor/layers/vocab_parallel_embedding.py.
 """
 
 from __future__ import annotations
@@ -100,10 +103,6 @@ class RankWeights:
     def stage(self, layers: int, total_layers: int, first: bool, last: bool, tied: bool) -> float:
         head = self.lm_head if (last and not (tied and first)) else 0.0
         return self.layers * layers / total_layers + (self.embed if first else 0.0) + head + self.rotary
-
-    @property
-    def total(self) -> float:
-        return self.layers + self.embed + self.lm_head + self.rotary
 
 
 def rank_weights(arch: ModelArch, tp: int, weights: str) -> RankWeights:

@@ -1,0 +1,217 @@
+"""vLLM's OpenAI-compatible server: image, arguments, endpoints, metric names and memory accounting by version.
+
+Sources (vLLM at a tag):
+- flags: vllm/engine/arg_utils.py, https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/engine/arg_utils.py
+  (port 8000: vllm/entrypoints/openai/cli_args.py at the same tag);
+- `/health` and `/metrics` on the API port: vllm/entrypoints/openai/api_server.py,
+  https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/entrypoints/openai/api_server.py;
+- memory: vllm/v1/worker/gpu_worker.py `determine_available_memory` (budget = total × gpu_memory_utilization
+  − weights − profile-run peak − non-torch memory), https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/worker/gpu_worker.py,
+  and vllm/worker/worker.py for v0, https://github.com/vllm-project/vllm/blob/v0.6.3/vllm/worker/worker.py.
+The calibration constants below are fitted on published start-up logs and name the log that fixes them:
+GT-D https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empirical-vllm-memory-results.md
+(vLLM 0.11.0, H100); GT-E https://github.com/dennislee22/vLLM-benchmarking/tree/b474d1e0/log (vLLM 0.10.1, A100).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRequest
+from .base import Metric, parse_version
+
+DEFAULT_VERSION = "0.11.0"  # the newest release the calibration cases cover (GT-D)
+# Offline sites point this at their registry mirror through `image` on the deployment.
+IMAGE = "docker.io/vllm/vllm-openai:v{version}"
+PORT = 8000  # the API server's default --port
+BLOCK_SIZE = 16  # tokens per KV block on CUDA when --block-size is not given
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """What differs between vLLM versions in how the start-up profile run sizes the KV cache."""
+
+    since: str  # the first release this accounting applies to
+    v1: bool
+    # Sampler warm-up of the profile run: max_num_seqs × vocab × this many bytes (fp32 logits, softmax,
+    # sort). ≥0.11: 39 B, the mean of GT-D (Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3 5.56/5.64,
+    # gpt-oss 7.38 GiB, all at max_num_seqs 1024). v1 before 0.11: 10.5 B, from GT-E (Qwen2-7B on an A100,
+    # 0.51 GiB non-KV overhead at max_num_seqs 256). v0: 4 B, one fp32 logit per entry (an estimate: no v0 log
+    # among the calibration cases).
+    sampler_bytes_per_logit: float
+    # Non-torch memory (NCCL, CUDA context growth after init): GT-D 0.13 GiB at tp1, 0.55 GiB at tp2;
+    # GT-E (0.10.1) implies about 0.25 GiB at tp2.
+    non_torch_tp1_gib: float
+    non_torch_tpn_gib: float
+    # From v0.21 the CUDA graph pool is estimated and taken out of the budget (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
+    # https://github.com/vllm-project/vllm/blob/v0.21.0/vllm/envs.py); before, graphs are captured after the KV
+    # cache is allocated and sit outside total × utilization.
+    graphs_in_budget: bool
+
+
+ACCOUNTING = (
+    Accounting(
+        "0.6",
+        v1=False,
+        sampler_bytes_per_logit=4.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        graphs_in_budget=False,
+    ),
+    Accounting(
+        "0.8",
+        v1=True,
+        sampler_bytes_per_logit=10.5,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.25,
+        graphs_in_budget=False,
+    ),
+    Accounting(
+        "0.11",
+        v1=True,
+        sampler_bytes_per_logit=39.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        graphs_in_budget=False,
+    ),
+    Accounting(
+        "0.21",
+        v1=True,
+        sampler_bytes_per_logit=39.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        graphs_in_budget=True,
+    ),
+)
+
+
+def accounting(version: str) -> Accounting:
+    """The accounting of the newest row at or before `version` (the oldest row for older versions)."""
+    v = parse_version(version)
+    chosen = ACCOUNTING[0]
+    for row in ACCOUNTING:
+        if v >= parse_version(row.since):
+            chosen = row
+    return chosen
+
+
+@dataclass(frozen=True)
+class VllmMemory:
+    """vLLM's memory accounting at one version (gpuctl.model.serving.MemoryProfile)."""
+
+    version: str
+    accounting: Accounting
+    block_size: int = BLOCK_SIZE
+
+    @property
+    def sampler_bytes_per_logit(self) -> float:
+        return self.accounting.sampler_bytes_per_logit
+
+    @property
+    def graphs_in_budget(self) -> bool:
+        return self.accounting.graphs_in_budget
+
+    def scheduler(self, request: SchedulerRequest) -> SchedulerLimits:
+        """The API server's defaults: v1 (0.11.0 arg_utils.py) gives GPUs of ≥ 70 GiB other than the A100 1024
+        sequences and 8192 batched tokens, others 256 and 2048. v0 (0.6.3 arg_utils.py) switches chunked prefill
+        on above 32K context (512-token chunks); below, a prefill batch holds a whole max_model_len prompt."""
+        r = request
+        chunked = True
+        if self.accounting.v1:
+            big = r.total_gib >= 70 and not r.gpu_id.startswith("a100")
+            seqs, batched = (1024, 8192) if big else (256, 2048)
+        elif r.max_model_len > 32768:
+            seqs, batched = 256, 512
+        else:
+            seqs, batched, chunked = 256, max(r.max_model_len, 2048), False
+        batched = r.max_num_batched_tokens or batched
+        whole_prefill = f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"
+        return SchedulerLimits(r.max_num_seqs or seqs, batched, () if chunked else (whole_prefill,))
+
+    def non_torch_gib(self, ranks: int) -> float:
+        return self.accounting.non_torch_tp1_gib if ranks == 1 else self.accounting.non_torch_tpn_gib
+
+    def cuda_graph_gib(self, num_layers: int, tensor_parallel_size: int) -> float:
+        """Estimate of the CUDA graph pool (0.3-3.5 GiB; GT-E 0.50 GiB for 28 layers tp1, 0.65 GiB tp2, 1.88 GiB
+        for gpt-oss-120b tp4). Graph buffers grow with depth and with tp's all-reduce buffers."""
+        return min(3.5, 0.14 + 0.013 * num_layers + 0.15 * (tensor_parallel_size > 1))
+
+    def kv_cache_gib(self, total_gib: float, gpu_memory_utilization: float, used: RankMemory) -> float:
+        """total × gpu_memory_utilization − weights − profile-run peak − non-torch (− graphs from 0.21)."""
+        budget = total_gib * gpu_memory_utilization
+        graphs = used.cuda_graph_gib if self.graphs_in_budget else 0.0
+        return budget - used.weights_gib - used.activation_gib - used.non_torch_gib - graphs
+
+
+# Prometheus names (counters as scraped, with `_total`). v1: vllm/v1/metrics/loggers.py,
+# https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/metrics/loggers.py; v0: vllm/engine/metrics.py,
+# https://github.com/vllm-project/vllm/blob/v0.6.3/vllm/engine/metrics.py. Labels on every series: model_name
+# (and engine in v1).
+_METRICS = {
+    "requests_running": Metric("vllm:num_requests_running", "gauge", "requests"),
+    "requests_waiting": Metric("vllm:num_requests_waiting", "gauge", "requests"),
+    "time_to_first_token": Metric("vllm:time_to_first_token_seconds", "histogram", "seconds"),
+    "e2e_latency": Metric("vllm:e2e_request_latency_seconds", "histogram", "seconds"),
+    "preemptions": Metric("vllm:num_preemptions_total", "counter", "requests"),
+    "prompt_tokens": Metric("vllm:prompt_tokens_total", "counter", "tokens"),
+    "generation_tokens": Metric("vllm:generation_tokens_total", "counter", "tokens"),
+    "request_success": Metric("vllm:request_success_total", "counter", "requests"),
+}
+# The KV usage gauge was renamed in 0.9.2 (https://github.com/vllm-project/vllm/pull/18354, release named in
+# https://github.com/vllm-project/vllm/pull/24245); the old name is hidden from 0.11 and removed in 0.12
+# (https://github.com/vllm-project/vllm/pull/29330).
+KV_CACHE_USAGE_RENAMED = (0, 9, 2)
+KV_CACHE_USAGE = Metric("vllm:kv_cache_usage_perc", "gauge", "ratio")
+GPU_CACHE_USAGE = Metric("vllm:gpu_cache_usage_perc", "gauge", "ratio")
+
+
+class Vllm:
+    """vLLM's OpenAI-compatible API server."""
+
+    name = "vllm"
+    port = PORT
+    liveness_path = "/health"
+    readiness_path = "/health"  # answers once the engine has loaded the model and allocated its KV cache
+    metrics_port = PORT  # /metrics shares the API listener
+    metrics_path = "/metrics"
+
+    def image(self, version: str | None) -> str:
+        return IMAGE.format(version=DEFAULT_VERSION if version is None else version)
+
+    def args(self, deployment: Deployment, max_model_len: int | None) -> list[str]:
+        dep = deployment
+        args = [
+            "--model",
+            f"/models/{dep.model}",
+            "--served-model-name",
+            dep.model,
+            "--port",
+            str(PORT),
+            "--tensor-parallel-size",
+            str(dep.tensor_parallel_size),
+            "--pipeline-parallel-size",
+            str(dep.pipeline_parallel_size),
+            "--gpu-memory-utilization",
+            f"{dep.gpu_memory_utilization:g}",
+        ]
+        if max_model_len:
+            args += ["--max-model-len", str(max_model_len)]
+        if dep.kv_cache_dtype != "auto":
+            args += ["--kv-cache-dtype", dep.kv_cache_dtype]
+        if dep.precision in ("fp8",):
+            args += ["--quantization", "fp8"]
+        elif dep.precision in ("bf16", "fp16"):
+            args += ["--dtype", {"bf16": "bfloat16", "fp16": "float16"}[dep.precision]]
+        return args
+
+    def metrics(self, version: str | None) -> Mapping[str, Metric]:
+        renamed = parse_version(DEFAULT_VERSION if version is None else version) >= KV_CACHE_USAGE_RENAMED
+        return {**_METRICS, "kv_cache_usage": KV_CACHE_USAGE if renamed else GPU_CACHE_USAGE}
+
+    def memory_profile(self, version: str | None) -> VllmMemory:
+        version = DEFAULT_VERSION if version is None else version
+        return VllmMemory(version, accounting(version))
+
+
+ENGINE = Vllm()
