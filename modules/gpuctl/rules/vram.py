@@ -33,10 +33,11 @@ def deployment_prediction(site: Site, dep: Deployment, with_workload: bool = Tru
     sources=(VLLM_SOURCE,),
 )
 def vram_fit(site: Site) -> Iterator[Hit]:
-    """Predicts vLLM's own accounting per rank: total × gpu_memory_utilization − weights − activation peak −
-    non-torch memory = KV cache; start-up fails when that is ≤ 0 or holds fewer blocks than one request at
-    max_model_len ("The model's max seq len … is larger than the maximum number of tokens that can be stored
-    in KV cache")."""
+    """Predicts the engine's own accounting per rank (its memory profile). vLLM: total × gpu_memory_utilization −
+    weights − activation peak − non-torch memory = KV cache; TensorRT-LLM (and Triton, through its TensorRT-LLM
+    backend): 0.9 of what is free after weights and activations. Start-up fails when that is ≤ 0 or holds fewer
+    blocks than one request at max_model_len ("The model's max seq len … is larger than the maximum number of
+    tokens that can be stored in KV cache")."""
     for dep in site.deployments:
         p = deployment_prediction(site, dep, with_workload=False)
         if p is None or p.fits:
