@@ -6,6 +6,7 @@ bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check modules tests benchmarks stacks policy
 echo "== mypy"; mypy
+echo "== import layers"; lint-imports --no-cache
 echo "== yamllint"; yamllint --strict playbooks
 echo "== ansible-lint"; ansible-lint -q playbooks
 echo "== docs/rules.md is current"; gpuctl rules --format markdown | diff -u docs/rules.md -

@@ -8,8 +8,6 @@ from pydantic import Field, model_validator
 
 from .base import CatalogId, PositiveInt, Strict, Text
 
-Dtype = Literal["bf16", "fp16", "fp32", "fp8", "int8", "int4"]
-
 
 class MoE(Strict):
     num_experts: PositiveInt
