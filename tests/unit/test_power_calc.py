@@ -1,5 +1,5 @@
-"""Power arithmetic against hand-computed feed capacities: V × A (× √3) × PF × 0.8 (NEC (NFPA 70) 210.19(A)(1)/210.20(A);
-208 V 3φ 30 A = 8,646 VA as at http://datacentermd.com/)."""
+"""Power arithmetic against hand-computed feed capacities: V × A (× √3) × PF × 0.8
+(NEC (NFPA 70) 210.19(A)(1)/210.20(A); 208 V 3φ 30 A = 8,646 VA as at http://datacentermd.com/)."""
 
 from __future__ import annotations
 
