@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import cmath
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -171,7 +170,3 @@ def phase_loads(site: Site, rack: Rack, lost_feed: Literal["a", "b"] | None = No
 
 def heat_btu_h(kw: float) -> float:
     return kw * 3412.14
-
-
-def total(values: Iterable[float]) -> float:
-    return math.fsum(values)

@@ -14,7 +14,7 @@ import pulumi
 
 from ..calc import power
 from ..model import Bond, NicPort, NodePool, Rack, Server, Site
-from ..rules.cooling import cooling_capacity_kw
+from ..plan import pool_summary, rack_summary
 
 
 def _aliases(old_names: list[str], suffix: str = "") -> list[pulumi.Alias | str]:
@@ -134,17 +134,14 @@ class RackArgs:
 class DcRack(pulumi.ComponentResource):
     def __init__(self, name: str, args: RackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         site, rack = args.site, args.rack
-        load = power.rack_load_kw(site, rack)
-        budget = power.rack_budget(site, rack)
-        redundant = budget.redundant_kw
-        cooling, _ = cooling_capacity_kw(site, rack)
+        r = rack_summary(site, rack)
         self.summary: dict[str, Any] = {
-            "loadKw": round(load, 3),
-            "budgetKw": round(budget.budget_kw, 3),
-            "headroomKw": round(budget.budget_kw - load, 3),
-            "redundancy": "single-feed" if redundant is None else ("n+n" if load <= redundant + 1e-9 else "degraded"),
-            "coolingKw": cooling,
-            "gpus": sum(site.gpu_count(s) for s in rack.servers),
+            "loadKw": round(r.load_kw, 3),
+            "budgetKw": round(r.budget_kw, 3),
+            "headroomKw": round(r.headroom_kw, 3),
+            "redundancy": "single-feed" if r.redundant is None else ("n+n" if r.redundant else "degraded"),
+            "coolingKw": r.cooling_kw,
+            "gpus": r.gpus,
         }
         super().__init__("gpuctl:dc:Rack", name, {"rack": rack.name, "heightU": rack.height_u, **self.summary}, opts)
         self.feeds = [
@@ -170,14 +167,13 @@ class PoolArgs:
 
 class GpuNodePool(pulumi.ComponentResource):
     def __init__(self, name: str, args: PoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        site, pool = args.site, args.pool
-        members = site.pool_servers(pool)
-        models = sorted({g.id for s in members if (g := site.gpu_spec(s)) is not None})
+        pool = args.pool
+        p = pool_summary(args.site, pool)
         self.summary = {
             "purpose": pool.purpose,
-            "nodes": [s.name for s in members],
-            "gpus": sum(site.gpu_count(s) for s in members),
-            "gpuModel": ",".join(models),
+            "nodes": p.nodes,
+            "gpus": p.gpus,
+            "gpuModel": ",".join(p.gpu_models),
             "migStrategy": pool.mig_strategy,
         }
         super().__init__("gpuctl:k8s:GpuNodePool", name, dict(self.summary), opts)

@@ -5,16 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..calc import power as calc
-from ..model import Rack, Site
+from ..calc.cooling import cooling_capacity_kw
+from ..model import Site
 from . import paths
 from .base import Hit, Severity, rule
-
-
-def cooling_capacity_kw(site: Site, rack: Rack) -> tuple[float | None, str]:
-    if rack.cooling.capacity_kw is not None:
-        return rack.cooling.capacity_kw, "declared"
-    value = site.settings.cooling_defaults_kw.get(rack.cooling.type)
-    return value, f"site default for {rack.cooling.type}"
 
 
 @rule(
