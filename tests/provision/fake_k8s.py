@@ -1,7 +1,7 @@
 """A small HTTP fake of exactly the Kubernetes API endpoints gpuctl calls, on 127.0.0.1.
 
-It keeps itself honest: every object it receives (applied manifests, node patches, evictions) is validated
-against the Kubernetes schemas in strict mode, and an invalid one gets the 422 a real API server sends."""
+It keeps itself honest: every object it receives (node patches, evictions) is validated against the Kubernetes
+schemas in strict mode, and an invalid one gets the 422 a real API server sends."""
 
 from __future__ import annotations
 
@@ -14,18 +14,11 @@ from typing import Any
 
 from gpuctl.render import kschema
 
-NAMESPACED = re.compile(r"^/(api|apis/[^/]+)/(v1)/namespaces/([^/]+)/([^/]+)/([^/?]+)$")
 EVICTION = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/eviction$")
-KINDS = {
-    "deployments": ("apps/v1", "Deployment"),
-    "services": ("v1", "Service"),
-    "networkpolicies": ("networking.k8s.io/v1", "NetworkPolicy"),
-}
 
 
 class FakeCluster:
     def __init__(self) -> None:
-        self.objects: dict[str, dict[str, Any]] = {}
         self.nodes: dict[str, dict[str, Any]] = {}
         self.pods: list[dict[str, Any]] = []
         self.pdb_blocks: dict[str, int] = {}  # pod name -> evictions refused with 429 before one succeeds
@@ -113,13 +106,12 @@ def handler_for(cluster: FakeCluster) -> type[BaseHTTPRequestHandler]:
                     node = (m.group(1) or m.group(2)) if m else None
                     items = [p for p in cluster.pods if node is None or p["spec"]["nodeName"] == node]
                     return self._send(200, {"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": items})
-                obj = cluster.objects.get(path)
-                return self._send(200, obj) if obj else self._status(404, "NotFound", f"{path} not found")
+                return self._status(404, "NotFound", f"{path} not found")
 
         def do_PATCH(self) -> None:
             if not self._auth():
                 return None
-            path, _, query = self.path.partition("?")
+            path = self.path.partition("?")[0]
             body = self._body()
             cluster.requests.append(("PATCH", path))
             with cluster.lock:
@@ -137,27 +129,7 @@ def handler_for(cluster: FakeCluster) -> type[BaseHTTPRequestHandler]:
                     merged["metadata"]["resourceVersion"] = cluster.next_version()
                     cluster.nodes[name] = merged
                     return self._send(200, merged)
-                if self.headers.get("Content-Type") != "application/apply-patch+yaml" or "fieldManager=" not in query:
-                    return self._status(415, "UnsupportedMediaType", "only server-side apply is served")
-                m = NAMESPACED.match(path)
-                if not m or m.group(4) not in KINDS:
-                    return self._status(404, "NotFound", f"no such resource {path}")
-                api, kind = KINDS[m.group(4)]
-                if body.get("apiVersion") != api or body.get("kind") != kind or body["metadata"]["name"] != m.group(5):
-                    return self._status(400, "BadRequest", "body does not match the URL")
-                try:
-                    kschema.validate(body)
-                except kschema.ManifestError as exc:
-                    return self._status(422, "Invalid", str(exc))
-                current = cluster.objects.get(path)
-                stored = copy.deepcopy(body)
-                content = json.dumps(body, sort_keys=True)
-                if current and current.get("_content") == content:
-                    return self._send(200, {k: v for k, v in current.items() if k != "_content"})
-                stored["metadata"]["resourceVersion"] = cluster.next_version()
-                stored["_content"] = content
-                cluster.objects[path] = stored
-                return self._send(201 if current is None else 200, {k: v for k, v in stored.items() if k != "_content"})
+                return self._status(404, "NotFound", f"no such resource {path}")
 
         def do_POST(self) -> None:
             if not self._auth():

@@ -1,4 +1,5 @@
-"""Server-side apply, cordon, drain and uncordon against the fake API server (which validates every object)."""
+"""Cordon, drain and uncordon against the fake API server (which validates every object); the serving manifests
+the Pulumi program applies validate against the Kubernetes schemas."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gpuctl.loader import load_site
-from gpuctl.provision.k8s_api import apply_objects, drain, uncordon
+from gpuctl.provision.k8s_api import drain, uncordon
 from gpuctl.render import kschema, serving
 from tests.conftest import EXAMPLE
 
@@ -35,23 +36,6 @@ def test_every_serving_manifest_validates() -> None:
     assert dep["spec"]["template"]["spec"]["tolerations"] == [
         {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
     ]
-
-
-def test_apply_is_idempotent(api: tuple[FakeApiServer, str]) -> None:
-    server, kubeconfig = api
-    manifests = serving.manifests(load_site(EXAMPLE).site)
-    first = apply_objects(kubeconfig, manifests)
-    assert len(first) == len(manifests) == 9
-    assert apply_objects(kubeconfig, manifests) == []
-    assert all(method == "PATCH" or method == "GET" for method, _ in server.cluster.requests)
-
-
-def test_invalid_object_is_refused_with_the_field(api: tuple[FakeApiServer, str]) -> None:
-    _, kubeconfig = api
-    bad = serving.manifests(load_site(EXAMPLE).site)[1]  # a Service
-    bad["spec"]["ports"][0]["targetPrt"] = "http"
-    with pytest.raises(Exception, match="targetPrt"):
-        apply_objects(kubeconfig, [bad])
 
 
 def test_drain_evicts_all_but_daemonsets_and_waits_out_a_pdb(api: tuple[FakeApiServer, str]) -> None:

@@ -202,3 +202,32 @@ def test_scrub_environment_without_env_or_file(tmp_path: Path) -> None:
     (tmp_path / "command").write_text(json.dumps({"command": ["x"]}))
     _scrub_environment(tmp_path)
     assert json.loads((tmp_path / "command").read_text()) == {"command": ["x"], "env": {}}
+
+
+# ----- pre-flight errors and overlays stop a run before anything starts -----
+
+
+def test_preflight_errors_exit_1_like_validate_and_plan() -> None:
+    from tests.conftest import FAILING
+
+    with pytest.raises(runner.PreflightError) as err:
+        runner.provision(FAILING)
+    assert err.value.exit_code == 1
+    assert err.value.message.startswith("the site has pre-flight errors; nothing was provisioned:")
+
+
+def test_a_target_outside_the_overlay_is_refused(tmp_path: Path) -> None:
+    from gpuctl.provision.inventory import Overlay
+
+    overlay = Overlay(
+        name="lab",
+        ssh_config=tmp_path / "ssh_config",
+        hosts=frozenset({"lab-l4-1"}),
+        where="the running lab (started from x, rack lab-a)",
+    )
+    with pytest.raises(runner.ProvisionError) as err:
+        runner.provision(ROOT / "inventories" / "lab" / "site.yaml", "l40s", overlay=overlay)
+    assert err.value.message == (
+        "lab-l40s-1, lab-l40s-2 not in the running lab (started from x, rack lab-a): provision a target inside it"
+    )
+    assert err.value.exit_code == 2

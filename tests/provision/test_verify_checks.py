@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +17,15 @@ import yaml
 
 from gpuctl.loader import load_site, load_site_text
 from gpuctl.model import Server, Site
+from gpuctl.provision.inventory import Overlay, inventory
+from gpuctl.provision.roles import all_defaults, host_variables
 from gpuctl.provision.verify import (
-    CONTAINERD_DROPIN,
     check_container_runtime,
     check_dcgm,
     check_driver,
     check_fabric_manager,
     check_gpus,
+    check_iommu,
     check_network,
 )
 from gpuctl.render.netplan import netplan
@@ -30,8 +33,16 @@ from tests.conftest import ROOT
 
 FRA1 = load_site(ROOT / "inventories" / "fra1" / "site.yaml").site
 LAB = load_site(ROOT / "inventories" / "lab" / "site.yaml").site
-NETPLAN = "/etc/netplan/60-gpuctl.yaml"
+# Paths as the roles write them (verify reads the same defaults; these name the fake host's files).
+DEFAULTS = all_defaults()
+NETPLAN = DEFAULTS["network_netplan_file"]
+CONTAINERD_DROPIN = f"{DEFAULTS['container_toolkit_dropin_dir']}/{DEFAULTS['container_toolkit_dropin_name']}"
 SRIOV_RULE = "/run/udev/rules.d/99-sriov-netplan-setup.rules"
+
+
+def variables(site: Site, name: str, overlay: Overlay | None = None) -> dict[str, Any]:
+    """What verify expects of a host: the role defaults under the site's rendered inventory."""
+    return host_variables(inventory(site, Path("ssh_config"), overlay), name)
 
 
 def server(site: Site, name: str) -> Server:
@@ -144,9 +155,10 @@ ALL_CHECKS = (check_driver, check_gpus, check_fabric_manager, check_dcgm, check_
 
 def results(host: FakeHost, site: Site, name: str) -> dict[str, tuple[bool, str]]:
     s = server(site, name)
+    v = variables(site, name)
     out: dict[str, tuple[bool, str]] = {}
     for check in ALL_CHECKS:
-        checks: Iterator[tuple[str, bool, str]] = check(host, site, s)
+        checks: Iterator[tuple[str, bool, str]] = check(host, site, s, v)
         for cid, ok, msg in checks:
             assert cid not in out, f"check id {cid} given twice"
             out[cid] = (ok, msg)
@@ -407,6 +419,66 @@ def test_sriov_vf_count_differs() -> None:
 
 def test_an_externally_managed_network_is_not_checked() -> None:
     s = server(FRA1, "gpu-a01").model_copy(update={"network_externally_managed": True})
+    v = {**variables(FRA1, "gpu-a01"), "network_externally_managed": True}
     host: Any = FakeHost()
-    assert list(check_network(host, FRA1, s)) == []
+    assert list(check_network(host, FRA1, s, v)) == []
+    assert host.ran == []
+
+
+# ----- what verify expects comes from the rendered inventory -----
+
+
+def test_checks_follow_the_inventory_not_literals() -> None:
+    """An environment that moves the exporter and the netplan file (an inventory overlay) moves the checks."""
+    overlay = Overlay(
+        name="test",
+        ssh_config=Path("ssh_config"),
+        hosts=frozenset({"gpu-a01"}),
+        where="a test",
+        vars={"dcgm_exporter_port": 9500, "network_netplan_file": "/etc/netplan/50-site.yaml"},
+    )
+    v = variables(FRA1, "gpu-a01", overlay)
+    host = healthy(FRA1, "gpu-a01")
+    host.files["/etc/netplan/50-site.yaml"] = host.files.pop(NETPLAN)
+    host.commands["9500/metrics"] = host.commands.pop("9400/metrics")
+    s = server(FRA1, "gpu-a01")
+    got = {cid: ok for check in ALL_CHECKS for cid, ok, _ in check(host, FRA1, s, v)}
+    assert got and all(got.values()), got
+
+
+def test_a_driver_version_set_in_the_site_is_what_verify_expects() -> None:
+    text = (ROOT / "inventories" / "lab" / "site.yaml").read_text()
+    site = load_site_text(
+        text.replace("racks:\n", "provisioning: {driver_version: 550.144.03-0ubuntu1}\n\nracks:\n", 1), "lab.yaml"
+    ).site
+    host = healthy(LAB, "lab-l4-1")  # the old driver
+    got = {
+        cid: (ok, msg)
+        for check in ALL_CHECKS
+        for cid, ok, msg in check(host, site, server(site, "lab-l4-1"), variables(site, "lab-l4-1"))
+    }
+    assert got["driver-version"] == (
+        False,
+        "nvidia-driver-550-server 550.127.05-0ubuntu1, declared 550.144.03-0ubuntu1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "passed"),
+    [("BOOT_IMAGE=/vmlinuz ro quiet", False), ("BOOT_IMAGE=/vmlinuz intel_iommu=on iommu=pt", True)],
+)
+def test_iommu_is_checked_where_vfs_are_declared(cmdline: str, passed: bool) -> None:
+    host = healthy(FRA1, "dgx-b01")
+    host.files["/proc/cmdline"] = cmdline + "\n"
+    got = list(check_iommu(host, FRA1, server(FRA1, "dgx-b01"), variables(FRA1, "dgx-b01")))
+    assert [(cid, ok) for cid, ok, _ in got] == [("iommu", passed)]
+
+
+def test_iommu_is_not_checked_where_the_inventory_turns_it_off() -> None:
+    overlay = Overlay(
+        name="test", ssh_config=Path("c"), hosts=frozenset(), where="t", vars={"preflight_iommu_check": False}
+    )
+    host = healthy(FRA1, "dgx-b01")
+    assert list(check_iommu(host, FRA1, server(FRA1, "dgx-b01"), variables(FRA1, "dgx-b01", overlay))) == []
+    assert list(check_iommu(host, FRA1, server(FRA1, "gpu-a11"), variables(FRA1, "gpu-a11"))) == []  # no VFs
     assert host.ran == []

@@ -1,5 +1,9 @@
 """Rendered files of the example sites: snapshots, `netplan generate`, schema checks, and the inventory contract.
 
+Every file a role templates onto a host is snapshotted as that host gets it (tests/render/hostfiles.py renders the
+role's template with Ansible's templar over the role defaults and the site's inventory); the inventory, the SSH
+configuration and the Kubernetes objects the Pulumi program declares are snapshotted from their renderers.
+
 Snapshots live in tests/render/snapshots; after an intended change run
 `GPUCTL_UPDATE_SNAPSHOTS=1 pytest tests/render` and review the diff."""
 
@@ -16,9 +20,10 @@ import yaml
 from gpuctl.loader import load_site
 from gpuctl.provision.inventory import inventory
 from gpuctl.render import k8s, kschema, serving
-from gpuctl.render.netplan import netplan_yaml
 from gpuctl.render.ssh_config import ssh_config
 from tests.conftest import ROOT
+
+from .hostfiles import host_files, site_inventory, template_tasks
 
 SITES = ["fra1", "lab"]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -36,14 +41,12 @@ CONNECTION_VARS = {
 def rendered(site_name: str) -> dict[str, str]:
     site_file = ROOT / "inventories" / site_name / "site.yaml"
     site = load_site(site_file).site
-    files = {f"netplan/{s.name}.yaml": netplan_yaml(site, s) for _, s in site.all_servers() if s.nics}
+    files = {name: text for name, text, _ in host_files(site_name)}
     site_dir = Path("inventories") / site_name
-    files["inventory.yml"] = yaml.safe_dump(inventory(site, site_dir / "generated" / "ssh_config"), sort_keys=False)
+    files["inventory.yml"] = yaml.safe_dump(site_inventory(site_name), sort_keys=False)
     files["ssh_config"] = ssh_config(site, site_dir)
     files["serving.yaml"] = yaml.safe_dump_all(serving.manifests(site), sort_keys=False)
-    files["cluster.yaml"] = yaml.safe_dump_all(
-        [*k8s.namespaces(site), *k8s.node_patches(site), k8s.dcgm_service_monitor(site)], sort_keys=False
-    )
+    files["cluster.yaml"] = yaml.safe_dump_all([*k8s.namespaces(site), k8s.dcgm_service_monitor(site)], sort_keys=False)
     files["gpu-operator-values.yaml"] = yaml.safe_dump(k8s.gpu_operator_values(site), sort_keys=False)
     return files
 
@@ -63,34 +66,57 @@ def test_snapshots(site_name: str) -> None:
         assert text == on_disk[name], f"{site_name}/{name} differs from its snapshot"
 
 
+def test_every_template_a_role_renders_has_snapshots() -> None:
+    sources = {t.src for t in template_tasks()}
+    assert sources == {p.name for p in (ROOT / "templates").glob("*.j2")}, (
+        "a template no role renders, or one outside templates/"
+    )
+    for site_name in SITES:
+        snapped = {name.split("/")[0] for name in rendered(site_name) if "/" in name}
+        assert snapped == {src.removesuffix(".j2").partition(".")[0] for src in sources}, site_name
+
+
+def test_netplan_snapshots_come_from_the_hosts_template() -> None:
+    """The netplan file a host gets is the template's output over the inventory's network_netplan, and it says what
+    the model says: the same document the inventory carries, under `network:`."""
+    for site_name in SITES:
+        inv = site_inventory(site_name)
+        hosts = next(iter(inv["all"]["children"].values()))["hosts"]
+        for name, text, task in host_files(site_name):
+            if task.src == "netplan.yaml.j2":
+                host = name.split("/")[1].removesuffix(".yaml")
+                assert text.startswith("# Ansible managed\n# Rendered by gpuctl from the site spec. DO NOT EDIT")
+                assert yaml.safe_load(text) == {"network": hosts[host]["network_netplan"]}
+
+
 @pytest.mark.skipif(shutil.which("netplan") is None, reason="netplan.io is not installed (.ci/run installs it)")
 @pytest.mark.parametrize("site_name", SITES)
 def test_netplan_generate_accepts_every_host(site_name: str, tmp_path: Path) -> None:
     site = load_site(ROOT / "inventories" / site_name / "site.yaml").site
-    for _, server in site.all_servers():
-        if not server.nics:
+    servers = {s.name: s for _, s in site.all_servers()}
+    checked = 0
+    for name, text, task in host_files(site_name):
+        if task.src != "netplan.yaml.j2":
             continue
+        server = servers[name.split("/")[1].removesuffix(".yaml")]
         root = tmp_path / server.name
         (root / "etc" / "netplan").mkdir(parents=True)
         cfg = root / "etc" / "netplan" / "60-gpuctl.yaml"
-        cfg.write_text(netplan_yaml(site, server))
+        cfg.write_text(text)
         cfg.chmod(0o600)
         out = subprocess.run(["netplan", "generate", "--root-dir", str(root)], capture_output=True, text=True)
         assert out.returncode == 0, f"{server.name}: {out.stderr}"
         for bond in server.bonds:
             netdev = (root / "run/systemd/network" / f"10-netplan-{bond.name}.netdev").read_text()
             assert f"Mode={bond.mode}" in netdev
+        checked += 1
+    assert checked == len(servers)
 
 
 @pytest.mark.parametrize("site_name", SITES)
 def test_kubernetes_objects_validate(site_name: str) -> None:
     site = load_site(ROOT / "inventories" / site_name / "site.yaml").site
-    for obj in [
-        *serving.manifests(site),
-        *k8s.namespaces(site),
-        *k8s.node_patches(site),
-        k8s.dcgm_service_monitor(site),
-    ]:
+    for obj in [*serving.manifests(site), *k8s.namespaces(site), k8s.dcgm_service_monitor(site)]:
         kschema.validate(obj)
 
 

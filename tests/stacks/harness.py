@@ -1,21 +1,52 @@
 """Run the Pulumi program under Pulumi's official mocks and record what it declares.
 
-Per the tooling notes, assertions inside `@pulumi.runtime.test` can run before children register, so the
-program runs in an inner function and the tests assert on what the mocks recorded afterwards.
+The program runs inside `@pulumi.runtime.test` with `pulumi.runtime.set_mocks`
+(https://www.pulumi.com/docs/iac/guides/testing/unit/), and the tests assert afterwards on everything the mocks
+recorded, once the whole graph has registered, instead of inside the program's Output callbacks.
+
+It runs the way the Pulumi CLI runs it: in the project's `main` directory (stacks/), with the stack config set as
+`pulumi config` would set it, read back by the program's own `from_stack_config`, so a path resolved from the
+working directory instead of the project root fails here as it would under `pulumi up`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi.runtime
+import yaml
+from pulumi.runtime.config import set_all_config
 
-from gpuctl.infra.program import ProgramConfig, build, load_and_validate
+from gpuctl.infra.program import build, from_stack_config, load_and_validate
 from gpuctl.loader import load_site
 from tests.conftest import ROOT
+
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+MAIN_DIR = ROOT / PROJECT["main"]
+STACK_CONFIG_DIR = ROOT / PROJECT.get("stackConfigDir", ".")
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The `config:` of a stack file, where the Pulumi CLI looks for it (stackConfigDir)."""
+    data = yaml.safe_load((STACK_CONFIG_DIR / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return dict(data.get("config") or {})
+
+
+@contextlib.contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
 
 
 @dataclass
@@ -56,8 +87,15 @@ class Run:
 
 
 def run_program(
-    site_file: str, kubeconfig: str | None = None, provision: bool = False, validate: bool = True, stack: str = "test"
+    site_file: str | None,
+    kubeconfig: str | None = None,
+    provision: bool = False,
+    validate: bool = True,
+    stack: str = "test",
+    config: dict[str, Any] | None = None,
 ) -> Run:
+    """Run the program with `config` (default: the site file, kubeconfig and provision flag given) as the stack
+    config. `site_file` is relative to the project root, or absolute (a test's tmp_path)."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="gpuctl", stack=stack, preview=False)
     monitor = pulumi.runtime.settings.SETTINGS.monitor
@@ -78,18 +116,31 @@ def run_program(
         exported[name] = value
         export(name, value)
 
-    cfg = ProgramConfig(site_file=site_file, kubeconfig=kubeconfig, provision=provision, root=ROOT)
+    if config is None:
+        config = {"gpuctl:provision": "true" if provision else "false"}
+        if site_file is not None:
+            config["gpuctl:siteFile"] = site_file
+        if kubeconfig is not None:
+            config["gpuctl:kubeconfig"] = kubeconfig
+    # Pulumi hands every config value to the program as a string; structured values as JSON.
+    set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
 
     @pulumi.runtime.test
     def program() -> None:
         pulumi.export = capture  # type: ignore[assignment]
         try:
-            site = load_and_validate(cfg).site if validate else load_site(Path(ROOT) / site_file).site
+            cfg = from_stack_config()
+            assert cfg.site_file is not None
+            site = load_and_validate(cfg).site if validate else load_site(cfg.root / cfg.site_file).site
             build(site, cfg)
         finally:
             pulumi.export = export  # type: ignore[assignment]
 
-    program()
+    try:
+        with working_directory(MAIN_DIR):
+            program()
+    finally:
+        set_all_config({})
     for r in mocks.resources:
         r.parent = parents.get(r.name) or None
         r.aliases = aliases.get(r.name, [])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from gpuctl.infra.program import ProgramConfig, check_kubeconfig, load_and_validate
+from gpuctl.infra.program import ProgramConfig, check_kubeconfig, load_and_validate, project_root
 from gpuctl.render import kschema
 
-from .harness import KUBECONFIG, Recorded, run_program
+from .harness import KUBECONFIG, MAIN_DIR, PROJECT, STACK_CONFIG_DIR, Recorded, run_program, stack_config
 
 FRA1 = "inventories/fra1/site.yaml"
 
@@ -71,12 +71,9 @@ def test_stack_outputs(fra1) -> None:  # type: ignore[no-untyped-def]
 def test_kubernetes_side(fra1) -> None:  # type: ignore[no-untyped-def]
     provider = fra1.of_type("pulumi:providers:kubernetes")
     assert len(provider) == 1 and provider[0].inputs["enableServerSideApply"] == "true"
-    patches = fra1.of_type("kubernetes:core/v1:NodePatch")
-    assert len(patches) == 8
-    dgx = fra1.named("h100-inference-dgx-b01").inputs
-    assert dgx["metadata"]["labels"]["gpuctl.io/pool"] == "h100-inference"
-    assert dgx["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
-    assert fra1.named("h100-inference-dgx-b01").parent.endswith("gpuctl:k8s:GpuNodePool::h100-inference")
+    # Node labels and taints are the kubelet's, set when it registers the node (kubernetes_node role; the
+    # inventory and kubelet-env snapshots in tests/render carry what the patches used to).
+    assert fra1.of_type("kubernetes:core/v1:NodePatch") == []
     release = fra1.named("gpu-operator").inputs
     assert release["chart"] == "gpu-operator"
     assert release["values"]["driver"]["enabled"] is False
@@ -86,6 +83,22 @@ def test_kubernetes_side(fra1) -> None:  # type: ignore[no-untyped-def]
     ]["daemonsets"]["tolerations"]
     crd = fra1.named("servicemonitors-crd")
     assert crd.type.endswith("CustomResourceDefinition")
+
+
+def test_serving_objects_are_pulumis(fra1) -> None:  # type: ignore[no-untyped-def]
+    deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment")}
+    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service")}
+    policies = {r.name for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert set(deployments) == services == {p.removesuffix("-clients") for p in policies}
+    assert len(deployments) == 3
+    chat = deployments["llama-70b-chat"]
+    assert chat.parent.endswith("gpuctl:k8s:GpuNodePool::h100-inference")
+    assert chat.inputs["metadata"]["namespace"] == "inference"
+    assert chat.inputs["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    container = chat.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["limits"] == {"nvidia.com/gpu": "4"}
+    volumes = chat.inputs["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "models", "hostPath": {"path": "/var/lib/gpuctl/models", "type": "Directory"}} in volumes
 
 
 def _manifest(r: Recorded) -> dict:  # type: ignore[type-arg]
@@ -105,7 +118,7 @@ def test_every_kubernetes_object_validates_against_the_schemas(fra1) -> None:  #
         and "helm.sh" not in r.type
         and not r.type.endswith("CustomResourceDefinition")
     ]
-    assert len(objects) == 2 + 8 + 1  # namespaces, node patches, ServiceMonitor
+    assert len(objects) == 2 + 9 + 1  # namespaces, 3 × (Deployment, Service, NetworkPolicy), ServiceMonitor
     for r in objects:
         kschema.validate(_manifest(r))
 
@@ -140,16 +153,13 @@ def test_without_kubeconfig_no_kubernetes_resources() -> None:
 
 
 def test_provisioning_triggers_change_only_for_the_touched_rack(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import EXAMPLE, ROOT
+    from tests.conftest import EXAMPLE
 
     before = run_program(FRA1, provision=True)
     text = EXAMPLE.read_text().replace("mii_monitor_interval_ms: 100\n", "mii_monitor_interval_ms: 200\n", 1)
-    changed = ROOT / "inventories" / "fra1" / ".test-changed-site.yaml"
+    changed = tmp_path / "site.yaml"
     changed.write_text(text)
-    try:
-        after = run_program(str(changed.relative_to(ROOT)), provision=True)
-    finally:
-        changed.unlink()
+    after = run_program(str(changed), provision=True)
     trig = {r.name: r.inputs["triggers"] for r in before.of_type("command:local:Command")}
     trig2 = {r.name: r.inputs["triggers"] for r in after.of_type("command:local:Command")}
     assert trig["rack-a-provision"] != trig2["rack-a-provision"]  # the first bond is in rack-a
@@ -157,17 +167,14 @@ def test_provisioning_triggers_change_only_for_the_touched_rack(tmp_path) -> Non
 
 
 def test_rack_rename_with_alias_is_not_a_replacement(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import EXAMPLE, ROOT
+    from tests.conftest import EXAMPLE
 
     before = run_program(FRA1)
     text = EXAMPLE.read_text().replace("  - name: rack-b\n", "  - name: rack-h100\n    previous_names: [rack-b]\n")
     text = text.replace("racks: [rack-b]", "racks: [rack-h100]")
-    renamed = ROOT / "inventories" / "fra1" / ".test-renamed-site.yaml"
+    renamed = tmp_path / "site.yaml"
     renamed.write_text(text)
-    try:
-        after = run_program(str(renamed.relative_to(ROOT)))
-    finally:
-        renamed.unlink()
+    after = run_program(str(renamed))
     old = {(r.type, r.name) for r in before.mocks.resources}
     new = {(r.type, r.name) for r in after.mocks.resources}
     aliased = {(r.type, a) for r in after.mocks.resources for a in r.aliases}
@@ -202,3 +209,26 @@ def test_bad_config_is_a_readable_run_error(cfg: ProgramConfig, expect: str) -> 
 def test_bad_kubeconfig_is_a_readable_run_error(text: str, expect: str) -> None:
     with pytest.raises(pulumi.RunError, match=expect):
         check_kubeconfig(text)
+
+
+def test_stack_files_are_where_the_pulumi_cli_reads_them() -> None:
+    from tests.conftest import ROOT
+
+    assert PROJECT["main"].rstrip("/") == "stacks" and STACK_CONFIG_DIR == ROOT / "stacks"
+    config = stack_config("fra1")
+    assert config["gpuctl:siteFile"] == "inventories/fra1/site.yaml"
+    assert (ROOT / config["gpuctl:siteFile"]).is_file(), "siteFile is relative to the project root"
+
+
+def test_the_fra1_stack_runs_from_the_programs_directory() -> None:
+    run = run_program(None, stack="fra1", config=stack_config("fra1"))
+    assert run.outputs["site"] == "fra1"
+    assert not run.of_type("command:local:Command")  # the stack file leaves provisioning off
+
+
+def test_project_root_is_the_directory_of_pulumi_yaml(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import ROOT
+
+    assert project_root(MAIN_DIR) == ROOT
+    with pytest.raises(pulumi.RunError, match=r"no Pulumi\.yaml"):
+        project_root(tmp_path)

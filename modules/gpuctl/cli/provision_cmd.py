@@ -11,11 +11,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..provision.inventory import Overlay
 from ..provision.runner import ProvisionResult, hint, provision
 from . import env
 from .common import wide
 
 SiteOpt = Annotated[Path, typer.Option("--site", "-s", envvar="GPUCTL_SITE", help="The site spec (env GPUCTL_SITE).")]
+
+
+def lab_overlay() -> Overlay:
+    """The running lab's inventory overlay (its addresses, SSH configuration and settings)."""
+    from ..lab import core
+
+    return core.running_overlay()
 
 
 def summary_table(result: ProvisionResult) -> Table:
@@ -60,7 +68,8 @@ def provision_cmd(
     offline_mirror: Annotated[str | None, typer.Option("--offline-mirror", help="Repository mirror URL.")] = None,
     lab: Annotated[bool, typer.Option("--lab", help="Provision the running lab's hosts (gpuctl lab up).")] = False,
     kubeconfig: Annotated[
-        Path | None, typer.Option("--kubeconfig", help="Apply serving manifests to this cluster.")
+        Path | None,
+        typer.Option("--kubeconfig", help="Cordon, drain and uncordon nodes in this cluster (upgrade_drivers.yml)."),
     ] = None,
     playbook: Annotated[
         str, typer.Option("--playbook", help="site.yml, provision_rack.yml or upgrade_drivers.yml.")
@@ -79,7 +88,8 @@ def provision_cmd(
     ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
 ) -> int:
-    """Provision hosts for real over SSH: exit 0 all ok, 1 any host failed or was unreachable, 2 bad input."""
+    """Provision hosts for real over SSH: exit 0 all ok, 1 pre-flight errors in the site or any host failed or was
+    unreachable, 2 bad input."""
     console = Console(highlight=False, width=wide())
     extra: dict[str, Any] = {}
     for item in extra_var or []:
@@ -95,7 +105,7 @@ def provision_cmd(
         forks=forks,
         resume=resume,
         offline_mirror=offline_mirror,
-        lab=lab,
+        overlay=lab_overlay() if lab else None,
         extra_vars=extra,
         kubeconfig=str(kubeconfig) if kubeconfig else None,
         secrets_file=secrets_file,

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from ..provision.verify import CheckResult, verify
 from .common import emit, wide
-from .provision_cmd import SiteOpt
+from .provision_cmd import SiteOpt, lab_overlay
 
 
 def junit(results: list[CheckResult]) -> str:
@@ -40,7 +40,7 @@ def verify_cmd(
     """Check hosts against the site spec: exit 0 all passed, 1 any check failed, 2 bad input."""
     if format not in ("console", "json", "junit"):
         raise typer.BadParameter("use console, json or junit", param_hint="--format")
-    results = verify(site, target, lab=lab)
+    results = verify(site, target, overlay=lab_overlay() if lab else None)
     failed = [r for r in results if not r.passed]
     if format == "json":
         emit(json.dumps([vars(r) for r in results], indent=2, allow_nan=False) + "\n", None)

@@ -1,15 +1,27 @@
-"""The cluster side: provider from the kubeconfig, namespaces, node labels and taints per pool, the GPU
-Operator release and the dcgm-exporter ServiceMonitor (declared only after its CRD is read, so a
-cluster without prometheus-operator fails with a clear error instead of a half-applied stack)."""
+"""The cluster side: provider from the kubeconfig, namespaces, the GPU Operator release, the dcgm-exporter
+ServiceMonitor (declared only after its CRD is read, so a cluster without prometheus-operator fails with a clear
+error instead of a half-applied stack) and the serving stack (Deployment, Service, NetworkPolicy per deployment).
+
+Pulumi owns these cluster objects; the Ansible roles own the hosts. Node labels and taints are not here: the
+kubelet registers each node with its pool's (the kubernetes_node role), so a GPU node is tainted from its first
+moment instead of from the next `pulumi up`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..model import Site
 from ..render import k8s as manifests
+from ..render import serving
 from .components import GpuNodePool
+
+# A model can take longer to load than Pulumi's 10-minute Deployment await
+# (https://www.pulumi.com/registry/packages/kubernetes/api-docs/apps/v1/deployment/); its startup probe allows 30
+# minutes. Readiness is the cluster's to report: Pulumi applies the Deployment and does not wait for it.
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 
 
 def provider(kubeconfig: pulumi.Input[str], parent: pulumi.Resource) -> k8s.Provider:
@@ -26,16 +38,6 @@ def declare(
     for ns in manifests.namespaces(site):
         out[f"ns/{ns['metadata']['name']}"] = k8s.core.v1.Namespace(
             f"ns-{ns['metadata']['name']}", metadata=ns["metadata"], opts=base
-        )
-    pool_by_name = {p._name: p for p in pools}
-    for patch in manifests.node_patches(site):
-        node = patch["metadata"]["name"]
-        pool_name = patch["metadata"]["labels"][f"{manifests.LABEL_PREFIX}/pool"]
-        out[f"node/{node}"] = k8s.core.v1.NodePatch(
-            f"{pool_name}-{node}",
-            metadata=patch["metadata"],
-            spec=patch["spec"] or None,
-            opts=pulumi.ResourceOptions(provider=prov, parent=pool_by_name[pool_name]),
         )
     operator_ns = out[f"ns/{site.cluster.gpu_operator_namespace}"]
     release = k8s.helm.v3.Release(
@@ -63,4 +65,34 @@ def declare(
         spec=sm["spec"],
         opts=pulumi.ResourceOptions(provider=prov, parent=parent, depends_on=[crd, release]),
     )
+    out.update(declare_serving(site, pools, prov, out))
     return out
+
+
+def declare_serving(
+    site: Site, pools: list[GpuNodePool], prov: k8s.Provider, declared: dict[str, pulumi.Resource]
+) -> dict[str, pulumi.Resource]:
+    """Each deployment's serving objects (render/serving.py), parented to its node pool, after its namespace."""
+    pool_by_name = {p._name: p for p in pools}
+    deployments = {d.name: d for d in site.deployments}
+    out: dict[str, pulumi.Resource] = {}
+    for obj in serving.manifests(site):
+        meta = obj["metadata"]
+        dep = deployments[meta["labels"][f"{manifests.LABEL_PREFIX}/deployment"]]
+        opts = pulumi.ResourceOptions(
+            provider=prov, parent=pool_by_name[dep.node_pool], depends_on=[declared[f"ns/{meta['namespace']}"]]
+        )
+        out[f"{obj['kind'].lower()}/{meta['namespace']}/{meta['name']}"] = _declare(obj, opts)
+    return out
+
+
+def _declare(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
+    name, spec = obj["metadata"]["name"], obj["spec"]
+    if obj["kind"] == "Deployment":
+        metadata: Any = {**obj["metadata"], "annotations": {**obj["metadata"].get("annotations", {}), **SKIP_AWAIT}}
+        return k8s.apps.v1.Deployment(name, metadata=metadata, spec=spec, opts=opts)
+    if obj["kind"] == "Service":
+        return k8s.core.v1.Service(name, metadata=obj["metadata"], spec=spec, opts=opts)
+    if obj["kind"] == "NetworkPolicy":
+        return k8s.networking.v1.NetworkPolicy(name, metadata=obj["metadata"], spec=spec, opts=opts)
+    raise ValueError(f"no Pulumi resource for {obj['kind']}")

@@ -19,12 +19,23 @@ from . import kubernetes, provision
 from .components import DcSite, SiteArgs
 
 
+def project_root(start: Path | None = None) -> Path:
+    """The directory of Pulumi.yaml. The Pulumi CLI runs the program in `main` (stacks/), not in the project
+    root (https://www.pulumi.com/docs/iac/concepts/projects/project-file/), so paths in the stack config, which
+    are relative to the project root, are resolved from here."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    raise pulumi.RunError(f"no Pulumi.yaml in {here} or above: run the program through the Pulumi CLI")
+
+
 @dataclass(frozen=True)
 class ProgramConfig:
     site_file: str | None
     kubeconfig: str | None = None
     provision: bool = False
-    root: Path = field(default_factory=Path.cwd)
+    root: Path = field(default_factory=project_root)
 
 
 def from_stack_config() -> ProgramConfig:
@@ -36,7 +47,7 @@ def from_stack_config() -> ProgramConfig:
         site_file=cfg.get("siteFile"),
         kubeconfig=kubeconfig,
         provision=cfg.get_bool("provision") or False,
-        root=Path.cwd(),
+        root=project_root(),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,10 +51,11 @@ def declare(
         if not rack.servers:
             continue
         digest = rack_digest(site, rack, roles)
+        run = f"gpuctl provision {shlex.quote(rack.name)} --site {shlex.quote(site_file)}"
         out[rack.name] = command.local.Command(
             f"{rack.name}-provision",
-            create=f"gpuctl provision {rack.name} --site {site_file}",
-            update=f"gpuctl provision {rack.name} --site {site_file}",
+            create=run,
+            update=run,
             dir=str(root),
             triggers=[digest],
             opts=pulumi.ResourceOptions(parent=racks[rack.name]),

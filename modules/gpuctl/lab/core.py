@@ -15,15 +15,31 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from ..loader import load_site
 from ..model import Site
+from ..provision.inventory import Overlay
 from .base import LabError, ensure_base
 from .config import LabConfig
 from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
-from .packages import build_repo, catalog
+from .packages import COMPONENT, KEYRING, SUITE, build_repo, catalog
 
 READY_TIMEOUT_S = 30.0
+
+# What a lab host needs besides its address: it shares the machine's kernel (no IOMMU to check, no sysctl to
+# apply, no bonds to bring up, no reboot) and runs no systemd and no container runtime (SysV init scripts of the
+# stand-in packages); everything else runs as in production. The lab's inventory overlay carries these.
+LAB_VARS: dict[str, Any] = {
+    "preflight_iommu_check": False,
+    "base_apply_sysctl": False,
+    "network_apply": False,
+    "nvidia_driver_reboot_allowed": False,
+    "container_toolkit_restart_runtime": False,
+    "nvidia_driver_service_manager": "sysvinit",
+    "dcgm_service_manager": "sysvinit",
+    "container_toolkit_service_manager": "sysvinit",
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,33 @@ class LabState:
     @property
     def addresses(self) -> dict[str, str]:
         return {h.name: h.ip for h in self.hosts}
+
+
+def inventory_overlay(state: LabState) -> Overlay:
+    """The lab's layer over the site's inventory: LAB_VARS, the lab repository, each host by its name in the
+    lab's own ssh_config (which holds its address, key and known_hosts)."""
+    return Overlay(
+        name="lab",
+        ssh_config=Path(state.ssh_config),
+        hosts=frozenset(state.addresses),
+        where=f"the running lab (started from {state.site_file}, rack {state.rack or 'all'})",
+        vars={
+            **LAB_VARS,
+            "nvidia_driver_repo_url": state.repo_url,
+            "nvidia_driver_repo_suite": SUITE,
+            "nvidia_driver_repo_components": COMPONENT,
+            "nvidia_driver_repo_key_url": f"{state.repo_url}/{KEYRING}",
+        },
+        host_vars={h: {"ansible_host": h} for h in state.addresses},
+    )
+
+
+def running_overlay(cfg: LabConfig | None = None) -> Overlay:
+    """The overlay of the lab that is up; an error saying how to start one when none is."""
+    state = current(cfg)
+    if state is None:
+        raise LabError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
+    return inventory_overlay(state)
 
 
 def require_root() -> None:
@@ -213,11 +256,12 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         base = ensure_base(cfg)
         hosts = _hosts(site, rack, cfg)
         repo_dir = cfg.root / "repo"
-        key = build_repo(repo_dir)
+        packages = catalog(site.provisioning)
+        key = build_repo(repo_dir, packages)
         # Two more repositories under the same server, for offline-mirror runs: a complete mirror, and one
         # that lacks the fabric manager (the "package missing from the mirror" fault).
-        build_repo(repo_dir / "mirror")
-        build_repo(repo_dir / "partial", [p for p in catalog() if "fabricmanager" not in p.name])
+        build_repo(repo_dir / "mirror", packages)
+        build_repo(repo_dir / "partial", [p for p in packages if "fabricmanager" not in p.name])
         ssh = cfg.root / "ssh"
         ssh.mkdir(mode=0o700, exist_ok=True)
         private = ssh / "id_ed25519"

@@ -2,7 +2,10 @@
 
 The driver package installs an nvidia-smi that answers for the GPUs the host is declared to have; daemons
 (nv-hostengine, dcgm-exporter, fabric manager, persistenced) ship SysV init scripts because lab hosts have
-no systemd. Two driver versions exist so pinning and rolling upgrades can be exercised."""
+no systemd. The repository carries what the site's spec asks for (driver branch and version, container toolkit
+version) plus one newer driver build, so pinning and rolling upgrades can be exercised. Names, ports and paths
+are the vendors' own (the stand-ins imitate the real packages; they do not read the roles, so a role that
+disagrees with the real packages fails here too)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,22 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-DRIVER_BRANCH = "550"
-DRIVER_VERSIONS = ("550.127.05-0ubuntu1", "550.144.03-0ubuntu1")
+from ..model.site import ProvisioningSettings
+
+# The newer driver build the repository also carries: the rolling upgrade test moves the hosts to it.
+UPGRADE_DRIVER_VERSION = "550.144.03-0ubuntu1"
 DCGM_VERSION = "1:3.3.9"
-TOOLKIT_VERSION = "1.17.4-1"
+DCGM_EXPORTER_VERSION = "3.3.9-3.6.1"
+# Ports the real daemons listen on by default: nv-hostengine 5555 (nv-hostengine(1),
+# https://docs.nvidia.com/datacenter/dcgm/latest/reference/command-line-reference/nv-hostengine.html),
+# dcgm-exporter 9400 (https://github.com/NVIDIA/dcgm-exporter, "-a, --address ... :9400"), fabric manager 6666
+# (FM_CMD_PORT_NUMBER, https://docs.nvidia.com/datacenter/tesla/fabric-manager-user-guide/).
+HOSTENGINE_PORT = 5555
+EXPORTER_PORT = 9400
+FABRICMANAGER_PORT = 6666
+SUITE = "stable"
+COMPONENT = "main"
+KEYRING = "gpuctl-lab-archive-keyring.gpg"
 
 
 @dataclass
@@ -26,6 +41,11 @@ class Package:
     description: str
     depends: list[str] = field(default_factory=list)
     files: dict[str, tuple[str, int]] = field(default_factory=dict)  # path -> (content, mode)
+
+
+def upstream(version: str) -> str:
+    """The upstream part of a Debian version (550.127.05-0ubuntu1 -> 550.127.05), what the tools print."""
+    return version.split(":", 1)[-1].split("-")[0]
 
 
 def _standin(name: str) -> str:
@@ -47,23 +67,25 @@ def _service(name: str, program: str, port: int, description: str) -> dict[str, 
     }
 
 
-def catalog() -> list[Package]:
-    b = DRIVER_BRANCH
+def catalog(provisioning: ProvisioningSettings) -> list[Package]:
+    """The packages a site's hosts install, at the versions its spec declares, plus the upgrade driver build."""
+    b = provisioning.driver_branch
+    toolkit = provisioning.container_toolkit_version
     pkgs: list[Package] = []
-    for version in DRIVER_VERSIONS:
-        upstream = version.split("-")[0]
+    for version in dict.fromkeys((provisioning.driver_version, UPGRADE_DRIVER_VERSION)):
+        smi_version = upstream(version)
         pkgs += [
             Package(
                 f"nvidia-kernel-common-{b}",
                 version,
                 "NVIDIA kernel common files (stand-in)",
-                files={f"/usr/lib/nvidia/{upstream}/kernel-common": ("stand-in\n", 0o644)},
+                files={f"/usr/lib/nvidia/{smi_version}/kernel-common": ("stand-in\n", 0o644)},
             ),
             Package(
                 f"nvidia-utils-{b}",
                 version,
                 "NVIDIA driver support binaries (stand-in nvidia-smi)",
-                files={"/usr/bin/nvidia-smi": (_standin("nvidia-smi").replace("@DRIVER_VERSION@", upstream), 0o755)},
+                files={"/usr/bin/nvidia-smi": (_standin("nvidia-smi").replace("@DRIVER_VERSION@", smi_version), 0o755)},
             ),
             Package(
                 f"nvidia-compute-utils-{b}",
@@ -85,8 +107,8 @@ def catalog() -> list[Package]:
                 f"nvidia-fabricmanager-{b}",
                 version,
                 "NVIDIA Fabric Manager (stand-in)",
-                files=_service("nvidia-fabricmanager", "nv-fabricmanager", 6666, "NVIDIA Fabric Manager")
-                | {f"/usr/share/nvidia/nvswitch/fabricmanager-{upstream}": ("stand-in\n", 0o644)},
+                files=_service("nvidia-fabricmanager", "nv-fabricmanager", FABRICMANAGER_PORT, "NVIDIA Fabric Manager")
+                | {f"/usr/share/nvidia/nvswitch/fabricmanager-{smi_version}": ("stand-in\n", 0o644)},
             ),
         ]
     pkgs += [
@@ -94,26 +116,31 @@ def catalog() -> list[Package]:
             "datacenter-gpu-manager",
             DCGM_VERSION,
             "NVIDIA DCGM (stand-in nv-hostengine)",
-            files=_service("nvidia-dcgm", "nv-hostengine", 5555, "NVIDIA DCGM host engine"),
+            files=_service("nvidia-dcgm", "nv-hostengine", HOSTENGINE_PORT, "NVIDIA DCGM host engine"),
         ),
         Package(
             "dcgm-exporter",
-            "3.3.9-3.6.1",
+            DCGM_EXPORTER_VERSION,
             "DCGM exporter for Prometheus (stand-in)",
             depends=["datacenter-gpu-manager"],
-            files=_service("dcgm-exporter", "dcgm-exporter", 9400, "DCGM Prometheus exporter"),
+            files=_service("dcgm-exporter", "dcgm-exporter", EXPORTER_PORT, "DCGM Prometheus exporter"),
         ),
         Package(
             "nvidia-container-toolkit-base",
-            TOOLKIT_VERSION,
+            toolkit,
             "NVIDIA container toolkit base (stand-in)",
-            files={"/usr/bin/nvidia-ctk": ("#!/bin/sh\necho 'NVIDIA Container Toolkit CLI version 1.17.4'\n", 0o755)},
+            files={
+                "/usr/bin/nvidia-ctk": (
+                    f"#!/bin/sh\necho 'NVIDIA Container Toolkit CLI version {upstream(toolkit)}'\n",
+                    0o755,
+                )
+            },
         ),
         Package(
             "nvidia-container-toolkit",
-            TOOLKIT_VERSION,
+            toolkit,
             "NVIDIA container toolkit (stand-in)",
-            depends=[f"nvidia-container-toolkit-base (= {TOOLKIT_VERSION})"],
+            depends=[f"nvidia-container-toolkit-base (= {toolkit})"],
             files={"/usr/bin/nvidia-container-runtime": ("#!/bin/sh\nexit 0\n", 0o755)},
         ),
     ]
@@ -145,18 +172,18 @@ def build_deb(pkg: Package, out: Path, work: Path) -> Path:
     return deb
 
 
-def build_repo(repo: Path, packages: list[Package] | None = None, suite: str = "stable") -> Path:
-    """A signed flat-component repository at `repo`; returns the path of the binary signing key."""
+def build_repo(repo: Path, packages: list[Package], suite: str = SUITE) -> Path:
+    """A signed one-component repository at `repo`; returns the path of the binary signing key."""
     if repo.exists():
         shutil.rmtree(repo)
     pool = repo / "pool"
     pool.mkdir(parents=True)
     work = repo.parent / f".{repo.name}-build"
     shutil.rmtree(work, ignore_errors=True)
-    for pkg in packages or catalog():
+    for pkg in packages:
         build_deb(pkg, pool, work)
     shutil.rmtree(work, ignore_errors=True)
-    binary = repo / "dists" / suite / "main" / "binary-all"
+    binary = repo / "dists" / suite / COMPONENT / "binary-all"
     binary.mkdir(parents=True)
     packages_txt = subprocess.run(
         ["apt-ftparchive", "packages", "pool"], cwd=repo, check=True, capture_output=True, text=True
@@ -172,7 +199,7 @@ def build_repo(repo: Path, packages: list[Package] | None = None, suite: str = "
             "-o",
             "APT::FTPArchive::Release::Architectures=all amd64 arm64",
             "-o",
-            "APT::FTPArchive::Release::Components=main",
+            f"APT::FTPArchive::Release::Components={COMPONENT}",
             "release",
             f"dists/{suite}",
         ],
@@ -191,7 +218,7 @@ def build_repo(repo: Path, packages: list[Package] | None = None, suite: str = "
         check=True,
         capture_output=True,
     )
-    key = repo / "gpuctl-lab-archive-keyring.gpg"
+    key = repo / KEYRING
     subprocess.run([*gpg, "--output", str(key), "--export", "lab@gpuctl.invalid"], check=True, capture_output=True)
     dist = repo / "dists" / suite
     subprocess.run(

@@ -1,106 +1,17 @@
-"""The Kubernetes API calls provisioning makes, with the `kubernetes` Python client: server-side apply of the
-serving manifests, cordon/drain/uncordon for rolling driver upgrades. Used by the Ansible modules in
-playbooks/library and tested against a fake API server that validates every object it receives."""
+"""The Kubernetes API calls provisioning makes, with the `kubernetes` Python client: cordon, drain and uncordon for
+rolling driver upgrades. Used by the Ansible module playbooks/library/gpuctl_k8s_node.py and tested against a
+fake API server that validates every object it receives. (Cluster objects are the Pulumi program's.)"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-PLURALS = {
-    "Namespace": "namespaces",
-    "Service": "services",
-    "Deployment": "deployments",
-    "NetworkPolicy": "networkpolicies",
-    "ConfigMap": "configmaps",
-    "ServiceMonitor": "servicemonitors",
-    "Node": "nodes",
-}
-CLUSTER_SCOPED = {"Namespace", "Node"}
-
 
 def _client(kubeconfig: str) -> Any:
     from kubernetes import config
 
     return config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-
-
-def object_path(obj: dict[str, Any]) -> str:
-    api_version, kind = obj["apiVersion"], obj["kind"]
-    if kind not in PLURALS:
-        raise ValueError(f"gpuctl does not know the REST path of {kind}")
-    base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    name = obj["metadata"]["name"]
-    if kind in CLUSTER_SCOPED:
-        return f"{base}/{PLURALS[kind]}/{name}"
-    ns = obj["metadata"].get("namespace", "default")
-    return f"{base}/namespaces/{ns}/{PLURALS[kind]}/{name}"
-
-
-def _request(
-    api: Any,
-    method: str,
-    path: str,
-    query: list[tuple[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
-    body: Any = None,
-) -> dict[str, Any]:
-    """One REST call through the client's own serialization and auth; errors raise ApiException."""
-    import json
-
-    from kubernetes.client.exceptions import ApiException
-
-    params = api.param_serialize(
-        method=method,
-        resource_path=path,
-        query_params=query or [],
-        header_params={"Accept": "application/json", **(headers or {})},
-        body=body,
-        auth_settings=["BearerToken"],
-    )
-    resp = api.call_api(*params)
-    resp.read()
-    if resp.status >= 400:
-        raise ApiException(status=resp.status, reason=resp.reason, body=resp.data.decode(errors="replace"))
-    result: dict[str, Any] = json.loads(resp.data or b"{}")
-    return result
-
-
-def _resource_version(api: Any, path: str) -> str | None:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        data = _request(api, "GET", path)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return str(data.get("metadata", {}).get("resourceVersion"))
-
-
-def apply_objects(
-    kubeconfig: str, objects: list[dict[str, Any]], field_manager: str = "gpuctl", dry_run: bool = False
-) -> list[str]:
-    """Server-side apply each object (conflicts forced to the field manager); returns those that changed."""
-    from kubernetes.client.exceptions import ApiException
-
-    api = _client(kubeconfig)
-    changed = []
-    for obj in objects:
-        path = object_path(obj)
-        before = _resource_version(api, path)
-        query = [("fieldManager", field_manager), ("force", "true")]
-        if dry_run:
-            query.append(("dryRun", "All"))
-        try:
-            result = _request(api, "PATCH", path, query, {"Content-Type": "application/apply-patch+yaml"}, obj)
-        except ApiException as exc:
-            raise RuntimeError(f"{obj['kind']}/{obj['metadata']['name']}: HTTP {exc.status}: {exc.body}") from None
-        after = str(result.get("metadata", {}).get("resourceVersion"))
-        if before != after:
-            ns = obj["metadata"].get("namespace")
-            changed.append(f"{obj['kind']}/{ns + '/' if ns else ''}{obj['metadata']['name']}")
-    return changed
 
 
 def _core(kubeconfig: str) -> Any:

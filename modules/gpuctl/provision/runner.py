@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import sys
 import time
@@ -17,29 +16,22 @@ from ..loader import load_site
 from ..model import Site
 from ..report import FORMATS
 from ..rules import evaluate
-from .inventory import group, write_inventory
+from .inventory import Overlay, group, write_inventory
 from .journal import Journal
+from .roles import PLAYBOOKS_DIR, PROJECT_DIR, ROLES_DIR
 from .secrets import read_secrets, refuse_secret_extra_vars, secret_variables, write_extravars_file
 
-PROJECT_DIR = Path(os.environ.get("GPUCTL_PROJECT_DIR", Path(__file__).resolve().parents[3]))
 STATE_DIR = Path(os.environ.get("GPUCTL_STATE_DIR", PROJECT_DIR / ".gpuctl"))
-
-# Settings a lab host needs: it shares the machine's kernel (no IOMMU, no sysctl, no bonds, no reboot) and
-# has no container runtime; everything else runs as in production.
-LAB_VARS: dict[str, Any] = {
-    "preflight_iommu_check": False,
-    "base_apply_sysctl": False,
-    "network_apply": False,
-    "nvidia_driver_reboot_allowed": False,
-    "container_toolkit_restart_runtime": False,
-    "nvidia_driver_service_manager": "sysvinit",
-    "dcgm_service_manager": "sysvinit",
-    "container_toolkit_service_manager": "sysvinit",
-}
 
 
 class ProvisionError(GpuctlError):
-    """Provisioning cannot start (bad target, validation errors, missing lab)."""
+    """Provisioning cannot start (a target outside the overlay's hosts)."""
+
+
+class PreflightError(ProvisionError):
+    """The site has pre-flight error findings: exit 1, as `gpuctl validate` and `gpuctl plan` exit for them."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -97,8 +89,9 @@ def resolve_target(site: Site, target: str) -> tuple[str, list[str]]:
 
 def strategy() -> dict[str, str]:
     """Ansible strategy: mitogen's when installed (one persistent interpreter per host instead of a module
-    upload per task; 3x faster here per the shared reference lab.md), else Ansible's linear. GPUCTL_ANSIBLE_STRATEGY
-    overrides (linear, free, mitogen_linear, ...)."""
+    upload per task, https://mitogen.networkgenomics.com/ansible_detailed.html; measured on this project's lab, 16
+    hosts on 2 cores: 83 s linear with pipelining, 32 s mitogen_linear), else Ansible's linear.
+    GPUCTL_ANSIBLE_STRATEGY overrides (linear, free, mitogen_linear, ...)."""
     name = os.environ.get("GPUCTL_ANSIBLE_STRATEGY", "")
     try:
         import ansible_mitogen
@@ -118,8 +111,8 @@ def ansible_env(state_dir: Path) -> dict[str, str]:
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
     return strategy() | {
         "PATH": path,
-        "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
-        "ANSIBLE_LIBRARY": str(PROJECT_DIR / "playbooks" / "library"),
+        "ANSIBLE_ROLES_PATH": str(ROLES_DIR),
+        "ANSIBLE_LIBRARY": str(PLAYBOOKS_DIR / "library"),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp),
@@ -156,8 +149,8 @@ def close_masters(directory: Path) -> None:
 
 
 def default_forks(hosts: int) -> int:
-    # The controller is CPU-bound (~0.6 s per host per task on 2 cores, shared reference lab.md): more forks
-    # than a few per core buys little, fewer leaves hosts idle.
+    # The controller is CPU-bound (about 0.6 s of wall time per host per task on 2 cores, measured on this
+    # project's lab): more forks than a few per core buys little, fewer leaves hosts idle.
     return max(1, min(hosts, 4 * (os.cpu_count() or 2)))
 
 
@@ -172,22 +165,23 @@ def provision(
     forks: int | None = None,
     resume: bool = False,
     offline_mirror: str | None = None,
-    lab: bool = False,
+    overlay: Overlay | None = None,
     extra_vars: dict[str, Any] | None = None,
     kubeconfig: str | None = None,
     secrets_file: str | Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> ProvisionResult:
+    """Validate, render the inventory (with `overlay` laid over it when given), run `playbook`, summarize."""
     import ansible_runner
 
     site_path = Path(site_file)
-    secret_names = secret_variables(PROJECT_DIR / "playbooks" / "roles")
+    secret_names = secret_variables(ROLES_DIR)
     refuse_secret_extra_vars(extra_vars or {}, secret_names)
     secrets = read_secrets(Path(secrets_file), secret_names) if secrets_file else {}
     loaded = load_site(site_path)
     findings = evaluate(loaded)
     if findings.failed():
-        raise ProvisionError(
+        raise PreflightError(
             "the site has pre-flight errors; nothing was provisioned:\n" + FORMATS["console"]([findings])
         )
     site = loaded.site
@@ -202,44 +196,28 @@ def provision(
         pattern = ",".join(pending)
     if limit:
         pattern = f"{pattern}:&{limit}"
-    variables: dict[str, Any] = dict(extra_vars or {})
-    overrides: dict[str, dict[str, Any]] = {}
-    if lab:
-        from ..lab import core
-
-        state = core.current()
-        if state is None:
-            raise ProvisionError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
-        missing = [h for h in hosts if h not in state.addresses]
+    if overlay is not None:
+        missing = [h for h in hosts if h not in overlay.hosts]
         if missing:
-            raise ProvisionError(
-                f"{', '.join(missing)} not in the running lab (started from {state.site_file}, "
-                f"rack {state.rack or 'all'}): provision a target inside it"
-            )
-        overrides = {
-            h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {shlex.quote(state.ssh_config)}"}
-            for h in state.addresses
-        }
-        # The lab's ssh_config multiplexes connections; a master kept from an earlier run would skip host key
-        # verification (mitogen's connections follow the config's ControlPath): start from fresh connections.
-        close_masters(Path(state.ssh_config).parent)
-        variables = {
-            **LAB_VARS,
-            "nvidia_driver_repo_url": state.repo_url,
-            "nvidia_driver_repo_suite": "stable",
-            "nvidia_driver_repo_components": "main",
-            "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg",
-            **variables,
-        }
+            raise ProvisionError(f"{', '.join(missing)} not in {overlay.where}: provision a target inside it")
+        # A master kept from an earlier run would skip host key verification (mitogen's connections follow the
+        # SSH configuration's ControlPath too): start from fresh connections.
+        close_masters(overlay.ssh_config.parent)
+    variables: dict[str, Any] = dict(extra_vars or {})
     if offline_mirror:
-        key_name = "gpuctl-lab-archive-keyring.gpg" if lab else site.provisioning.apt_key_url.rsplit("/", 1)[-1]
+        key_url = str(
+            (overlay.vars if overlay else {}).get("nvidia_driver_repo_key_url", site.provisioning.apt_key_url)
+        )
         variables["nvidia_driver_repo_url"] = offline_mirror.rstrip("/")
-        variables["nvidia_driver_repo_key_url"] = f"{offline_mirror.rstrip('/')}/{key_name}"
+        variables["nvidia_driver_repo_key_url"] = f"{offline_mirror.rstrip('/')}/{key_url.rsplit('/', 1)[-1]}"
     if kubeconfig:
-        variables["serving_kubeconfig"] = str(Path(kubeconfig).resolve())
+        # upgrade_drivers.yml cordons and drains through the Kubernetes API with it.
         variables["gpuctl_kubeconfig"] = str(Path(kubeconfig).resolve())
-    inventory_file = (state_dir / "lab-inventory.yml") if lab else (site_path.parent / "generated" / "inventory.yml")
-    write_inventory(site, site_path, inventory_file, overrides)
+    if overlay is not None:
+        inventory_file = state_dir / f"{overlay.name}-inventory.yml"
+    else:
+        inventory_file = site_path.parent / "generated" / "inventory.yml"
+    write_inventory(site, site_path, inventory_file, overlay)
 
     run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
     journal.start_run(run_id, target, hosts)
@@ -269,7 +247,7 @@ def provision(
     try:
         r = ansible_runner.run(
             private_data_dir=str(runner_dir),
-            project_dir=str(PROJECT_DIR / "playbooks"),
+            project_dir=str(PLAYBOOKS_DIR),
             playbook=playbook,
             inventory=str(inventory_file),
             limit=pattern,
@@ -343,7 +321,3 @@ def hint(message: str) -> str:
     ):
         return "a package is missing from the repository or mirror: check nvidia_driver_repo_url and its contents"
     return ""
-
-
-def isatty() -> bool:
-    return sys.stdout.isatty()

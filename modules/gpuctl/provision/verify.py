@@ -3,12 +3,16 @@
 Each check names what the site declares and what the host has: driver version, GPUs nvidia-smi sees (model,
 count, memory), fabric manager present, running and matching the driver on NVSwitch systems, DCGM host engine
 and exporter running and listening, the container runtime configured, netplan rendering the declared bonds,
-VLANs, MTU and VFs, and IOMMU on the kernel command line when VFs are declared."""
+VLANs, MTU and VFs, and IOMMU on the kernel command line when VFs are declared.
+
+What a check expects comes from the host's variables as the roles see them (`roles.host_variables`: the role
+defaults under the rendered inventory), so a version, path, port, package or service name is written once; the
+GPUs a host should have come from the hardware catalog."""
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +22,12 @@ import yaml
 
 from ..loader import load_site
 from ..model import Server, Site
-from ..render.netplan import netplan
-from .inventory import SSH_CONFIG, host_vars, write_ssh_config
+from .inventory import SSH_CONFIG, Overlay, inventory, write_ssh_config
 from .journal import Journal
+from .roles import host_variables
 from .runner import STATE_DIR, close_masters, resolve_target
 
-CONTAINERD_DROPIN = "/etc/containerd/conf.d/99-nvidia.toml"
+Vars = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -35,27 +39,23 @@ class CheckResult:
     skipped: bool = False
 
 
-Check = Callable[[Any, Site, Server], Iterator[tuple[str, bool, str]]]
+Check = Callable[[Any, Site, Server, Vars], Iterator[tuple[str, bool, str]]]
 
 
 def _sh(host: Any, cmd: str) -> Any:
     return host.run(cmd)
 
 
-def check_driver(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
-    p = site.provisioning
+def check_driver(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
     if not site.gpu_count(server):
         return
-    pkg = host.package(f"nvidia-driver-{p.driver_branch}-server")
+    name, version = v["nvidia_driver_package"], v["nvidia_driver_version"]
+    pkg = host.package(name)
     have = pkg.version if pkg.is_installed else "not installed"
-    yield (
-        "driver-version",
-        have == p.driver_version,
-        f"nvidia-driver-{p.driver_branch}-server {have}, declared {p.driver_version}",
-    )
+    yield "driver-version", have == version, f"{name} {have}, declared {version}"
 
 
-def check_gpus(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
+def check_gpus(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
     gpu = site.gpu_spec(server)
     if gpu is None:
         return
@@ -77,25 +77,24 @@ def check_gpus(host: Any, site: Site, server: Server) -> Iterator[tuple[str, boo
             f"{want_name} ({gpu.memory_mib or '?'} MiB)"
         ),
     )
-    driver = site.provisioning.driver_version.split("-")[0]
+    driver = str(v["nvidia_driver_version"]).split("-")[0]
     versions = sorted({r[2] for r in rows})
     yield "driver-loaded", versions == [driver], f"driver answering {', '.join(versions)}, declared {driver}"
 
 
-def check_fabric_manager(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
-    if not site.server_spec(server).nvswitch or not site.gpu_count(server):
+def check_fabric_manager(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
+    if not v["nvidia_driver_nvswitch"] or not site.gpu_count(server):
         return
-    p = site.provisioning
-    pkg = host.package(f"nvidia-fabricmanager-{p.driver_branch}")
+    name, version = v["nvidia_driver_fabricmanager_package"], v["nvidia_driver_version"]
+    pkg = host.package(name)
     if not pkg.is_installed:
-        yield "fabric-manager", False, f"nvidia-fabricmanager-{p.driver_branch} is not installed on an NVSwitch system"
+        yield "fabric-manager", False, f"{name} is not installed on an NVSwitch system"
         return
-    running = _sh(host, "/etc/init.d/nvidia-fabricmanager status || systemctl is-active nvidia-fabricmanager").rc == 0
-    ok = pkg.version == p.driver_version and running
+    running = _service_running(host, v["nvidia_driver_fabricmanager_service"])
     yield (
         "fabric-manager",
-        ok,
-        (f"nvidia-fabricmanager {pkg.version} ({'running' if running else 'not running'}), driver {p.driver_version}"),
+        pkg.version == version and running,
+        f"nvidia-fabricmanager {pkg.version} ({'running' if running else 'not running'}), driver {version}",
     )
 
 
@@ -103,66 +102,75 @@ def _service_running(host: Any, name: str) -> bool:
     return bool(_sh(host, f"/etc/init.d/{shlex.quote(name)} status || systemctl is-active {shlex.quote(name)}").rc == 0)
 
 
-def check_dcgm(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
+def check_dcgm(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
     if not site.gpu_count(server):
         return
-    engine = _service_running(host, "nvidia-dcgm")
-    listening = host.socket("tcp://0.0.0.0:5555").is_listening
+    engine = _service_running(host, v["dcgm_service"])
+    port = int(v["dcgm_hostengine_port"])
+    # nv-hostengine listens on 127.0.0.1 unless told otherwise (nv-hostengine(1),
+    # https://docs.nvidia.com/datacenter/dcgm/latest/reference/command-line-reference/nv-hostengine.html); testinfra
+    # counts a socket on 0.0.0.0 as listening on 127.0.0.1 only when asked for 0.0.0.0, so both are asked.
+    listening = any(host.socket(f"tcp://{a}:{port}").is_listening for a in ("0.0.0.0", "127.0.0.1"))
     yield (
         "dcgm-hostengine",
         engine and listening,
         (
             f"nv-hostengine {'running' if engine else 'not running'}, "
-            f"{'listening' if listening else 'not listening'} on 5555"
+            f"{'listening' if listening else 'not listening'} on {port}"
         ),
     )
-    exporter = _service_running(host, "dcgm-exporter")
+    if not v["dcgm_exporter_enabled"]:
+        return
+    exporter = _service_running(host, v["dcgm_exporter_service"])
+    url = f"http://127.0.0.1:{int(v['dcgm_exporter_port'])}/metrics"
     metrics = _sh(
-        host,
-        "python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9400/metrics',"
-        ' timeout=5).read().decode())"',
+        host, f"python3 -c \"import urllib.request;print(urllib.request.urlopen('{url}', timeout=5).read().decode())\""
     )
-    has = "DCGM_FI_DEV_GPU_UTIL" in metrics.stdout
+    metric = str(v["dcgm_exporter_counters"][0][0])
+    has = metric in metrics.stdout
     yield (
         "dcgm-exporter",
         exporter and has,
         (
             f"dcgm-exporter {'running' if exporter else 'not running'}, /metrics "
-            f"{'exports DCGM_FI_DEV_GPU_UTIL' if has else 'unreachable or empty'}"
+            f"{'exports ' + metric if has else 'unreachable or empty'}"
         ),
     )
 
 
-def check_container_runtime(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
+def check_container_runtime(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
     if not site.gpu_count(server):
         return
-    dropin = host.file(CONTAINERD_DROPIN)
-    main = host.file(site.provisioning.containerd_config)
+    dropin_dir = str(v["container_toolkit_dropin_dir"])
+    dropin = host.file(f"{dropin_dir}/{v['container_toolkit_dropin_name']}")
+    main = host.file(v["container_toolkit_containerd_config"])
     ok = (
         dropin.exists
-        and "runtimes.nvidia" in dropin.content_string
+        and f"runtimes.{v['container_toolkit_runtime_name']}" in dropin.content_string
         and main.exists
-        and "conf.d/*.toml" in main.content_string
+        and f"{dropin_dir}/*.toml" in main.content_string
     )
-    toolkit = host.package("nvidia-container-toolkit")
+    name = v["container_toolkit_package"]
+    toolkit = host.package(name)
     ok = ok and toolkit.is_installed
     yield (
         "container-runtime",
         ok,
         (
-            f"nvidia-container-toolkit {toolkit.version if toolkit.is_installed else 'missing'}; "
+            f"{name} {toolkit.version if toolkit.is_installed else 'missing'}; "
             f"containerd {'imports' if ok else 'does not import'} the NVIDIA runtime"
         ),
     )
 
 
-def check_network(host: Any, site: Site, server: Server) -> Iterator[tuple[str, bool, str]]:
-    if server.network_externally_managed or not (server.bonds or server.nics):
+def check_network(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
+    want: dict[str, Any] = v["network_netplan"]
+    if v["network_externally_managed"] or not ({"ethernets", "bonds", "vlans"} & set(want)):
         return
-    want = netplan(site, server)
-    f = host.file("/etc/netplan/60-gpuctl.yaml")
+    path = str(v["network_netplan_file"])
+    f = host.file(path)
     if not f.exists:
-        yield "netplan", False, "/etc/netplan/60-gpuctl.yaml is missing"
+        yield "netplan", False, f"{path} is missing"
         return
     have = (yaml.safe_load(f.content_string) or {}).get("network", {})
     yield (
@@ -170,18 +178,21 @@ def check_network(host: Any, site: Site, server: Server) -> Iterator[tuple[str, 
         have == want,
         "netplan file matches the site spec" if have == want else "netplan file differs from the site spec",
     )
-    for bond in server.bonds:
-        netdev = host.file(f"/run/systemd/network/10-netplan-{bond.name}.netdev")
+    for name, bond in want.get("bonds", {}).items():
+        params = bond.get("parameters", {})
+        netdev = host.file(f"/run/systemd/network/10-netplan-{name}.netdev")
         text = netdev.content_string if netdev.exists else ""
         ok = (
             "Kind=bond" in text
-            and f"Mode={bond.mode}" in text
-            and (not bond.mtu or f"MTUBytes={bond.mtu}" in text)
-            and (not bond.mii_monitor_interval_ms or f"MIIMonitorSec={bond.mii_monitor_interval_ms}ms" in text)
+            and f"Mode={params.get('mode')}" in text
+            and (not bond.get("mtu") or f"MTUBytes={bond['mtu']}" in text)
+            and (not params.get("mii-monitor-interval") or f"MIIMonitorSec={params['mii-monitor-interval']}ms" in text)
         )
-        detail = f"mode {bond.mode}, MTU and MII as declared" if ok else "missing or different from the spec"
-        yield f"bond-{bond.name}", ok, f"networkd {bond.name}: {detail}"
-    vfs = {p.name: p.sriov_vfs for n in server.nics for p in n.ports if p.sriov_vfs}
+        detail = f"mode {params.get('mode')}, MTU and MII as declared" if ok else "missing or different from the spec"
+        yield f"bond-{name}", ok, f"networkd {name}: {detail}"
+    vfs = {
+        n: e["virtual-function-count"] for n, e in want.get("ethernets", {}).items() if e.get("virtual-function-count")
+    }
     if vfs:
         rule = host.file("/run/udev/rules.d/99-sriov-netplan-setup.rules").exists
         counts = {name: have.get("ethernets", {}).get(name, {}).get("virtual-function-count") for name in vfs}
@@ -189,13 +200,11 @@ def check_network(host: Any, site: Site, server: Server) -> Iterator[tuple[str, 
         yield "sriov", ok, f"VFs {counts} (declared {vfs}); SR-IOV udev rule {'present' if rule else 'missing'}"
 
 
-def check_iommu(host: Any, site: Site, server: Server, lab: bool) -> Iterator[tuple[str, bool, str]]:
-    if not any(p.sriov_vfs for n in server.nics for p in n.ports):
-        return
-    if lab:
+def check_iommu(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
+    if not v["preflight_sriov_required"] or not v["preflight_iommu_check"]:
         return
     cmdline = host.file("/proc/cmdline").content_string.split()
-    ok = any(a in cmdline for a in ("intel_iommu=on", "amd_iommu=on", "iommu=pt", "iommu=on"))
+    ok = any(a in cmdline for a in v["preflight_iommu_parameters"])
     yield (
         "iommu",
         ok,
@@ -210,6 +219,7 @@ CHECKS: tuple[Check, ...] = (
     check_dcgm,
     check_container_runtime,
     check_network,
+    check_iommu,
 )
 
 
@@ -221,43 +231,34 @@ def _host_for(address: str, ssh_config: Path) -> Any:
     return testinfra.get_host(f"ssh://{address}", ssh_config=str(ssh_config))
 
 
-def ssh_address(site: Site, server: Server) -> str:
-    """Where verify connects: the management address provisioning uses (ansible_host), else the server name."""
-    return str(host_vars(site, server).get("ansible_host", server.name))
-
-
-def verify_host(name: str, site: Site, server: Server, ssh_config: Path, lab: bool) -> list[CheckResult]:
-    host = _host_for(name if lab else ssh_address(site, server), ssh_config)
+def verify_host(name: str, site: Site, server: Server, ssh_config: Path, v: Vars) -> list[CheckResult]:
+    """Run every check on one host, connecting where provisioning does (its `ansible_host`, else its name)."""
+    host = _host_for(str(v.get("ansible_host", name)), ssh_config)
     results: list[CheckResult] = []
     try:
         host.run("true")
     except Exception as exc:
         return [CheckResult(name, "reachable", False, f"cannot connect over SSH: {str(exc).splitlines()[0][:200]}")]
     for check in CHECKS:
-        for cid, ok, msg in check(host, site, server):
+        for cid, ok, msg in check(host, site, server, v):
             results.append(CheckResult(name, cid, ok, msg))
-    for cid, ok, msg in check_iommu(host, site, server, lab):
-        results.append(CheckResult(name, cid, ok, msg))
     return results
 
 
-def verify(site_file: str | Path, target: str = "all", lab: bool = False) -> list[CheckResult]:
+def verify(site_file: str | Path, target: str = "all", overlay: Overlay | None = None) -> list[CheckResult]:
+    """Check `target`'s hosts against the site; with an overlay, through its SSH configuration and variables."""
     site = load_site(site_file).site
     _, hosts = resolve_target(site, target)
     site_path = Path(site_file)
     ssh_config = write_ssh_config(site, site_path, site_path.parent / "generated" / SSH_CONFIG)
-    if lab:
-        from ..lab import core
-        from .runner import ProvisionError
-
-        state = core.current()
-        if state is None:
-            raise ProvisionError("no lab is up: run `gpuctl lab up SITE` first (or drop --lab)")
-        ssh_config = Path(state.ssh_config)
-        close_masters(Path(state.ssh_config).parent)
+    if overlay is not None:
+        ssh_config = overlay.ssh_config
+    # Fresh connections, so every one verifies the host key (a kept SSH master would skip it).
+    close_masters(ssh_config.parent)
+    inv = inventory(site, ssh_config, overlay)
     servers = {s.name: s for _, s in site.all_servers()}
     with ThreadPoolExecutor(max_workers=min(8, len(hosts) or 1)) as pool:
-        futures = [pool.submit(verify_host, h, site, servers[h], ssh_config, lab) for h in hosts]
+        futures = [pool.submit(verify_host, h, site, servers[h], ssh_config, host_variables(inv, h)) for h in hosts]
         results = [r for f in futures for r in f.result()]
     statuses = {h: "passed" if all(r.passed for r in results if r.host == h) else "failed" for h in hosts}
     journal = Journal(STATE_DIR / site.name / "journal.json")

@@ -1,6 +1,7 @@
-"""Kubernetes objects the site implies: namespaces, node labels and taints per pool, GPU Operator values,
-the dcgm-exporter ServiceMonitor. Plain dicts: the Pulumi program declares them, tests validate them
-against the Kubernetes schemas, and the Helm values are the same dict in both places."""
+"""Kubernetes objects the site implies: namespaces, GPU Operator values, the dcgm-exporter ServiceMonitor, and the
+node labels of each pool's servers. Plain dicts: the Pulumi program declares the objects, tests validate them
+against the Kubernetes schemas, and the Helm values are the same dict in both places. Node labels (and taints) go
+to the kubelet through the inventory: it registers each node with them (the kubernetes_node role)."""
 
 from __future__ import annotations
 
@@ -36,25 +37,6 @@ def node_labels(site: Site, pool: NodePool, server: Server) -> dict[str, str]:
         labels["nvidia.com/mig.config"] = "all-disabled"
     labels.update(pool.labels)
     return labels
-
-
-def node_patches(site: Site) -> list[dict[str, Any]]:
-    """Server-side-apply patches of each GPU node: the pool's labels and taints (node name = server name)."""
-    out = []
-    for pool in site.node_pools:
-        for server in site.pool_servers(pool):
-            spec: dict[str, Any] = {}
-            if pool.taints:
-                spec["taints"] = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
-            out.append(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Node",
-                    "metadata": {"name": server.name, "labels": node_labels(site, pool, server)},
-                    "spec": spec,
-                }
-            )
-    return out
 
 
 def pool_tolerations(site: Site) -> list[dict[str, str]]:

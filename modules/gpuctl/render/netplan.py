@@ -1,14 +1,15 @@
-"""netplan configuration per server: ports, bonds, VLANs, MTU, SR-IOV VF counts and addresses.
+"""netplan configuration per server as data: ports, bonds, VLANs, MTU, SR-IOV VF counts and addresses.
 
-Key names from canonical/netplan doc/netplan-yaml.md: bond `parameters` (mode, lacp-rate,
-mii-monitor-interval, transmit-hash-policy), `virtual-function-count` on the PF, `link` on VLANs."""
+The inventory carries it (`network_netplan`) and templates/netplan.yaml.j2 writes it on the host, the one renderer
+of the file; `gpuctl verify` compares the host's file with it. Key names from canonical/netplan
+doc/netplan-yaml.md (https://github.com/canonical/netplan/blob/main/doc/netplan-yaml.md): bond `parameters`
+(mode, lacp-rate, mii-monitor-interval, transmit-hash-policy), `virtual-function-count` on the PF, `link` on
+VLANs."""
 
 from __future__ import annotations
 
 from ipaddress import ip_network
 from typing import Any
-
-import yaml
 
 from ..model import Server, Site
 
@@ -66,8 +67,3 @@ def netplan(site: Site, server: Server) -> dict[str, Any]:
     if vlans:
         doc["vlans"] = vlans
     return doc
-
-
-def netplan_yaml(site: Site, server: Server) -> str:
-    header = "# Rendered by gpuctl from the site spec. DO NOT EDIT: change the site spec and re-run provisioning.\n"
-    return header + yaml.safe_dump({"network": netplan(site, server)}, sort_keys=False, default_flow_style=False)
