@@ -5,6 +5,7 @@ none), then:
 
 * size: `du -sm` of the venv's site-packages (what the install adds; pip itself included, ~10 MB);
 * distributions: installed distributions besides pip and setuptools;
+* install s: how long pip took (downloads included on a first run, from pip's cache after);
 * validate: median wall time of RUNS fresh processes of `gpuctl validate inventories/fra1/site.yaml` (after one
   round that is thrown away; the variants take turns, so other load on the machine falls on all alike), the
   interpreter's start and every import included: what a CI job pays per call; the fastest run; and the median CPU
