@@ -21,7 +21,7 @@ from ..model.serving import MemoryProfile
 from ..model.site import near_names
 from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
 from ..vram.calibrate import calibrate_log
-from .common import wide
+from .common import ConsoleJson, format_option, wide
 
 WeightDtype = Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"]
 KvDtype = Literal["auto", "fp8"]
@@ -178,7 +178,7 @@ def vram(
     calibrate: Annotated[
         Path | None, typer.Option(help="A vLLM start-up log (at most 256 MiB) to compare with the prediction.")
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
+    format: Annotated[ConsoleJson, format_option()] = ConsoleJson.console,
 ) -> int:
     """Predict the memory a serving engine allocates per GPU: weights, activation, KV cache, and if it starts."""
     if not model or not gpu:
@@ -187,8 +187,6 @@ def vram(
         raise UsageError(f"--engine must be one of {', '.join(engines.names())}, got {engine!r}")
     if dtype not in ("auto", "bf16", "fp16", "fp8", "int8", "int4") or kv_cache_dtype not in ("auto", "fp8"):
         raise UsageError("--dtype is one of auto|bf16|fp16|fp8|int8|int4 and --kv-cache-dtype auto|fp8")
-    if format not in ("console", "json"):
-        raise UsageError("--format is console or json")
     arch = resolve_model(model)
     spec = resolve_gpu(gpu)
     if pp > arch.num_layers:
