@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from gpuctl.lab import core  # noqa: E402
 from gpuctl.loader import load_site  # noqa: E402
 from gpuctl.provision.inventory import write_inventory  # noqa: E402
-from gpuctl.provision.runner import LAB_VARS, PROJECT_DIR  # noqa: E402
+from gpuctl.provision.runner import PROJECT_DIR  # noqa: E402
 
 SITE = ROOT / "benchmarks" / "_generated" / "lab16.yaml"
 
@@ -70,7 +70,7 @@ def gpuctl_run() -> float:
     return elapsed
 
 
-def plain_run(inventory: Path, extra: Path) -> float:
+def plain_run(inventory: Path) -> float:
     env = {
         **os.environ,
         "ANSIBLE_ROLES_PATH": str(PROJECT_DIR / "playbooks" / "roles"),
@@ -79,7 +79,7 @@ def plain_run(inventory: Path, extra: Path) -> float:
     }
     start = time.perf_counter()
     out = subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), "-e", f"@{extra}", "site.yml"],
+        ["ansible-playbook", "-i", str(inventory), "site.yml"],
         cwd=PROJECT_DIR / "playbooks",
         env=env,
         capture_output=True,
@@ -105,24 +105,9 @@ def main() -> None:
         core.down()
         state = core.up(SITE)  # fresh hosts for the plain run
         inventory = SITE.parent / "lab16-inventory.yml"
-        overrides = {
-            h: {"ansible_host": h, "ansible_ssh_common_args": f"-F {state.ssh_config}"} for h in state.addresses
-        }
-        write_inventory(load_site(SITE).site, SITE, inventory, overrides)
-        extra = SITE.parent / "lab16-vars.json"
-        extra.write_text(
-            json.dumps(
-                {
-                    **LAB_VARS,
-                    "nvidia_driver_repo_url": state.repo_url,
-                    "nvidia_driver_repo_suite": "stable",
-                    "nvidia_driver_repo_components": "main",
-                    "nvidia_driver_repo_key_url": f"{state.repo_url}/gpuctl-lab-archive-keyring.gpg",
-                }
-            )
-        )
-        results["plain_first"] = plain_run(inventory, extra)
-        results["plain_second"] = plain_run(inventory, extra)
+        write_inventory(load_site(SITE).site, SITE, inventory, core.inventory_overlay(state))
+        results["plain_first"] = plain_run(inventory)
+        results["plain_second"] = plain_run(inventory)
     finally:
         core.down()
     print(

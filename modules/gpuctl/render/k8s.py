@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import engines
 from ..model import NodePool, Server, Site
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuctl"}
@@ -106,4 +107,4 @@ def dcgm_service_monitor(site: Site) -> dict[str, Any]:
 
 def endpoint(site: Site, deployment_name: str) -> str:
     dep = next(d for d in site.deployments if d.name == deployment_name)
-    return f"http://{dep.name}.{dep.namespace}.svc.cluster.local:8000/v1"
+    return f"http://{dep.name}.{dep.namespace}.svc.cluster.local:{engines.get(dep.engine).port}/v1"
