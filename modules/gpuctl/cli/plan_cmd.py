@@ -16,7 +16,7 @@ from ..loader import load_site
 from ..plan import summarize
 from ..report import FORMATS
 from ..rules import evaluate
-from .common import site_files, wide
+from .common import ConsoleJson, format_option, site_files, wide
 
 
 def _print(summary: dict[str, Any], console: Console) -> None:
@@ -87,14 +87,12 @@ def _table(console: Console, title: str, columns: tuple[str, ...], rows: list[tu
 
 def plan(
     path: Annotated[Path, typer.Argument(help="A site.yaml, or a directory searched for site.yaml files.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
+    format: Annotated[ConsoleJson, format_option()] = ConsoleJson.console,
 ) -> int:
     """Validate the site, then print what it adds up to: power, space and GPUs per rack, pool and model.
 
     Stops with the findings (exit 1) when validation finds errors, as provision and the Pulumi program do.
     """
-    if format not in ("console", "json"):
-        raise typer.BadParameter("use console or json", param_hint="--format")
     summaries = []
     for file in site_files(path):
         loaded = load_site(file)

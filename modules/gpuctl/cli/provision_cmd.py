@@ -14,9 +14,9 @@ from rich.text import Text
 from ..provision.inventory import Overlay
 from ..provision.runner import ProvisionResult, hint, provision
 from . import env
-from .common import wide
+from .common import ConsoleJson, format_option, wide
 
-SiteOpt = Annotated[Path, typer.Option("--site", "-s", envvar="GPUCTL_SITE", help="The site spec (env GPUCTL_SITE).")]
+SiteOpt = Annotated[Path, typer.Option("--site", "-s", envvar=env.SITE, help="The site spec.")]
 
 
 def lab_overlay() -> Overlay:
@@ -86,7 +86,7 @@ def provision_cmd(
             f"(never pass secrets with -e; env {env.SECRETS_FILE}).",
         ),
     ] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="console or json.")] = "console",
+    format: Annotated[ConsoleJson, format_option()] = ConsoleJson.console,
 ) -> int:
     """Provision hosts for real over SSH: exit 0 all ok, 1 pre-flight errors in the site or any host failed or was
     unreachable, 2 bad input."""

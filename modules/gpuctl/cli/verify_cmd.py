@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -12,8 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..provision.verify import CheckResult, verify
-from .common import emit, wide
+from .common import emit, format_option, wide
 from .provision_cmd import SiteOpt, lab_overlay
+
+
+class VerifyFormat(StrEnum):
+    console = "console"
+    json = "json"
+    junit = "junit"
 
 
 def junit(results: list[CheckResult]) -> str:
@@ -35,11 +42,9 @@ def verify_cmd(
     target: Annotated[str, typer.Argument(help="A rack, a node pool, a host, or all.")],
     site: SiteOpt,
     lab: Annotated[bool, typer.Option("--lab", help="Check the running lab's hosts.")] = False,
-    format: Annotated[str, typer.Option("--format", "-f", help="console, json or junit.")] = "console",
+    format: Annotated[VerifyFormat, format_option()] = VerifyFormat.console,
 ) -> int:
     """Check hosts against the site spec: exit 0 all passed, 1 any check failed, 2 bad input."""
-    if format not in ("console", "json", "junit"):
-        raise typer.BadParameter("use console, json or junit", param_hint="--format")
     results = verify(site, target, overlay=lab_overlay() if lab else None)
     failed = [r for r in results if not r.passed]
     if format == "json":
