@@ -7,6 +7,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..errors import GpuctlError
+
+
+class KubernetesError(GpuctlError, RuntimeError):
+    """The cluster refused or did not finish a step (eviction, drain): the node is left cordoned, exit 1."""
+
+    exit_code = 1
+
 
 def _client(kubeconfig: str) -> Any:
     from kubernetes import config
@@ -70,7 +78,7 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
                 if exc.status == 429 and time.monotonic() < deadline:
                     time.sleep(2)
                     continue
-                raise RuntimeError(f"evicting {ns}/{name} from {node}: HTTP {exc.status} {exc.reason}") from None
+                raise KubernetesError(f"evicting {ns}/{name} from {node}: HTTP {exc.status} {exc.reason}") from None
     while not dry_run and evicted and time.monotonic() < deadline:
         left = [
             p for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items if _evictable(p)
@@ -80,5 +88,5 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
         time.sleep(1)
     else:
         if not dry_run and evicted:
-            raise RuntimeError(f"pods still on {node} after {timeout_s} s")
+            raise KubernetesError(f"pods still on {node} after {timeout_s} s")
     return changed or bool(evicted), evicted
