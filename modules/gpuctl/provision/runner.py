@@ -178,24 +178,10 @@ def provision(
     secret_names = secret_variables(ROLES_DIR)
     refuse_secret_extra_vars(extra_vars or {}, secret_names)
     secrets = read_secrets(Path(secrets_file), secret_names) if secrets_file else {}
-    loaded = load_site(site_path)
-    findings = evaluate(loaded)
-    if findings.failed():
-        raise PreflightError(
-            "the site has pre-flight errors; nothing was provisioned:\n" + FORMATS["console"]([findings])
-        )
-    site = loaded.site
-    pattern, hosts = resolve_target(site, target)
+    site = _preflight(site_path)
     state_dir = STATE_DIR / site.name
     journal = Journal(state_dir / "journal.json")
-    if resume:
-        pending = [h for h in journal.resumable() if h in hosts]
-        if not pending:
-            raise UsageError("nothing to resume: the last run and verify found every targeted host ok")
-        hosts = pending
-        pattern = ",".join(pending)
-    if limit:
-        pattern = f"{pattern}:&{limit}"
+    pattern, hosts = _select_hosts(site, target, journal, resume, limit)
     if overlay is not None:
         missing = [h for h in hosts if h not in overlay.hosts]
         if missing:
@@ -203,16 +189,7 @@ def provision(
         # A master kept from an earlier run would skip host key verification (mitogen's connections follow the
         # SSH configuration's ControlPath too): start from fresh connections.
         close_masters(overlay.ssh_config.parent)
-    variables: dict[str, Any] = dict(extra_vars or {})
-    if offline_mirror:
-        key_url = str(
-            (overlay.vars if overlay else {}).get("nvidia_driver_repo_key_url", site.provisioning.apt_key_url)
-        )
-        variables["nvidia_driver_repo_url"] = offline_mirror.rstrip("/")
-        variables["nvidia_driver_repo_key_url"] = f"{offline_mirror.rstrip('/')}/{key_url.rsplit('/', 1)[-1]}"
-    if kubeconfig:
-        # upgrade_drivers.yml cordons and drains through the Kubernetes API with it.
-        variables["gpuctl_kubeconfig"] = str(Path(kubeconfig).resolve())
+    variables = _run_variables(site, overlay, extra_vars, offline_mirror, kubeconfig)
     if overlay is not None:
         inventory_file = state_dir / f"{overlay.name}-inventory.yml"
     else:
@@ -229,9 +206,85 @@ def provision(
     if variables or secrets:
         write_extravars_file(runner_dir, variables | secrets)
     close_masters(state_dir / "cp")
-    cmdline = "--check --diff" if check else None
     start = time.perf_counter()
     summaries: dict[str, HostSummary] = {h: HostSummary() for h in hosts}
+    try:
+        r = ansible_runner.run(
+            private_data_dir=str(runner_dir),
+            project_dir=str(PLAYBOOKS_DIR),
+            playbook=playbook,
+            inventory=str(inventory_file),
+            limit=pattern,
+            forks=forks or default_forks(len(hosts)),
+            tags=",".join(tags) if tags else None,
+            cmdline="--check --diff" if check else None,
+            envvars=ansible_env(state_dir),
+            ident=run_id,
+            quiet=True,
+            event_handler=_event_handler(summaries, on_event),
+            rotate_artifacts=20,
+        )
+    finally:
+        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # the secrets file: not kept beside the artifacts
+    elapsed = time.perf_counter() - start
+    artifacts = Path(r.config.artifact_dir)
+    _scrub_environment(artifacts)
+    _summarize(summaries, r.stats or {}, r.status, r.rc, artifacts)
+    result = ProvisionResult(run_id, artifacts, r.status, r.rc, elapsed, summaries)
+    journal.finish_run({h: s.status for h, s in summaries.items()})
+    return result
+
+
+def _preflight(site_path: Path) -> Site:
+    """The site, validated: error findings stop provisioning before any host is touched."""
+    loaded = load_site(site_path)
+    findings = evaluate(loaded)
+    if findings.failed():
+        raise PreflightError(
+            "the site has pre-flight errors; nothing was provisioned:\n" + FORMATS["console"]([findings])
+        )
+    return loaded.site
+
+
+def _select_hosts(site: Site, target: str, journal: Journal, resume: bool, limit: str | None) -> tuple[str, list[str]]:
+    """(Ansible host pattern, host names): the target, narrowed to the journal's unfinished hosts with --resume."""
+    pattern, hosts = resolve_target(site, target)
+    if resume:
+        pending = [h for h in journal.resumable() if h in hosts]
+        if not pending:
+            raise UsageError("nothing to resume: the last run and verify found every targeted host ok")
+        hosts = pending
+        pattern = ",".join(pending)
+    if limit:
+        pattern = f"{pattern}:&{limit}"
+    return pattern, hosts
+
+
+def _run_variables(
+    site: Site,
+    overlay: Overlay | None,
+    extra_vars: dict[str, Any] | None,
+    offline_mirror: str | None,
+    kubeconfig: str | None,
+) -> dict[str, Any]:
+    """Extra variables of this run: -e values, an offline mirror's repository and key, the kubeconfig."""
+    variables: dict[str, Any] = dict(extra_vars or {})
+    if offline_mirror:
+        key_url = str(
+            (overlay.vars if overlay else {}).get("nvidia_driver_repo_key_url", site.provisioning.apt_key_url)
+        )
+        variables["nvidia_driver_repo_url"] = offline_mirror.rstrip("/")
+        variables["nvidia_driver_repo_key_url"] = f"{offline_mirror.rstrip('/')}/{key_url.rsplit('/', 1)[-1]}"
+    if kubeconfig:
+        # upgrade_drivers.yml cordons and drains through the Kubernetes API with it.
+        variables["gpuctl_kubeconfig"] = str(Path(kubeconfig).resolve())
+    return variables
+
+
+def _event_handler(
+    summaries: dict[str, HostSummary], on_event: Callable[[dict[str, Any]], None] | None
+) -> Callable[[dict[str, Any]], bool]:
+    """Keeps each host's first real failure message, then passes the event on (progress output)."""
 
     def handler(event: dict[str, Any]) -> bool:
         data = event.get("event_data", {})
@@ -244,42 +297,23 @@ def provision(
             on_event(event)
         return True
 
-    try:
-        r = ansible_runner.run(
-            private_data_dir=str(runner_dir),
-            project_dir=str(PLAYBOOKS_DIR),
-            playbook=playbook,
-            inventory=str(inventory_file),
-            limit=pattern,
-            forks=forks or default_forks(len(hosts)),
-            tags=",".join(tags) if tags else None,
-            cmdline=cmdline,
-            envvars=ansible_env(state_dir),
-            ident=run_id,
-            quiet=True,
-            event_handler=handler,
-            rotate_artifacts=20,
-        )
-    finally:
-        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # the secrets file: not kept beside the artifacts
-    elapsed = time.perf_counter() - start
-    stats = r.stats or {}
+    return handler
+
+
+def _summarize(summaries: dict[str, HostSummary], stats: dict[str, Any], status: str, rc: int, artifacts: Path) -> None:
+    """Per-host counts from the play recap; a run that ended without one (ansible-playbook missing, a syntax
+    error) fails every host with the error from its output."""
     for host, summary in summaries.items():
         summary.ok = stats.get("ok", {}).get(host, 0)
         summary.changed = stats.get("changed", {}).get(host, 0)
         summary.failed = stats.get("failures", {}).get(host, 0)
         summary.unreachable = stats.get("dark", {}).get(host, 0)
         summary.skipped = stats.get("skipped", {}).get(host, 0)
-    artifacts = Path(r.config.artifact_dir)
-    _scrub_environment(artifacts)
-    if r.status != "successful" and not stats:
+    if status != "successful" and not stats:
         tail = _stdout_error(artifacts)
         for s in summaries.values():
             s.failed = s.failed or 1
-            s.message = s.message or tail or f"ansible-runner ended {r.status} (rc {r.rc}); see the artifacts"
-    result = ProvisionResult(run_id, artifacts, r.status, r.rc, elapsed, summaries)
-    journal.finish_run({h: s.status for h, s in summaries.items()})
-    return result
+            s.message = s.message or tail or f"ansible-runner ended {status} (rc {rc}); see the artifacts"
 
 
 def _scrub_environment(artifacts: Path) -> None:
