@@ -18,6 +18,7 @@ import yaml
 from hypothesis import strategies as st
 
 from tests.fuzz.harness import ROOT
+from tests.vram.test_vram_cli import DEEPSEEK_V3_CONFIG
 
 SITES = {name: ROOT / "inventories" / name / "site.yaml" for name in ("fra1", "lab", "ams2")}
 SITE_TEXT = {name: path.read_text(encoding="utf-8") for name, path in SITES.items()}
@@ -397,26 +398,7 @@ MIXTRAL = {
     "sliding_window": None,
     "torch_dtype": "bfloat16",
 }
-DEEPSEEK = {
-    "model_type": "deepseek_v3",
-    "num_hidden_layers": 61,
-    "hidden_size": 7168,
-    "num_attention_heads": 128,
-    "num_key_value_heads": 128,
-    "intermediate_size": 18432,
-    "moe_intermediate_size": 2048,
-    "vocab_size": 129280,
-    "max_position_embeddings": 163840,
-    "n_routed_experts": 256,
-    "n_shared_experts": 1,
-    "num_experts_per_tok": 8,
-    "first_k_dense_replace": 3,
-    "kv_lora_rank": 512,
-    "q_lora_rank": 1536,
-    "qk_rope_head_dim": 64,
-    "qk_nope_head_dim": 128,
-    "v_head_dim": 128,
-    "torch_dtype": "bfloat16",
+DEEPSEEK = DEEPSEEK_V3_CONFIG | {
     "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]},
 }
 GEMMA = {

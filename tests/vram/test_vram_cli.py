@@ -27,6 +27,28 @@ LLAMA_31_8B_CONFIG = {  # meta-llama/Llama-3.1-8B config.json keys that matter (
     "torch_dtype": "bfloat16",
     "rope_scaling": {"rope_type": "llama3"},
 }
+DEEPSEEK_V3_CONFIG = {  # DeepSeek-V3 config.json fields (config_671B.json shapes)
+    "model_type": "deepseek_v3",
+    "num_hidden_layers": 61,
+    "hidden_size": 7168,
+    "num_attention_heads": 128,
+    "num_key_value_heads": 128,
+    "intermediate_size": 18432,
+    "moe_intermediate_size": 2048,
+    "vocab_size": 129280,
+    "max_position_embeddings": 163840,
+    "n_routed_experts": 256,
+    "n_shared_experts": 1,
+    "num_experts_per_tok": 8,
+    "first_k_dense_replace": 3,
+    "kv_lora_rank": 512,
+    "q_lora_rank": 1536,
+    "qk_rope_head_dim": 64,
+    "qk_nope_head_dim": 128,
+    "v_head_dim": 128,
+    "torch_dtype": "bfloat16",
+    "quantization_config": {"quant_method": "fp8"},
+}
 
 
 def test_json_output_has_the_documented_keys() -> None:
@@ -91,32 +113,7 @@ def test_config_json_matches_the_catalog_entry(tmp_path: Path) -> None:
 
 def test_config_json_with_moe_mla_and_quantization(tmp_path: Path) -> None:
     cfg = tmp_path / "config.json"
-    cfg.write_text(
-        json.dumps(
-            {  # DeepSeek-V3 config.json fields (config_671B.json shapes)
-                "model_type": "deepseek_v3",
-                "num_hidden_layers": 61,
-                "hidden_size": 7168,
-                "num_attention_heads": 128,
-                "num_key_value_heads": 128,
-                "intermediate_size": 18432,
-                "moe_intermediate_size": 2048,
-                "vocab_size": 129280,
-                "max_position_embeddings": 163840,
-                "n_routed_experts": 256,
-                "n_shared_experts": 1,
-                "num_experts_per_tok": 8,
-                "first_k_dense_replace": 3,
-                "kv_lora_rank": 512,
-                "q_lora_rank": 1536,
-                "qk_rope_head_dim": 64,
-                "qk_nope_head_dim": 128,
-                "v_head_dim": 128,
-                "torch_dtype": "bfloat16",
-                "quantization_config": {"quant_method": "fp8"},
-            }
-        )
-    )
+    cfg.write_text(json.dumps(DEEPSEEK_V3_CONFIG))
     arch = arch_from_hf_config(cfg)
     assert arch.mla is not None and arch.moe is not None and arch.quantization == "fp8"
     p = predict(arch, catalog.builtin().gpus["h200-sxm-141gb"], EngineSettings(tensor_parallel_size=8))
