@@ -34,14 +34,7 @@ for _where, _path, _ in HOSTILE:
 
 
 def with_value(where: tuple[str | int, ...], value: Any) -> dict[str, Any]:
-    data = copy.deepcopy(BASE)
-    node: Any = data
-    for part in where[:-1]:
-        if isinstance(part, str) and part not in node:
-            node[part] = {} if not isinstance(where[where.index(part) + 1], int) else [None]
-        node = node[part]
-    node[where[-1]] = value
-    return data
+    return _set(copy.deepcopy(BASE), where, value)
 
 
 def problems(data: dict[str, Any]) -> list[Any]:
@@ -56,6 +49,25 @@ def test_hostile_value_is_refused_at_its_field(where: tuple[str | int, ...], pat
     mine = [p for p in found if p.path and p.path.startswith(path)]
     assert mine, f"no problem names {path}: {[p.render() for p in found]}"
     assert all(p.line and p.line > 0 for p in mine), [p.render() for p in mine]
+
+
+def test_fixture_site_is_the_lab_site_with_the_first_hostile_value_of_each_field() -> None:
+    """tests/hostile/site.yaml was generated from cases.py: a case added there must reach the fixture too."""
+    data = copy.deepcopy(BASE)
+    for where in FIRST_PER_FIELD:
+        value = next(v for w, _, v in HOSTILE if w == where)
+        data = _set(data, where, value)
+    assert yaml.safe_load(FIXTURE.read_text()) == data
+
+
+def _set(data: dict[str, Any], where: tuple[str | int, ...], value: Any) -> dict[str, Any]:
+    node: Any = data
+    for i, part in enumerate(where[:-1]):
+        if isinstance(part, str) and part not in node:
+            node[part] = [None] if isinstance(where[i + 1], int) else {}
+        node = node[part]
+    node[where[-1]] = value
+    return data
 
 
 def test_fixture_site_reports_every_hostile_field_and_nothing_else() -> None:

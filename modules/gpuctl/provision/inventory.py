@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import printable
 from ..fsutil import write_atomic
 from ..model import Server, Site
 from ..model.site import ProvisioningSettings
@@ -43,11 +44,6 @@ class Overlay:
     where: str
     vars: Mapping[str, Any] = field(default_factory=dict)
     host_vars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-
-def printable(path: Path) -> str:
-    """A path for a comment line: control characters (a newline would end the comment) shown as '?'."""
-    return re.sub(r"[\x00-\x1f\x7f]", "?", str(path))
 
 
 def group(prefix: str, name: str) -> str:
@@ -89,7 +85,7 @@ def ssh_vars(ssh_config_file: Path) -> dict[str, Any]:
 
 def write_ssh_config(site: Site, site_file: Path, target: Path) -> Path:
     """The site's SSH client configuration, beside the inventory (0600: it names keys)."""
-    header = HEADER.format(site_file=printable(site_file))
+    header = HEADER.format(site_file=printable(str(site_file)))
     write_atomic(target, ssh_config(site, site_file.resolve().parent, header), mode=0o600)
     return target
 
@@ -147,7 +143,7 @@ def inventory(site: Site, ssh_config_file: Path, overlay: Overlay | None = None)
 def write_inventory(site: Site, site_file: Path, target: Path, overlay: Overlay | None = None) -> Path:
     ssh_file = write_ssh_config(site, site_file, target.parent / SSH_CONFIG)
     data = inventory(site, ssh_file.resolve(), overlay)
-    text = HEADER.format(site_file=printable(site_file)) + yaml.safe_dump(
+    text = HEADER.format(site_file=printable(str(site_file))) + yaml.safe_dump(
         data, sort_keys=False, default_flow_style=False
     )
     write_atomic(target, text, mode=0o600)
