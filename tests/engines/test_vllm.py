@@ -46,7 +46,7 @@ def test_kv_cache_usage_gauge_by_version(version: str | None, kv: str) -> None:
     metrics = ENGINE.metrics(version)
     assert metrics["kv_cache_usage"].name == kv
     assert set(metrics) <= set(SIGNALS)
-    assert all(m.name.startswith("vllm:") for m in metrics.values())
+    assert all(m.name.startswith("vllm:") for k, m in metrics.items() if k != "http_requests")
     assert all(m.name.endswith("_total") for m in metrics.values() if m.kind == "counter")
     assert metrics["requests_waiting"].selector == "vllm:num_requests_waiting"
 

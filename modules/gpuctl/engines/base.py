@@ -26,6 +26,7 @@ SIGNALS: Mapping[str, str] = {
     "kv_cache_blocks_used": "KV cache blocks in use",
     "kv_cache_blocks_max": "KV cache blocks allocated",
     "time_to_first_token": "time from arrival to the first output token",
+    "inter_token_latency": "time between two output tokens of a request",
     "e2e_latency": "time from arrival to the last output token",
     "queue_time": "time requests spend queued",
     "compute_time": "time requests spend in the model",
@@ -34,6 +35,9 @@ SIGNALS: Mapping[str, str] = {
     "generation_tokens": "output tokens generated",
     "request_success": "requests finished successfully",
     "request_failure": "requests that failed",
+    "prefix_cache_queries": "tokens looked up in the prefix cache",
+    "prefix_cache_hits": "tokens found in the prefix cache",
+    "http_requests": "HTTP requests answered, by status class (label status: 2xx, 4xx, 5xx)",
 }
 
 
@@ -46,6 +50,7 @@ class Metric:
     kind: MetricKind
     unit: str
     labels: tuple[tuple[str, str], ...] = ()
+    buckets: tuple[float, ...] = ()  # a histogram's default bucket edges (`le`), ascending
 
     @property
     def selector(self) -> str:

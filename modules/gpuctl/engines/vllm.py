@@ -144,26 +144,58 @@ class VllmMemory:
         return budget - used.weights_gib - used.activation_gib - used.non_torch_gib - graphs
 
 
-# Prometheus names (counters as scraped, with `_total`). v1: vllm/v1/metrics/loggers.py,
-# https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/metrics/loggers.py; v0: vllm/engine/metrics.py,
-# https://github.com/vllm-project/vllm/blob/v0.6.3/vllm/engine/metrics.py. Labels on every series: model_name
-# (and engine in v1).
+# Prometheus names (counters as scraped, with `_total`) and histogram bucket edges, per release line. Read from the
+# releases' own sources (PyPI sdists): v0 vllm/engine/metrics.py of 0.6.3; v1 vllm/v1/metrics/loggers.py of 0.8.5,
+# 0.10.1, 0.11.0 and (with vllm/v1/metrics/buckets.py) 0.33.0. tests/obs/fixtures/engine_metrics/vllm-<version>.json
+# holds each release's names and edges as extracted from its sdist, and a test checks this table against them.
+# Labels on every series: model_name (and engine in v1). HTTP status counts come from
+# prometheus-fastapi-instrumentator from 0.8 (vllm/entrypoints/openai/api_server.py: status grouped as 2xx/4xx/5xx).
+KV_CACHE_USAGE_RENAMED = (0, 9, 2)  # https://github.com/vllm-project/vllm/pull/18354 (named in PR 24245)
+V1_METRICS = (0, 8)  # the v1 engine's stat logger (queue/prefill/decode timings, prefix cache counters)
+ITL_RENAMED = (0, 11)  # time_per_output_token_seconds -> inter_token_latency_seconds (0.11.0 loggers.py)
+
+_TTFT_V0 = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+_TTFT_V1 = (*_TTFT_V0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+_ITL_V0 = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+_ITL_V1 = (*_ITL_V0, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0)
+_E2E_V0 = (1.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0)
+_E2E_V1 = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0,
+           960.0, 1920.0, 7680.0)  # fmt: skip
+
 _METRICS = {
     "requests_running": Metric("vllm:num_requests_running", "gauge", "requests"),
     "requests_waiting": Metric("vllm:num_requests_waiting", "gauge", "requests"),
-    "time_to_first_token": Metric("vllm:time_to_first_token_seconds", "histogram", "seconds"),
-    "e2e_latency": Metric("vllm:e2e_request_latency_seconds", "histogram", "seconds"),
     "preemptions": Metric("vllm:num_preemptions_total", "counter", "requests"),
     "prompt_tokens": Metric("vllm:prompt_tokens_total", "counter", "tokens"),
     "generation_tokens": Metric("vllm:generation_tokens_total", "counter", "tokens"),
     "request_success": Metric("vllm:request_success_total", "counter", "requests"),
 }
-# The KV usage gauge was renamed in 0.9.2 (https://github.com/vllm-project/vllm/pull/18354, release named in
-# https://github.com/vllm-project/vllm/pull/24245); the old name is hidden from 0.11 and removed in 0.12
-# (https://github.com/vllm-project/vllm/pull/29330).
-KV_CACHE_USAGE_RENAMED = (0, 9, 2)
+# 0.6.3's api_server.py has no instrumentator; 0.8.5's has (the releases between were not read).
+HTTP_REQUESTS = Metric("http_requests_total", "counter", "requests")
 KV_CACHE_USAGE = Metric("vllm:kv_cache_usage_perc", "gauge", "ratio")
 GPU_CACHE_USAGE = Metric("vllm:gpu_cache_usage_perc", "gauge", "ratio")
+
+
+def _versioned(v: tuple[int, ...]) -> dict[str, Metric]:
+    v1 = v >= V1_METRICS
+    itl = "vllm:inter_token_latency_seconds" if v >= ITL_RENAMED else "vllm:time_per_output_token_seconds"
+    out = {
+        "kv_cache_usage": KV_CACHE_USAGE if v >= KV_CACHE_USAGE_RENAMED else GPU_CACHE_USAGE,
+        "time_to_first_token": Metric(
+            "vllm:time_to_first_token_seconds", "histogram", "seconds", buckets=_TTFT_V1 if v1 else _TTFT_V0
+        ),
+        "inter_token_latency": Metric(itl, "histogram", "seconds", buckets=_ITL_V1 if v1 else _ITL_V0),
+        "e2e_latency": Metric(
+            "vllm:e2e_request_latency_seconds", "histogram", "seconds", buckets=_E2E_V1 if v1 else _E2E_V0
+        ),
+    }
+    if v1:
+        out["http_requests"] = HTTP_REQUESTS
+        out["queue_time"] = Metric("vllm:request_queue_time_seconds", "histogram", "seconds", buckets=_E2E_V1)
+        prefix = "vllm:prefix_cache" if v >= KV_CACHE_USAGE_RENAMED else "vllm:gpu_prefix_cache"
+        out["prefix_cache_queries"] = Metric(f"{prefix}_queries_total", "counter", "tokens")
+        out["prefix_cache_hits"] = Metric(f"{prefix}_hits_total", "counter", "tokens")
+    return out
 
 
 class Vllm:
@@ -206,8 +238,7 @@ class Vllm:
         return args
 
     def metrics(self, version: str | None) -> Mapping[str, Metric]:
-        renamed = parse_version(DEFAULT_VERSION if version is None else version) >= KV_CACHE_USAGE_RENAMED
-        return {**_METRICS, "kv_cache_usage": KV_CACHE_USAGE if renamed else GPU_CACHE_USAGE}
+        return {**_METRICS, **_versioned(parse_version(DEFAULT_VERSION if version is None else version))}
 
     def memory_profile(self, version: str | None) -> VllmMemory:
         version = DEFAULT_VERSION if version is None else version

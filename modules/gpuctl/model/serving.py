@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from .base import DnsLabel, ImageRef, Name, ReleaseVersion, ServiceName, Strict
 from .k8s import LabelKey, LabelValue
+from .observability import Slo
 
 # A catalog id, or a path to a Hugging Face config.json relative to the site file that never leaves its
 # directory (every segment starts with a letter, digit or '_', so no '..', no absolute path).
@@ -62,6 +63,7 @@ class Deployment(Strict):
     namespace: DnsLabel = "inference"
     image: ImageRef | None = Field(default=None, description="Engine image; default by engine and version.")
     clients: list[Client] = Field(default_factory=list, description="Allowed callers; none means no ingress.")
+    slo: Slo | None = Field(default=None, description="Service-level objectives: alerts and dashboards follow them.")
 
     @property
     def gpus_per_pod(self) -> int:

@@ -35,6 +35,7 @@ from .base import (
 from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
 from .k8s import LabelKey, LabelValue, NodePool
 from .network import Network
+from .observability import Observability
 from .rack import CoolingType, Rack, Server
 from .serving import Deployment
 
@@ -161,6 +162,7 @@ class Site(Strict):
     racks: list[Rack] = Field(min_length=1)
     node_pools: list[NodePool] = Field(default_factory=list)
     deployments: list[Deployment] = Field(default_factory=list)
+    observability: Observability = Field(default_factory=Observability)
     suppressions: list[Suppression] = Field(default_factory=list)
 
     _catalog: Catalog = PrivateAttr()

@@ -54,15 +54,16 @@ def pool_tolerations(site: Site) -> list[dict[str, str]]:
 def gpu_operator_values(site: Site) -> dict[str, Any]:
     """Helm values for the NVIDIA GPU Operator. The driver, container toolkit and DCGM host engine are the
     Ansible roles' (pinned, offline-capable, fabric manager matched to the driver), so the operator's own are
-    off; it runs the device plugin, GPU feature discovery, dcgm-exporter and, where a pool uses MIG, the MIG
-    manager."""
+    off; it runs the device plugin, GPU feature discovery and, where a pool uses MIG, the MIG manager. Its
+    dcgm-exporter is off too: the dcgm role runs one per host with gpuctl's counters, paired with the host's DCGM
+    (two exporters would double every GPU series)."""
     strategies = {p.mig_strategy for p in site.node_pools if p.mig_strategy != "none"}
     values: dict[str, Any] = {
         "operator": {"defaultRuntime": site.cluster.container_runtime},
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
         "dcgm": {"enabled": False},
-        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": False}},
+        "dcgmExporter": {"enabled": False},
         "devicePlugin": {"enabled": True},
         "gfd": {"enabled": True},
         "nfd": {"enabled": True},
