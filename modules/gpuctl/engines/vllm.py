@@ -153,6 +153,7 @@ class VllmMemory:
 KV_CACHE_USAGE_RENAMED = (0, 9, 2)  # https://github.com/vllm-project/vllm/pull/18354 (named in PR 24245)
 V1_METRICS = (0, 8)  # the v1 engine's stat logger (queue/prefill/decode timings, prefix cache counters)
 ITL_RENAMED = (0, 11)  # time_per_output_token_seconds -> inter_token_latency_seconds (0.11.0 loggers.py)
+TRACES_IN_V1 = (0, 11)  # the v1 engine exports OTLP traces (0.11.0's arg_utils.py no longer falls back for it)
 
 _TTFT_V0 = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 _TTFT_V1 = (*_TTFT_V0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
@@ -239,6 +240,15 @@ class Vllm:
 
     def metrics(self, version: str | None) -> Mapping[str, Metric]:
         return {**_METRICS, **_versioned(parse_version(DEFAULT_VERSION if version is None else version))}
+
+    def trace_args(self, version: str | None, endpoint: str) -> list[str]:
+        """OTLP trace export (vllm/engine/arg_utils.py `--otlp-traces-endpoint`, in 0.6.3 and every release read
+        since). 0.8-0.10's v1 engine did not trace: arg_utils.py of 0.8.5 and 0.10.1 falls back to v0 or refuses
+        (`_raise_or_fallback(feature_name="--otlp-traces-endpoint")`), so those get no flag."""
+        v = parse_version(DEFAULT_VERSION if version is None else version)
+        if V1_METRICS <= v < TRACES_IN_V1:
+            return []
+        return ["--otlp-traces-endpoint", endpoint]
 
     def memory_profile(self, version: str | None) -> VllmMemory:
         version = DEFAULT_VERSION if version is None else version

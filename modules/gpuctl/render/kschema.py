@@ -31,13 +31,27 @@ def _crd_files() -> list[dict[str, Any]]:
     ]
 
 
+def _python_patterns(node: Any) -> Any:
+    """CRD patterns are Go (RE2) regular expressions; Python's `re` wants inline flags first: `^(?i)x` is `(?i)^x`
+    (prometheus-operator's PrometheusRule has `^(?i)(abort|warn)?$`)."""
+    if isinstance(node, dict):
+        out = {k: _python_patterns(v) for k, v in node.items()}
+        pattern = out.get("pattern")
+        if isinstance(pattern, str) and pattern.startswith("^(?i)"):
+            out["pattern"] = "(?i)^" + pattern[len("^(?i)") :]
+        return out
+    if isinstance(node, list):
+        return [_python_patterns(v) for v in node]
+    return node
+
+
 @cache
 def _crds() -> dict[tuple[str, str], dict[str, Any]]:
     table: dict[tuple[str, str], dict[str, Any]] = {}
     for crd in _crd_files():
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
-            table[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+            table[(f"{group}/{version['name']}", kind)] = _python_patterns(version["schema"]["openAPIV3Schema"])
     return table
 
 

@@ -12,6 +12,7 @@ from .. import engines
 from ..model import Deployment, Site
 from ..vram import deployment_prediction
 from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, MANAGED_BY
+from .obs.otel import trace_args
 
 RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
 
@@ -31,7 +32,7 @@ def engine_args(site: Site, dep: Deployment) -> list[str]:
         p = deployment_prediction(site, dep, profile, with_workload=False)
         if p is not None and p.max_model_len_supported > 0:
             max_len = min(p.max_model_len_supported, site.model_arch(dep).max_position_embeddings)
-    return engine.args(dep, max_len)
+    return engine.args(dep, max_len) + trace_args(site, dep)  # tracing: issue 13's hook
 
 
 def _labels(dep: Deployment) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """GPU facts the GPU alerts use: the dcgm-exporter series and label names, and which XIDs are fatal.
 
 Series and labels: dcgm-exporter 4.8.2 (paired with DCGM 4.5.3, tag 4.5.3-4.8.2), every GPU series carries
-gpu, UUID, pci_bus_id, device, modelName and hostname
-(https://github.com/NVIDIA/dcgm-exporter/blob/4.5.3-4.8.2/internal/pkg/rendermetrics/render_metrics.go, line 47);
+gpu, UUID, pci_bus_id, device, modelName and Hostname
+(https://github.com/NVIDIA/dcgm-exporter/blob/4.5.3-4.8.2/internal/pkg/rendermetrics/render_metrics.go, line 47).
+The exporter's main branch renames Hostname to hostname after that release (commit d5e5f51, PR #655): an exporter
+release with it changes HOST_LABEL;
 DCGM_EXP_XID_ERRORS_COUNT adds `xid` and counts the XIDs of the last window (`--xid-count-window-size`,
 internal/pkg/collector/xid_collector.go). Field IDs: DCGM_FI_DEV_SLOWDOWN_TEMP 158, DCGM_FI_DEV_ENFORCED_POWER_LIMIT
 164 (https://github.com/NVIDIA/DCGM/blob/master/dcgmlib/dcgm_fields.h).
@@ -21,7 +23,7 @@ from __future__ import annotations
 FATAL_XIDS = (48, 79, 94, 95, 119, 120)
 APPLICATION_XIDS = (13, 31, 43, 45, 68)
 
-HOST_LABEL = "hostname"  # dcgm-exporter's label with the node's host name
+HOST_LABEL = "Hostname"  # dcgm-exporter's label with the node's host name (released 3.x-4.8.2)
 GPU_LABELS = ("gpu", "UUID", "pci_bus_id", "device", "modelName", HOST_LABEL)
 
 TEMP = "DCGM_FI_DEV_GPU_TEMP"

@@ -97,7 +97,7 @@ def site_groups(site: Site) -> list[dict[str, Any]]:
 def gpu_groups(site: Site) -> list[dict[str, Any]]:
     o = site.observability
     on = f"on ({g.HOST_LABEL}, gpu) group_left ()"  # keep every label of the GPU's series (UUID, modelName...)
-    gpu = "{{ $labels.hostname }} GPU {{ $labels.gpu }}"
+    gpu = f"{{{{ $labels.{g.HOST_LABEL} }}}} GPU {{{{ $labels.gpu }}}}"
     fatal, app = g.regex(g.FATAL_XIDS), g.regex(g.APPLICATION_XIDS)
     alerts = [
         _alert(
@@ -142,14 +142,14 @@ def gpu_groups(site: Site) -> list[dict[str, Any]]:
             f"count by ({g.HOST_LABEL}) ({g.TEMP}) < on ({g.HOST_LABEL}) group_left gpuctl:node_gpus:expected",
             "1m",
             "critical",
-            "{{ $labels.hostname }}: fewer GPUs report than the site spec declares",
+            f"{{{{ $labels.{g.HOST_LABEL} }}}}: fewer GPUs report than the site spec declares",
         ),
         _alert(
             "GpuctlGpuMetricsAbsent",
             f"gpuctl:node_gpus:expected unless on ({g.HOST_LABEL}) count by ({g.HOST_LABEL}) ({g.TEMP})",
             "2m",
             "critical",
-            "{{ $labels.hostname }}: no GPU metrics at all (dcgm-exporter down, or up but blind)",
+            f"{{{{ $labels.{g.HOST_LABEL} }}}}: no GPU metrics at all (dcgm-exporter down, or up but blind)",
         ),
         _alert("GpuctlTargetDown", "up == 0", "2m", "warning", "{{ $labels.job }} {{ $labels.instance }} is down"),
     ]

@@ -1,0 +1,50 @@
+"""`gpuctl obs render SITE -o DIR`: the observability files for sites that deploy them by other means than the
+Pulumi program: Prometheus rule files, Grafana dashboards, the OpenTelemetry Collector configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from ..fsutil import write_atomic
+from ..loader import load_site
+from ..render.obs import rule_files
+from ..render.obs.dashboards import dashboards
+from ..render.obs.otel import collector_config
+from ..report import FORMATS
+from ..rules import evaluate
+
+obs_app = typer.Typer(help="Observability rendered from the site spec.", no_args_is_help=True)
+
+
+@obs_app.command()
+def render(
+    site: Annotated[Path, typer.Argument(help="The site.yaml.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write into (created).")],
+) -> int:
+    """Validate the site, then write rules/*.rules.yml, dashboards/*.json and otel-collector.yaml (when the site
+    names a trace backend) below the output directory. Stops with the findings (exit 1) on validation errors."""
+    loaded = load_site(site)
+    result = evaluate(loaded)
+    if result.failed():
+        typer.echo(FORMATS["console"]([result]), err=True, nl=False)
+        typer.echo(f"{site}: validation failed; fix the errors above before rendering", err=True)
+        return 1
+    written: list[Path] = []
+    for name, content in rule_files(loaded.site).items():
+        written.append(output / "rules" / name)
+        write_atomic(written[-1], yaml.safe_dump(content, sort_keys=False, width=120))
+    for name, model in dashboards(loaded.site).items():
+        written.append(output / "dashboards" / name)
+        write_atomic(written[-1], json.dumps(model, indent=1, sort_keys=True) + "\n")
+    collector = collector_config(loaded.site)
+    if collector is not None:
+        written.append(output / "otel-collector.yaml")
+        write_atomic(written[-1], yaml.safe_dump(collector, sort_keys=False))
+    for path in written:
+        typer.echo(str(path))
+    return 0

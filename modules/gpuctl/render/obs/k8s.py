@@ -1,0 +1,135 @@
+"""Observability's Kubernetes objects, for `render.objects.site_objects`: the PrometheusRules (the same groups as
+the plain rule files), the scrape of the hosts' dcgm-exporter (a selector-less Service, its EndpointSlice of GPU
+node addresses, a ServiceMonitor), a PodMonitor per deployment (every series gets `deployment="<name>"`, which
+the serving rules select by), and the dashboard ConfigMaps for the Grafana sidecar.
+
+kube-prometheus-stack only picks up monitors and rules that carry its release label
+(`cluster.service_monitor_labels`; OBS002 checks it names `observability.release`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import engines
+from ...model import Site
+from ..k8s import LABEL_PREFIX, MANAGED_BY
+from .dashboards import dashboard_configmaps
+from .rules import rule_files
+
+DCGM_EXPORTER = "gpuctl-dcgm-exporter"
+DCGM_EXPORTER_PORT = 9400  # the dcgm role's dcgm_exporter_port default (dcgm-exporter's own default, :9400)
+Obj = dict[str, Any]
+
+
+def _meta(site: Site, name: str, namespace: str) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": {**MANAGED_BY, **site.cluster.service_monitor_labels}}
+
+
+def prometheus_rules(site: Site) -> list[Obj]:
+    ns = site.observability.namespace
+    return [
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": _meta(site, name.removesuffix(".rules.yml"), ns),
+            "spec": content,
+        }
+        for name, content in rule_files(site).items()
+    ]
+
+
+def _node_address(site: Site, server: Any) -> str | None:
+    """The server's address on a management network, else its first address (what the kubelet registers)."""
+    purposes = {n.name: n.purpose for n in site.networks}
+    addresses = sorted(server.addresses, key=lambda a: purposes.get(a.network) != "management")
+    return str(addresses[0].ip) if addresses else None
+
+
+def dcgm_exporter_scrape(site: Site) -> list[Obj]:
+    """The hosts' dcgm-exporter (dcgm role) as a Service without selector, its endpoints, and a ServiceMonitor."""
+    ns = site.cluster.gpu_operator_namespace
+    addresses: list[tuple[str, str]] = []
+    for _, server in site.all_servers():
+        address = _node_address(site, server) if site.gpu_count(server) else None
+        if address is not None:
+            addresses.append((server.name, address))
+    endpoints = [{"addresses": [a], "nodeName": n, "conditions": {"ready": True}} for n, a in addresses]
+    if not endpoints:
+        return []
+    labels = {**MANAGED_BY, "app.kubernetes.io/name": DCGM_EXPORTER}
+    port = {"name": "metrics", "port": DCGM_EXPORTER_PORT, "protocol": "TCP"}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": DCGM_EXPORTER, "namespace": ns, "labels": labels},
+        "spec": {"clusterIP": "None", "ports": [{**port, "targetPort": DCGM_EXPORTER_PORT}]},
+    }
+    ipv6 = any(":" in a for _, a in addresses)
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": DCGM_EXPORTER,
+            "namespace": ns,
+            "labels": {**labels, "kubernetes.io/service-name": DCGM_EXPORTER},
+        },
+        "addressType": "IPv6" if ipv6 else "IPv4",
+        "ports": [port],
+        "endpoints": endpoints,
+    }
+    monitor = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": _meta(site, DCGM_EXPORTER, ns),
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": DCGM_EXPORTER}},
+            "namespaceSelector": {"matchNames": [ns]},
+            "endpoints": [
+                {
+                    "port": "metrics",
+                    "path": "/metrics",
+                    "interval": f"{site.cluster.dcgm_exporter_scrape_interval_s}s",
+                    "honorLabels": True,  # keep the exporter's own hostname/gpu/UUID labels
+                }
+            ],
+        },
+    }
+    return [service, slice_, monitor]
+
+
+def serving_pod_monitors(site: Site) -> list[Obj]:
+    out = []
+    for dep in site.deployments:
+        engine = engines.get(dep.engine)
+        endpoint: dict[str, Any] = {"path": engine.metrics_path, "interval": "15s"}
+        if engine.metrics_port == engine.port:
+            endpoint["port"] = "http"
+        else:
+            endpoint["portNumber"] = engine.metrics_port
+        endpoint["relabelings"] = [
+            {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
+            {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
+        ]
+        out.append(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PodMonitor",
+                "metadata": _meta(site, dep.name, dep.namespace),
+                "spec": {
+                    "selector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
+                    "podMetricsEndpoints": [endpoint],
+                },
+            }
+        )
+    return out
+
+
+def observability_objects(site: Site) -> list[Obj]:
+    """Every observability object gpuctl applies (one call in render.objects.site_objects)."""
+    return [
+        *prometheus_rules(site),
+        *dcgm_exporter_scrape(site),
+        *serving_pod_monitors(site),
+        *dashboard_configmaps(site),
+    ]
