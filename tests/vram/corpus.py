@@ -137,22 +137,31 @@ def run(case: Case) -> Prediction:
     return predict(arch(case.model), catalog.builtin().gpus[case.gpu], settings, profile(case))
 
 
+GIB = float(2**30)
+
+
 @dataclass(frozen=True)
 class Error:
-    """The prediction against the log: KV GiB and token errors (None where the log has no such figure)."""
+    """The prediction against the log. Where the log gives only a token count, the KV GiB it implies is tokens x
+    the model's KV bytes per token per rank (`from_tokens`), and the GiB error is the token error in those bytes."""
 
     case: Case
     prediction: Prediction
-    gib: float | None
+    logged_gib: float
+    from_tokens: bool
+    gib: float
     tokens_pct: float | None
 
 
 def error(case: Case) -> Error:
     p = run(case)
-    gib = p.kv_cache_gib - case.kv_gib if case.kv_gib is not None else None
     tokens = case.kv_tokens
     pct = (p.kv_cache_tokens - tokens) / tokens * 100 if tokens else None
-    return Error(case, p, gib, pct)
+    if case.kv_gib is not None:
+        return Error(case, p, case.kv_gib, False, p.kv_cache_gib - case.kv_gib, pct)
+    assert tokens is not None, f"{case.id}: no KV figure"
+    per_token = p.kv_bytes_per_token / GIB
+    return Error(case, p, tokens * per_token, True, (p.kv_cache_tokens - tokens) * per_token, pct)
 
 
 def mean(values: list[float]) -> float:

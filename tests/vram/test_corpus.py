@@ -52,3 +52,29 @@ def test_held_out_is_at_least_a_third() -> None:
     held = [c for c in CASES if c.held_out]
     assert len(held) * 3 >= len(CASES), (len(held), len(CASES))
     assert {c.provenance for c in held}.isdisjoint(corpus.FITTED_PROVENANCE)
+
+
+# Accuracy, always on both sets at once: the fitted bound is what the constants were fitted to reach, the held-out
+# bound what they reach on logs they never saw (the target is 0.3 GiB; docs/vram-comparison.md shows where it is
+# missed and why). Lower these as the model improves; never assert the fitted set alone.
+FITTED_MEAN_GIB = 0.30
+HELD_OUT_MEAN_GIB = 2.5
+OVER_GIB = 1.0  # a case off by more than this must say why in its notes
+
+
+def test_kv_cache_accuracy_on_fitted_and_held_out_sets() -> None:
+    errors = [corpus.error(c) for c in CASES]
+    fitted = corpus.mean([abs(e.gib) for e in errors if not e.case.held_out])
+    held_out = corpus.mean([abs(e.gib) for e in errors if e.case.held_out])
+    assert fitted <= FITTED_MEAN_GIB, fitted
+    assert held_out <= HELD_OUT_MEAN_GIB, held_out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_start_up_verdict_matches_the_log(case: Case) -> None:
+    assert corpus.run(case).fits is case.fits
+
+
+def test_every_case_off_by_more_than_a_gib_says_why() -> None:
+    unexplained = [e.case.id for e in map(corpus.error, CASES) if abs(e.gib) > OVER_GIB and len(e.case.notes) < 80]
+    assert unexplained == []
