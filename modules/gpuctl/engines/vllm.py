@@ -133,8 +133,16 @@ class VllmMemory:
         else:
             seqs, batched, chunked = 256, max(r.max_model_len, 2048), False
         batched = r.max_num_batched_tokens or batched
-        whole_prefill = f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"
-        return SchedulerLimits(r.max_num_seqs or seqs, batched, () if chunked else (whole_prefill,))
+        notes = (
+            [] if chunked else [f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"]
+        )
+        if parse_version(self.version) < parse_version(ACCOUNTING[0].since):
+            # Held-out logs of 0.2/0.3 (docs/vram-comparison.md) show their own non-torch and profiling behaviour.
+            notes.append(
+                f"vLLM {self.version} predates the oldest accounting gpuctl models ({ACCOUNTING[0].since}); "
+                "its prediction uses that one and may be off by GiB"
+            )
+        return SchedulerLimits(r.max_num_seqs or seqs, batched, tuple(notes))
 
     def non_torch_gib(self, ranks: int) -> float:
         return self.accounting.non_torch_tp1_gib if ranks == 1 else self.accounting.non_torch_tpn_gib
