@@ -19,11 +19,10 @@ exported (all known fields when none is given); DCGM_EXP_XID_ERRORS_COUNT has on
 """
 
 import argparse
-import http.server
 import json
-import signal
 import sys
-import threading
+
+from metrics_http import serve
 
 # field -> (type, help, state key) for the fields a state can set; other counters-file fields export 0.
 FIELDS = {
@@ -89,26 +88,11 @@ def main():
         else [(f, t, h) for f, (t, h, _) in FIELDS.items()] + [(XID_COUNT, "gauge", "XID errors in the window.")]
     )
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path.split("?")[0] != "/metrics":
-                self.send_error(404)
-                return
-            with open(args.state) as fh:
-                body = render(json.load(fh), counters).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def scrape():
+        with open(args.state) as fh:
+            return render(json.load(fh), counters)
 
-        def log_message(self, *_):
-            pass
-
-    host, port = args.listen.rsplit(":", 1)
-    server = http.server.ThreadingHTTPServer((host, int(port)), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    server.serve_forever()
+    serve(args.listen, {"/metrics": scrape})
     return 0
 
 

@@ -12,11 +12,10 @@ A dead replica is the process stopped by its PID.
 """
 
 import argparse
-import http.server
 import json
-import signal
 import sys
-import threading
+
+from metrics_http import serve
 
 
 def fmt(edge):
@@ -55,30 +54,11 @@ def main():
     with open(args.fixture) as fh:
         fixture = json.load(fh)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            path = self.path.split("?")[0]
-            if path == "/health":
-                body = b""
-            elif path == "/metrics":
-                with open(args.state) as fh:
-                    body = render(fixture, args.model, json.load(fh)).encode()
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def scrape():
+        with open(args.state) as fh:
+            return render(fixture, args.model, json.load(fh))
 
-        def log_message(self, *_):
-            pass
-
-    host, port = args.listen.rsplit(":", 1)
-    server = http.server.ThreadingHTTPServer((host, int(port)), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    server.serve_forever()
+    serve(args.listen, {"/metrics": scrape, "/health": lambda: ""})
     return 0
 
 
