@@ -4,7 +4,8 @@ replicas (vLLM 0.11.0's metric families from its sdist); Debian's Alertmanager d
 Each injected fault's alert is awaited firing through Prometheus's API and arriving at the webhook, and the
 time from injection to delivery is measured; every dashboard query runs against the same Prometheus.
 
-Real: Prometheus, Alertmanager, the rules, the dashboards' queries. Stand-ins: the exporters and the vLLM
+Real: Prometheus, Alertmanager (with gpuctl's routing for the lab site's receiver), the rules, the dashboards'
+queries. Stand-ins: the exporters and the vLLM
 replicas (gpuctl/lab/standins), on loopback addresses 127.0.13.0/24 (not inside lab namespaces). The rules are
 built with `for:` overridden to 3 s, scrape and evaluation every second.
 """
@@ -33,6 +34,7 @@ import yaml
 from gpuctl.loader import load_site_text
 from gpuctl.model import Site
 from gpuctl.render.obs import rule_files
+from gpuctl.render.obs.alertmanager import alertmanager_config
 from gpuctl.render.obs.dashboards import NODE_VARIABLE, dashboards, panel_queries
 from tests.conftest import ROOT
 
@@ -50,9 +52,13 @@ GPU_MODELS = {
 }  # fmt: skip  (name, power limit W, slowdown °C as the stand-in reports)
 
 
-def lab_site() -> Site:
+LAB_RECEIVER = "http://127.0.0.1:9099/alerts"  # the lab site's webhook receiver; the test serves it on a free port
+
+
+def lab_site(webhook: str = LAB_RECEIVER) -> Site:
     """The lab site, its rack on one 230 V 32 A feed (5.888 kW usable) so a GPU power surge can trip it."""
-    text = (ROOT / "inventories" / "lab" / "site.yaml").read_text()
+    text = (ROOT / "inventories" / "lab" / "site.yaml").read_text().replace(LAB_RECEIVER, webhook)
+    assert webhook in text
     text = text.replace(
         "a: {circuits: [{voltage_v: 415, amps: 63, phases: 3}]}",
         "a: {circuits: [{voltage_v: 230, amps: 32, phases: 1}]}",
@@ -145,12 +151,12 @@ def gpu_state(site: Site, server: Any) -> dict[str, Any]:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if PROMETHEUS is None or ALERTMANAGER is None:
         pytest.skip("needs Debian's prometheus and prometheus-alertmanager (scripts/bootstrap.sh dev)")
-    site = lab_site()
+    webhook = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=webhook.serve_forever, daemon=True).start()
+    site = lab_site(f"http://127.0.0.1:{webhook.server_address[1]}/alerts")
     tmp = tmp_path_factory.mktemp("obs")
     prom_port, am_port = free_port(), free_port()
     stack = Stack(tmp, f"http://127.0.0.1:{prom_port}")
-    webhook = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
-    threading.Thread(target=webhook.serve_forever, daemon=True).start()
     host = iter(range(10, 250))
     dcgm_targets: list[str] = []
     try:
@@ -186,12 +192,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         }))  # fmt: skip
         check = subprocess.run(["promtool", "check", "config", str(tmp / "prometheus.yml")], capture_output=True)
         assert check.returncode == 0, check.stdout + check.stderr
-        (tmp / "alertmanager.yml").write_text(yaml.safe_dump({
-            "route": {"receiver": "webhook", "group_by": ["alertname", "Hostname", "deployment", "rack", "instance"],
-                      "group_wait": "0s", "group_interval": "1s", "repeat_interval": "1h"},
-            "receivers": [{"name": "webhook", "webhook_configs": [
-                {"url": f"http://127.0.0.1:{webhook.server_address[1]}/alerts", "send_resolved": False}]}],
-        }))  # fmt: skip
+        # gpuctl's own routing for the site's receivers, with the test's short grouping intervals
+        config = alertmanager_config(site, group_wait="0s", group_interval="1s", repeat_interval="1h")
+        (tmp / "alertmanager.yml").write_text(yaml.safe_dump(config))
         start(stack, "alertmanager", [ALERTMANAGER, f"--config.file={tmp / 'alertmanager.yml'}",
               f"--storage.path={tmp / 'am'}", f"--web.listen-address=127.0.0.1:{am_port}",
               "--cluster.listen-address="], "alertmanager")  # fmt: skip

@@ -16,6 +16,7 @@ from gpuctl.cli.app import main
 from gpuctl.loader import load_site
 from gpuctl.render import kschema
 from gpuctl.render.objects import site_objects
+from gpuctl.render.obs.alertmanager import alertmanager_config
 from gpuctl.render.obs.dashboards import NODE_VARIABLE, dashboards, panel_queries
 from gpuctl.render.obs.otel import collector_config, trace_args
 
@@ -93,6 +94,7 @@ def test_obs_render_writes_rules_dashboards_and_collector(tmp_path: Path, capsys
     assert code == 0, output
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert written == [
+        "alertmanager.yml",
         "dashboards/gpuctl-gpu-node.json",
         "dashboards/gpuctl-serving.json",
         "dashboards/gpuctl-site.json",
@@ -109,3 +111,18 @@ def test_obs_render_refuses_an_invalid_site(tmp_path: Path, capsys: pytest.Captu
     assert code == 1 and "validation failed" in output and not any(tmp_path.iterdir())
     code, output = run(capsys, "obs", "render", str(tmp_path / "none.yaml"), "-o", str(tmp_path))
     assert code == 2 and "Traceback" not in output
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool missing: apt-get install prometheus-alertmanager")
+def test_alertmanager_routes_each_severity_to_the_receivers_that_asked(tmp_path: Path) -> None:
+    config = alertmanager_config(load_site(FRA1).site)
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    assert subprocess.run(["amtool", "check-config", str(path)], capture_output=True).returncode == 0
+    for severity, receivers in (("critical", "oncall"), ("warning", "tickets")):
+        run = subprocess.run(
+            ["amtool", "config", "routes", "test", f"--config.file={path}", f"severity={severity}", "alertname=X"],
+            capture_output=True,
+            text=True,
+        )
+        assert run.stdout.strip() == receivers, run.stdout + run.stderr

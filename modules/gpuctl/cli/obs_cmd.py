@@ -1,5 +1,6 @@
 """`gpuctl obs render SITE -o DIR`: the observability files for sites that deploy them by other means than the
-Pulumi program: Prometheus rule files, Grafana dashboards, the OpenTelemetry Collector configuration."""
+Pulumi program: Prometheus rule files, Grafana dashboards, Alertmanager routing, the OpenTelemetry Collector
+configuration."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from ..fsutil import write_atomic
 from ..loader import load_site
 from ..render.obs import rule_files
+from ..render.obs.alertmanager import alertmanager_config
 from ..render.obs.dashboards import dashboards
 from ..render.obs.otel import collector_config
 from ..report import FORMATS
@@ -26,8 +28,9 @@ def render(
     site: Annotated[Path, typer.Argument(help="The site.yaml.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write into (created).")],
 ) -> int:
-    """Validate the site, then write rules/*.rules.yml, dashboards/*.json and otel-collector.yaml (when the site
-    names a trace backend) below the output directory. Stops with the findings (exit 1) on validation errors."""
+    """Validate the site, then write rules/*.rules.yml, dashboards/*.json, alertmanager.yml (routes to the site's
+    receivers) and otel-collector.yaml (when the site names a trace backend) below the output directory. Stops with
+    the findings (exit 1) on validation errors."""
     loaded = load_site(site)
     result = evaluate(loaded)
     if result.failed():
@@ -41,6 +44,8 @@ def render(
     for name, model in dashboards(loaded.site).items():
         written.append(output / "dashboards" / name)
         write_atomic(written[-1], json.dumps(model, indent=1, sort_keys=True) + "\n")
+    written.append(output / "alertmanager.yml")
+    write_atomic(written[-1], yaml.safe_dump(alertmanager_config(loaded.site), sort_keys=False))
     collector = collector_config(loaded.site)
     if collector is not None:
         written.append(output / "otel-collector.yaml")

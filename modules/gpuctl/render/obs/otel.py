@@ -4,8 +4,8 @@ traces to it. Nothing is rendered when the site names no trace backend (`observa
 The collector receives OTLP (gRPC on `otlp_collector_port`, HTTP on 4318), batches under a memory limit, and
 exports OTLP/HTTP to the backend (receivers/processors/exporters as in the Collector's configuration reference,
 https://opentelemetry.io/docs/collector/configuration/). Engines reach it through its Service in the
-observability namespace. The router's traces: vllm-router exposes no OTLP setting in the release read
-(serving-parts-here.md); production-stack's router takes `routerSpec.otel.endpoint`, which is this same URL.
+observability namespace. The router's traces are not wired: gpuctl renders no router yet, and vllm-router's
+tracing flags were not checked; production-stack's router would take this same URL as `routerSpec.otel.endpoint`.
 """
 
 from __future__ import annotations
