@@ -1,4 +1,4 @@
-"""Kubernetes objects the site implies: namespaces, GPU Operator values, the dcgm-exporter ServiceMonitor, and the
+"""Kubernetes objects the site implies: namespaces, GPU Operator values and the
 node labels of each pool's servers. Plain dicts: the Pulumi program declares the objects, tests validate them
 against the Kubernetes schemas, and the Helm values are the same dict in both places. Node labels (and taints) go
 to the kubelet through the inventory: it registers each node with them (the kubernetes_node role)."""
@@ -80,38 +80,6 @@ def gpu_operator_values(site: Site) -> dict[str, Any]:
         "daemonsets": {"tolerations": pool_tolerations(site)},
     }
     return values
-
-
-def dcgm_service_monitor(site: Site) -> dict[str, Any]:
-    ns = site.cluster.gpu_operator_namespace
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": {
-            "name": "nvidia-dcgm-exporter",
-            "namespace": ns,
-            "labels": {**MANAGED_BY, **site.cluster.service_monitor_labels},
-        },
-        "spec": {
-            "selector": {"matchLabels": {"app": "nvidia-dcgm-exporter"}},
-            "namespaceSelector": {"matchNames": [ns]},
-            "endpoints": [
-                {
-                    "port": "gpu-metrics",
-                    "path": "/metrics",
-                    "interval": f"{site.cluster.dcgm_exporter_scrape_interval_s}s",
-                    "honorLabels": True,
-                    "relabelings": [
-                        {
-                            "sourceLabels": ["__meta_kubernetes_pod_node_name"],
-                            "targetLabel": "node",
-                            "action": "replace",
-                        }
-                    ],
-                }
-            ],
-        },
-    }
 
 
 def endpoint(site: Site, deployment_name: str) -> str:
