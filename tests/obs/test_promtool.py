@@ -19,7 +19,8 @@ from gpuctl.render.obs import rule_files
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 TESTS = sorted((HERE / "promtool").glob("*.test.yml"))
-SITES = [HERE / "site.yaml", *sorted((ROOT / "inventories").glob("*/site.yaml"))]
+# The example sites that load (ams2 is the example with reference errors on purpose).
+SITES = [HERE / "site.yaml", ROOT / "inventories" / "fra1" / "site.yaml", ROOT / "inventories" / "lab" / "site.yaml"]
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: apt-get install prometheus")
 
@@ -37,17 +38,10 @@ def _write(files: dict[str, dict[str, Any]], where: Path, annotations: bool = Tr
     return out
 
 
-def _site(path: Path) -> Any:
-    try:
-        return load_site(path).site
-    except Exception:  # an example site that is invalid on purpose (ams2 has reference errors)
-        pytest.skip(f"{path} does not load")
-
-
 @needs_promtool
 @pytest.mark.parametrize("site_file", SITES, ids=lambda p: p.parent.name)
 def test_promtool_check_rules_on_every_generated_file(site_file: Path, tmp_path: Path) -> None:
-    paths = _write(rule_files(_site(site_file)), tmp_path)
+    paths = _write(rule_files(load_site(site_file).site), tmp_path)
     run = subprocess.run([PROMTOOL, "check", "rules", *map(str, paths)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "duplicate" not in run.stdout + run.stderr  # promtool only warns about duplicate rules
