@@ -13,12 +13,13 @@ import pytest
 import yaml
 
 from gpuctl.cli.app import main
-from gpuctl.loader import load_site
+from gpuctl.loader import load_site, load_site_text
 from gpuctl.render import kschema
 from gpuctl.render.objects import site_objects
 from gpuctl.render.obs.alertmanager import alertmanager_config
 from gpuctl.render.obs.dashboards import NODE_VARIABLE, dashboards, panel_queries
 from gpuctl.render.obs.otel import collector_config, trace_args
+from gpuctl.render.obs.stack import kube_prometheus_stack_values
 
 ROOT = Path(__file__).parent.parent.parent
 FRA1 = ROOT / "inventories" / "fra1" / "site.yaml"
@@ -126,3 +127,13 @@ def test_alertmanager_routes_each_severity_to_the_receivers_that_asked(tmp_path:
             text=True,
         )
         assert run.stdout.strip() == receivers, run.stdout + run.stderr
+
+
+def test_stack_values_only_when_gpuctl_installs_the_stack() -> None:
+    site = load_site(FRA1).site
+    assert kube_prometheus_stack_values(site) is None
+    text = FRA1.read_text().replace("prometheus: existing ", "prometheus: install ")
+    values = kube_prometheus_stack_values(load_site_text(text, "fra1-install.yaml").site)
+    assert values is not None
+    assert values["alertmanager"]["config"] == alertmanager_config(site)
+    assert values["grafana"]["sidecar"]["dashboards"]["label"] == "grafana_dashboard"

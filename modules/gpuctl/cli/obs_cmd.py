@@ -17,6 +17,7 @@ from ..render.obs import rule_files
 from ..render.obs.alertmanager import alertmanager_config
 from ..render.obs.dashboards import dashboards
 from ..render.obs.otel import collector_config
+from ..render.obs.stack import kube_prometheus_stack_values
 from ..report import FORMATS
 from ..rules import evaluate
 
@@ -29,8 +30,8 @@ def render(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write into (created).")],
 ) -> int:
     """Validate the site, then write rules/*.rules.yml, dashboards/*.json, alertmanager.yml (routes to the site's
-    receivers) and otel-collector.yaml (when the site names a trace backend) below the output directory. Stops with
-    the findings (exit 1) on validation errors."""
+    receivers), otel-collector.yaml (when the site names a trace backend) and kube-prometheus-stack-values.yaml (when
+    gpuctl is to install the stack) below the output directory. Stops with the findings (exit 1) on errors."""
     loaded = load_site(site)
     result = evaluate(loaded)
     if result.failed():
@@ -50,6 +51,10 @@ def render(
     if collector is not None:
         written.append(output / "otel-collector.yaml")
         write_atomic(written[-1], yaml.safe_dump(collector, sort_keys=False))
+    values = kube_prometheus_stack_values(loaded.site)
+    if values is not None:
+        written.append(output / "kube-prometheus-stack-values.yaml")
+        write_atomic(written[-1], yaml.safe_dump(values, sort_keys=False))
     for path in written:
         typer.echo(str(path))
     return 0
