@@ -21,7 +21,7 @@ from typing import Any
 
 from gpuctl.loader.site import load_site
 from gpuctl.model import Deployment, Site
-from gpuctl.render import serving
+from gpuctl.render import objects
 
 from . import parts
 
@@ -44,12 +44,12 @@ class TestDeployment:
     def served_model(self) -> str:
         return _flag(self.replica_args(), "--served-model-name")
 
-    def objects(self) -> list[dict[str, Any]]:
-        return serving.manifests(self.site)
+    def site_objects(self) -> list[dict[str, Any]]:
+        return objects.site_objects(self.site)
 
     def rendered(self, kind: str) -> dict[str, Any]:
         """The one rendered object of this kind for the test deployment."""
-        found = [o for o in self.objects() if o["kind"] == kind and o["metadata"]["name"] == self.deployment.name]
+        found = [o for o in self.site_objects() if o["kind"] == kind and o["metadata"]["name"] == self.deployment.name]
         if len(found) != 1:
             raise RenderingChanged(f"{len(found)} rendered {kind} objects named {self.deployment.name}")
         return found[0]
