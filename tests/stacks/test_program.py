@@ -185,8 +185,7 @@ def test_site_wide_sections_re_provision_every_rack(tmp_path, section: str) -> N
     changed.write_text(text)
     before = {r.name: r.inputs["triggers"] for r in run_program(FRA1, provision=True).of_type("command:local:Command")}
     after = {
-        r.name: r.inputs["triggers"]
-        for r in run_program(str(changed), provision=True).of_type("command:local:Command")
+        r.name: r.inputs["triggers"] for r in run_program(str(changed), provision=True).of_type("command:local:Command")
     }
     assert set(before) == set(after) and len(before) >= 2
     assert all(before[name] != after[name] for name in before)
