@@ -8,8 +8,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import GpuctlError
 
-class ApiError(Exception):
+
+class ApiError(GpuctlError):
+    """A refusal the test API answers with (its HTTP code, Kubernetes reason and message)."""
+
     def __init__(self, code: int, reason: str, message: str) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
