@@ -5,53 +5,40 @@ Each injected fault's alert is awaited firing through Prometheus's API and arriv
 time from injection to delivery is measured; every dashboard query runs against the same Prometheus.
 
 Real: Prometheus, Alertmanager (with gpuctl's routing for the lab site's receiver), the rules, the dashboards'
-queries. Stand-ins: the exporters and the vLLM
-replicas (gpuctl/lab/standins), on loopback addresses 127.0.13.0/24 (not inside lab namespaces). The rules are
-built with `for:` overridden to 3 s, scrape and evaluation every second.
+queries. Stand-ins: the exporters and the vLLM replicas (gpuctl/lab/standins), on loopback addresses
+127.0.13.0/24 (not inside lab namespaces). The rules are built with `for:` overridden to 3 s, scrape and
+evaluation every second. test_obs_realvllm.py does the serving half again against real vLLM replicas.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from gpuctl.loader import load_site_text
 from gpuctl.model import Site
-from gpuctl.render.obs import rule_files
-from gpuctl.render.obs.alertmanager import alertmanager_config
 from gpuctl.render.obs.dashboards import NODE_VARIABLE, dashboards, panel_queries
 from tests.conftest import ROOT
+
+from .obs_harness import Monitoring, get_json, require_binaries, start_monitoring, wait_for, webhook
 
 pytestmark = pytest.mark.integration
 
 STANDINS = ROOT / "modules" / "gpuctl" / "lab" / "standins"
 FIXTURE = ROOT / "tests" / "obs" / "fixtures" / "engine_metrics" / "vllm-0.11.0.json"
 COUNTERS = ROOT / "tests" / "render" / "snapshots" / "lab" / "dcgm-counters" / "lab-dgx-1.csv"
-PROMETHEUS, ALERTMANAGER = shutil.which("prometheus"), shutil.which("prometheus-alertmanager")
-FOR = "3s"
 GPU_MODELS = {
     "l40s": ("NVIDIA L40S", 350, 89),
     "h100-sxm5-80gb": ("NVIDIA H100 80GB HBM3", 700, 87),
     "l4": ("NVIDIA L4", 72, 92),
 }  # fmt: skip  (name, power limit W, slowdown °C as the stand-in reports)
-
-
 LAB_RECEIVER = "http://127.0.0.1:9099/alerts"  # the lab site's webhook receiver; the test serves it on a free port
 
 
@@ -67,51 +54,10 @@ def lab_site(webhook: str = LAB_RECEIVER) -> Site:
     return load_site_text(text, "lab-obs.yaml").site
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except OSError:
-            result = None
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-RECEIVED: list[tuple[float, dict[str, Any]]] = []  # (monotonic arrival, Alertmanager's webhook body)
-
-
-class Webhook(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        RECEIVED.append((time.monotonic(), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-
 @dataclass
-class Stack:
-    tmp: Path
-    prom: str
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)
+class Stack(Monitoring):
     states: dict[str, Path] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
 
     def state(self, name: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.states[name].read_text())
@@ -121,19 +67,6 @@ class Stack:
         tmp = self.states[name].with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.rename(self.states[name])
-
-    def kill(self, name: str) -> None:
-        proc = self.procs.pop(name)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-
-    def query(self, expr: str) -> Any:
-        return get_json(f"{self.prom}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
-
-
-def start(stack: Stack, name: str, args: list[str], log: str) -> None:
-    out = (stack.tmp / f"{log}.log").open("wb")
-    stack.procs[name] = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def gpu_state(site: Site, server: Any) -> dict[str, Any]:
@@ -149,93 +82,41 @@ def gpu_state(site: Site, server: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if PROMETHEUS is None or ALERTMANAGER is None:
-        pytest.skip("needs Debian's prometheus and prometheus-alertmanager (scripts/bootstrap.sh dev)")
-    webhook = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
-    threading.Thread(target=webhook.serve_forever, daemon=True).start()
-    site = lab_site(f"http://127.0.0.1:{webhook.server_address[1]}/alerts")
-    tmp = tmp_path_factory.mktemp("obs")
-    prom_port, am_port = free_port(), free_port()
-    stack = Stack(tmp, f"http://127.0.0.1:{prom_port}")
+    require_binaries()
+    hook = webhook()
+    site = lab_site(f"http://127.0.0.1:{hook.server_address[1]}/alerts")
+    stack = Stack(tmp_path_factory.mktemp("obs"))
     host = iter(range(10, 250))
-    dcgm_targets: list[str] = []
     try:
         for _, server in site.all_servers():
             if not site.gpu_count(server):
                 continue
             addr = stack.addresses[server.name] = f"127.0.13.{next(host)}:9400"
-            stack.states[server.name] = tmp / f"{server.name}.json"
+            stack.states[server.name] = stack.tmp / f"{server.name}.json"
             stack.set_state(server.name, gpu_state(site, server))
-            start(stack, server.name, [sys.executable, str(STANDINS / "dcgm_exporter.py"), "--listen", addr,
-                  "--state", str(stack.states[server.name]), "--counters", str(COUNTERS)], server.name)  # fmt: skip
-            dcgm_targets.append(addr)
-        scrape = [{"job_name": "dcgm-exporter", "honor_labels": True, "static_configs": [{"targets": dcgm_targets}]}]
+            stack.start(server.name, [sys.executable, str(STANDINS / "dcgm_exporter.py"), "--listen", addr,
+                        "--state", str(stack.states[server.name]), "--counters", str(COUNTERS)])  # fmt: skip
+        exporters = list(stack.addresses.values())
+        scrape = [{"job_name": "dcgm-exporter", "honor_labels": True, "static_configs": [{"targets": exporters}]}]
         for dep in site.deployments:
             targets = []
             for r in range(dep.replicas):
                 name, addr = f"{dep.name}-{r}", f"127.0.13.{next(host)}:8000"
-                stack.states[name] = tmp / f"{name}.json"
+                stack.states[name] = stack.tmp / f"{name}.json"
                 stack.set_state(name, {"gauges": {}, "http": {"2xx": 0}})
-                start(stack, name, [sys.executable, str(STANDINS / "vllm_metrics.py"), "--listen", addr, "--fixture",
-                      str(FIXTURE), "--model", dep.model, "--state", str(stack.states[name])], name)  # fmt: skip
+                stack.start(name, [sys.executable, str(STANDINS / "vllm_metrics.py"), "--listen", addr, "--fixture",
+                            str(FIXTURE), "--model", dep.model, "--state", str(stack.states[name])])  # fmt: skip
                 targets.append(addr)
             scrape.append(
                 {"job_name": dep.name, "static_configs": [{"targets": targets, "labels": {"deployment": dep.name}}]}
             )
-        for name, content in rule_files(site, for_override=FOR).items():
-            (tmp / name).write_text(yaml.safe_dump(content, sort_keys=False))
-        (tmp / "prometheus.yml").write_text(yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
-            "rule_files": [str(tmp / n) for n in rule_files(site)],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            "scrape_configs": scrape,
-        }))  # fmt: skip
-        check = subprocess.run(["promtool", "check", "config", str(tmp / "prometheus.yml")], capture_output=True)
-        assert check.returncode == 0, check.stdout + check.stderr
-        # gpuctl's own routing for the site's receivers, with the test's short grouping intervals
-        config = alertmanager_config(site, group_wait="0s", group_interval="1s", repeat_interval="1h")
-        (tmp / "alertmanager.yml").write_text(yaml.safe_dump(config))
-        start(stack, "alertmanager", [ALERTMANAGER, f"--config.file={tmp / 'alertmanager.yml'}",
-              f"--storage.path={tmp / 'am'}", f"--web.listen-address=127.0.0.1:{am_port}",
-              "--cluster.listen-address="], "alertmanager")  # fmt: skip
-        start(stack, "prometheus", [PROMETHEUS, f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path="
-              f"{tmp / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"], "prometheus")  # fmt: skip
-        wait_for("every target up", lambda: len(stack.query("up == 1")["data"]["result"]) == len(dcgm_targets) + sum(
-            d.replicas for d in site.deployments))  # fmt: skip
+        start_monitoring(stack, site, scrape)
+        expected = len(exporters) + sum(d.replicas for d in site.deployments)
+        wait_for("every target up", lambda: len(stack.query("up == 1")["data"]["result"]) == expected)
         yield stack
     finally:
-        for name in list(stack.procs):
-            stack.kill(name)
-        webhook.shutdown()
-
-
-def firing(stack: Stack, alert: str, labels: dict[str, str]) -> bool:
-    alerts = get_json(f"{stack.prom}/api/v1/alerts")["data"]["alerts"]
-    return any(
-        a["labels"]["alertname"] == alert and a["state"] == "firing" and labels.items() <= a["labels"].items()
-        for a in alerts
-    )
-
-
-def delivered(alert: str, labels: dict[str, str], since: float) -> float | None:
-    for at, body in list(RECEIVED):
-        if at < since:
-            continue
-        for a in body["alerts"]:
-            if a["status"] == "firing" and a["labels"]["alertname"] == alert and labels.items() <= a["labels"].items():
-                return at
-    return None
-
-
-def inject_and_wait(stack: Stack, fault: Callable[[], None], alert: str, labels: dict[str, str]) -> tuple[float, float]:
-    """Inject, then wait for the alert firing in Prometheus and delivered by Alertmanager: seconds to each."""
-    assert not firing(stack, alert, labels), f"{alert} {labels} fires before the fault"
-    t0 = time.monotonic()
-    fault()
-    wait_for(f"{alert} {labels} firing", lambda: firing(stack, alert, labels))
-    t_fire = time.monotonic() - t0
-    at = wait_for(f"{alert} {labels} delivered", lambda: delivered(alert, labels, t0))
-    return t_fire, at - t0
+        stack.stop_all()
+        hook.shutdown()
 
 
 TIMINGS: dict[str, tuple[float, float]] = {}
@@ -292,7 +173,7 @@ def test_each_injected_fault_fires_and_is_delivered(
     }  # fmt: skip
     if labels.get("instance") in stack.addresses:
         labels = {**labels, "instance": stack.addresses[labels["instance"]]}
-    TIMINGS[fault] = inject_and_wait(stack, faults[alert], alert, labels)
+    TIMINGS[fault] = stack.inject_and_wait(faults[alert], alert, labels)
     print(f"\n{fault}: {alert} firing after {TIMINGS[fault][0]:.1f} s, delivered after {TIMINGS[fault][1]:.1f} s")
 
 
