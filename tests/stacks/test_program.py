@@ -9,6 +9,7 @@ from gpuctl.infra.kubernetes import SKIP_AWAIT
 from gpuctl.infra.program import ProgramConfig, check_kubeconfig, load_and_validate, project_root
 from gpuctl.loader import load_site
 from gpuctl.render import kschema, objects
+from gpuctl.render.obs.k8s import DCGM_EXPORTER
 from tests.conftest import ROOT
 
 from .harness import KUBECONFIG, MAIN_DIR, PROJECT, STACK_CONFIG_DIR, Recorded, run_program, stack_config
@@ -90,7 +91,7 @@ def test_kubernetes_side(fra1) -> None:  # type: ignore[no-untyped-def]
 
 def test_serving_objects_are_pulumis(fra1) -> None:  # type: ignore[no-untyped-def]
     deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment")}
-    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service")}
+    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service")} - {DCGM_EXPORTER}  # + the hosts' exporter
     policies = {r.name for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
     assert set(deployments) == services == {p.removesuffix("-clients") for p in policies}
     assert len(deployments) == 3

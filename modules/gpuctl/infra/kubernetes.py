@@ -98,6 +98,7 @@ _MODULES = {
     "node.k8s.io": "node",
     "rbac.authorization.k8s.io": "rbac",
     "autoscaling": "autoscaling",
+    "discovery.k8s.io": "discovery",  # the hosts' dcgm-exporter EndpointSlice (observability, issue 13)
 }
 
 

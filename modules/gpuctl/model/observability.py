@@ -67,7 +67,11 @@ class Observability(Strict):
     release: DnsLabel = Field(
         default="kube-prometheus-stack", description="Helm release name of kube-prometheus-stack."
     )
-    namespace: DnsLabel = "monitoring"
+    namespace: DnsLabel = Field(
+        default="gpuctl-observability",
+        description="gpuctl's own namespace for its rules, dashboards and collector (created by gpuctl; "
+        "kube-prometheus-stack selects rules and monitors from every namespace by default).",
+    )
     chart_version: ReleaseVersion = Field(default="88.5.3", description="kube-prometheus-stack chart (install).")
     receivers: list[Receiver] = Field(default_factory=list, max_length=64)
     trace_backend_url: HttpUrl | None = Field(

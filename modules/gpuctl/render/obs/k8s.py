@@ -13,7 +13,7 @@ from typing import Any
 
 from ... import engines
 from ...model import Site
-from ..k8s import LABEL_PREFIX, MANAGED_BY
+from ..k8s import LABEL_PREFIX, MANAGED_BY, namespaces
 from .dashboards import dashboard_configmaps
 from .rules import rule_files
 
@@ -111,11 +111,13 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
             {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
             {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
         ]
+        meta = _meta(site, dep.name, dep.namespace)
+        meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name  # owned with the deployment (its node pool)
         out.append(
             {
                 "apiVersion": "monitoring.coreos.com/v1",
                 "kind": "PodMonitor",
-                "metadata": _meta(site, dep.name, dep.namespace),
+                "metadata": meta,
                 "spec": {
                     "selector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
                     "podMetricsEndpoints": [endpoint],
@@ -125,9 +127,18 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
     return out
 
 
+def namespace(site: Site) -> list[Obj]:
+    """gpuctl's observability namespace, unless another part of the site already declares it."""
+    name = site.observability.namespace
+    if name in {o["metadata"]["name"] for o in namespaces(site)}:
+        return []
+    return [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(MANAGED_BY)}}]
+
+
 def observability_objects(site: Site) -> list[Obj]:
     """Every observability object gpuctl applies (one call in render.objects.site_objects)."""
     return [
+        *namespace(site),
         *prometheus_rules(site),
         *dcgm_exporter_scrape(site),
         *serving_pod_monitors(site),
