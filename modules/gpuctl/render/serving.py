@@ -74,6 +74,7 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
                             "name": "engine",
                             "image": image(dep),
                             "args": engine_args(site, dep),
+                            **_env(dep),
                             "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
                             "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
                             "readinessProbe": {
@@ -100,6 +101,10 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
             },
         },
     }
+
+
+def _env(dep: Deployment) -> dict[str, Any]:
+    return {"env": [{"name": k, "value": v} for k, v in sorted(dep.env.items())]} if dep.env else {}
 
 
 def service(dep: Deployment) -> dict[str, Any]:
