@@ -17,6 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 usage() { sed -n '5,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 lab_debs=(mmdebstrap apt-utils gnupg zstd openssh-client iproute2 util-linux)
+security_debs=(haproxy nftables)  # the real mTLS gateway and host packet filter the security tests run
 debs=(python3 python3-venv)
 extras=()
 parts=("$@")
@@ -28,7 +29,7 @@ for part in "${parts[@]}"; do
     pulumi | tco) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io); extras+=(dev) ;;
+    dev) debs+=(netplan.io "${security_debs[@]}"); extras+=(dev) ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, lab, all or dev" >&2; exit 2 ;;
   esac

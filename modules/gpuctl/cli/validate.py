@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from ..loader import LoadedSite, load_site
 from ..report import FORMATS, ReportFormat
 from ..rules import Result, evaluate
 from . import env
-from .common import MkdirOpt, emit, format_option, site_files
+from .common import MkdirOpt, emit, format_option, missing_extra_message, site_files
 
 FormatOpt = Annotated[ReportFormat, format_option("Report format.", envvar=env.FORMAT)]
 
@@ -49,6 +50,9 @@ def _certificate_warnings(loaded: LoadedSite) -> None:
     the report on stdout stays in its format. The store is read only where one exists."""
     store = Path(loaded.file).parent / "pki"
     if not (store / "ca" / "ca.crt").is_file():
+        return
+    if find_spec("cryptography") is None:
+        typer.echo(f"warning: {store}: certificates not checked: {missing_extra_message('pki', 'expiry')}", err=True)
         return
     from ..pki import warnings  # cryptography loads only for sites that have a store
 

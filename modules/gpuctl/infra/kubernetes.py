@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from ..model import Site
 from ..render import k8s as manifests
 from ..render import serving
+from . import security
 from .components import GpuNodePool
 
 # A model can take longer to load than Pulumi's 10-minute Deployment await
@@ -66,6 +67,7 @@ def declare(
         opts=pulumi.ResourceOptions(provider=prov, parent=parent, depends_on=[crd, release]),
     )
     out.update(declare_serving(site, pools, prov, out))
+    out.update(security.declare(site, prov, parent, out))
     return out
 
 

@@ -143,8 +143,19 @@ class Firewall(Strict):
     allow: list[FirewallAllow] = Field(default_factory=list)
 
 
+class ClusterSecret(Strict):
+    """A credential the engines need (model-hub token, registry pull secret) as a Kubernetes Secret in each serving
+    namespace. The value never enters the spec: it is the Pulumi stack's secret config `config_key`."""
+
+    name: DnsLabel
+    kind: Literal["hub_token", "registry"]
+    config_key: str = Field(max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
 class Security(Strict):
     compliance: Compliance = "none"
+    monitoring_namespace: DnsLabel = Field(default="monitoring", description="Where Prometheus runs.")
+    secrets: list[ClusterSecret] = Field(default_factory=list)
     ca: CertificateAuthority = Field(default_factory=CertificateAuthority)
     certificates: CertificateLifetimes = Field(default_factory=CertificateLifetimes)
     gateway: Gateway = Field(default_factory=Gateway)

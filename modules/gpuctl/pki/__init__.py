@@ -5,7 +5,21 @@ Sits at the provision/infra layer (it writes key files); the pure part, which ce
 """
 
 from .expiry import Status, statuses, warnings
+from .gateway import gateway_files, write_gateway_files
 from .issue import Outcome, issue, make_ca, make_leaf, rotate
 from .store import PkiError, Store
 
-__all__ = ["Outcome", "PkiError", "Status", "Store", "issue", "make_ca", "make_leaf", "rotate", "statuses", "warnings"]
+__all__ = [
+    "Outcome",
+    "PkiError",
+    "Status",
+    "Store",
+    "gateway_files",
+    "issue",
+    "make_ca",
+    "make_leaf",
+    "rotate",
+    "statuses",
+    "warnings",
+    "write_gateway_files",
+]

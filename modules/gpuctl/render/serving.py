@@ -14,6 +14,12 @@ from ..vram import deployment_prediction
 from .k8s import LABEL_PREFIX, MANAGED_BY
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
+# What Pod Security "restricted" asks of a container that needs no privilege (GPUs come from the device plugin).
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 def image(dep: Deployment) -> str:
@@ -53,6 +59,9 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": _labels(dep)},
                 "spec": {
+                    # its own identity, no API token (render/security/k8s.py declares the ServiceAccount)
+                    "serviceAccountName": dep.name,
+                    "automountServiceAccountToken": False,
                     "affinity": {
                         "nodeAffinity": {
                             "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -75,6 +84,7 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
                             "image": image(dep),
                             "args": engine_args(site, dep),
                             **_env(dep),
+                            "securityContext": CONTAINER_SECURITY,
                             "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
                             "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
                             "readinessProbe": {
