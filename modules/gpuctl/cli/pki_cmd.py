@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ..loader import load_site
-from ..pki import Outcome, Store, issue, rotate, statuses
 from .common import ConsoleJson, format_option, wide
 
+if TYPE_CHECKING:
+    from ..pki import Outcome
+
+# gpuctl.pki (cryptography) loads inside each command: --help works without the pki extra.
 pki_app = typer.Typer(
     help="The site's certificates: issue, rotate with overlap, list with expiry.", no_args_is_help=True
 )
@@ -39,6 +42,8 @@ def _report(outcome: Outcome) -> None:
 @pki_app.command("issue")
 def issue_cmd(site: SiteArg, dir: DirOpt = None, name: NameOpt = None) -> int:
     """Create the site CA if missing and every certificate the spec needs that is missing (idempotent)."""
+    from ..pki import Store, issue
+
     loaded = load_site(site)
     root = store_dir(site, dir)
     _report(issue(loaded.site, Store(root), set(name or ())))
@@ -57,6 +62,8 @@ def rotate_cmd(
     ] = False,
 ) -> int:
     """Reissue certificates due for renewal; the replaced ones stay valid until their own expiry (overlap)."""
+    from ..pki import Store, rotate
+
     loaded = load_site(site)
     _report(rotate(loaded.site, Store(store_dir(site, dir)), set(name or ()), force=force, ca=ca))
     return 0
@@ -67,6 +74,8 @@ def list_cmd(
     site: SiteArg, dir: DirOpt = None, format: Annotated[ConsoleJson, format_option()] = ConsoleJson.console
 ) -> int:
     """Every certificate the spec needs with its expiry. Exit 1 when any is expired or missing."""
+    from ..pki import statuses
+
     loaded = load_site(site)
     rows = statuses(loaded.site, store_dir(site, dir))
     if format == ConsoleJson.json:

@@ -116,6 +116,11 @@ class Gateway(Strict):
     port: Port = 8443
     metrics_port: Port = 9145
     client_auth: Literal["mtls", "api_key", "none"] = "mtls"
+    sources: list[Cidr] = Field(
+        default_factory=list,
+        max_length=256,
+        description="Addresses the gateway reaches engine hosts from: the only sources of serving ports at the hosts.",
+    )
     upstream_tls: Literal["verify", "skip_verify"] = Field(
         default="verify", description="skip_verify is insecureSkipVerify: the upstream's certificate is not checked."
     )
