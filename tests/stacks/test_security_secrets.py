@@ -80,5 +80,7 @@ def test_security_objects_are_declared_and_validate() -> None:
         declared = {r.inputs["metadata"]["name"] for r in run.of_type(f"kubernetes:{typ}")}
         rendered = {o["metadata"]["name"] for o in objs if o["kind"] == kind}
         assert rendered and rendered <= declared, kind
-    sa = run.named("serviceaccount-inference-llama-70b-chat")
+    sa = next(
+        r for r in run.of_type("kubernetes:core/v1:ServiceAccount") if r.inputs["metadata"]["name"] == "llama-70b-chat"
+    )
     assert sa.inputs["automountServiceAccountToken"] is False
