@@ -98,7 +98,7 @@ def _provision(site: Path) -> dict:  # type: ignore[type-arg]
     out = gpuctl("provision", "lab-a", "--site", str(site), "--lab", "--tags", "firewall", "-f", "json")
     assert out.stdout, out.stderr
     data = json.loads(out.stdout)
-    assert data["status"] == "ok", out.stdout[-3000:] + out.stderr[-3000:]
+    assert data["status"] == "successful", out.stdout[-3000:] + out.stderr[-3000:]
     return data
 
 

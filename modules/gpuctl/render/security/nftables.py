@@ -4,7 +4,7 @@ One table, `inet gpuctl`, replaced atomically in one transaction (the file delet
 tables of kube-proxy and the CNI are never touched. Input policy drop:
 - established/related, loopback, ICMP: accepted;
 - SSH only from management networks and the bastion;
-- every port from the other servers of the host's own pool (NCCL, torch.distributed, KV transfer: their ports are
+- every other port from the other servers of the host's own pool (NCCL, torch.distributed, KV transfer: their ports are
   ephemeral or set per job, so the pool's addresses are the boundary);
 - Kubernetes node-to-node ports (kubelet, VXLAN/Geneve overlays, BGP) from the site's servers;
 - serving ports of the engines on this pool only from the gateway's sources;
@@ -127,6 +127,7 @@ def ruleset(site: Site, server: Server) -> str:
             rules.append(f'        {key} saddr @{name}_v{fam} {match}accept comment "{comment}"')
 
     allow("tcp dport 22 ", "ssh", "ssh from management and the bastion")
+    rules.append('        tcp dport 22 counter drop comment "ssh from anywhere else, own pool included"')
     allow("", "pool", "own pool: NCCL, torch.distributed, KV transfer")
     allow(f"tcp dport {_ports(K8S_NODE_TCP)} ", "nodes", "kubernetes node to node (tcp)")
     allow(f"udp dport {_ports(K8S_NODE_UDP)} ", "nodes", "kubernetes overlay (udp)")
