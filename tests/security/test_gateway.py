@@ -151,3 +151,25 @@ def test_rotation_with_reload_fails_no_request(gw: Gateway) -> None:
     assert prev.read_bytes() == old_pem != gw.store.cert_path("client", "lab-app").read_bytes()
     assert gw.call(gw.context(None, prev, gw.store.key_path("client", "lab-app", previous=True)), CHAT, QWEN)[0] == 200
     assert gw.call(gw.context("lab-app"), CHAT, QWEN)[0] == 200
+
+
+def test_the_in_cluster_configuration_passes_haproxys_own_check(gw: Gateway, tmp_path: Path) -> None:
+    """The ConfigMap's haproxy.cfg, with its mount paths moved under tmp_path, is what `haproxy -c` accepts."""
+    import subprocess
+
+    from gpuctl.pki import write_gateway_files
+    from gpuctl.render.security import gateway_k8s
+
+    conf = next(o for o in gateway_k8s.objects(gw.site) if o["kind"] == "ConfigMap")["data"]
+    write_gateway_files(gw.store, tmp_path / "tls")
+    (tmp_path / "conf").mkdir()
+    for name, text in conf.items():
+        text = text.replace(gateway_k8s.CONF_DIR, str(tmp_path / "conf"))
+        (tmp_path / "conf" / name).write_text(text.replace(gateway_k8s.TLS_DIR, str(tmp_path / "tls")))
+    check = subprocess.run(
+        [HAPROXY, "-c", "-f", str(tmp_path / "conf" / "haproxy.cfg")], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    broken = (tmp_path / "conf" / "haproxy.cfg").read_text().replace("verify required", "verify sometimes", 1)
+    (tmp_path / "conf" / "haproxy.cfg").write_text(broken)
+    assert subprocess.run([HAPROXY, "-c", "-f", str(tmp_path / "conf" / "haproxy.cfg")], capture_output=True).returncode

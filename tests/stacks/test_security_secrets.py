@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from gpuctl.loader import load_site
+from gpuctl.pki import Store, issue
 from gpuctl.render import kschema
 from gpuctl.render.security import k8s as security_k8s
 from tests.conftest import ROOT
@@ -44,9 +45,11 @@ def _plain(node: Any) -> list[str]:
     return [node] if isinstance(node, str) else []
 
 
-def test_tokens_are_secrets_on_the_wire_and_nowhere_in_plain_text(tmp_path: Path) -> None:
+def test_tokens_and_keys_are_secrets_on_the_wire_and_nowhere_in_plain_text(tmp_path: Path) -> None:
     site_file = _site(tmp_path)
+    issue(load_site(site_file).site, Store(tmp_path / "pki"))
     config = {
+        "gpuctl:pkiDir": str(tmp_path / "pki"),
         "gpuctl:siteFile": str(site_file),
         "gpuctl:kubeconfig": KUBECONFIG,
         "gpuctl:provision": "false",
@@ -55,11 +58,19 @@ def test_tokens_are_secrets_on_the_wire_and_nowhere_in_plain_text(tmp_path: Path
     }
     run = run_program(None, config=config, secret_keys=("gpuctl:hfToken", "gpuctl:registryAuth"))
     secrets = run.of_type("kubernetes:core/v1:Secret")
-    assert sorted(r.name for r in secrets) == ["secret-inference-hf-token", "secret-inference-registry"]
+    assert sorted(r.name for r in secrets) == [
+        "secret-gpuctl-gateway-gpuctl-gateway-tls",
+        "secret-inference-hf-token",
+        "secret-inference-registry",
+    ]
+    tls = next(r for r in secrets if r.name.endswith("-tls"))
+    assert tls.wire["stringData"][SECRET_SIG]  # the whole map travels as one secret
+    files = sorted(tls.wire["stringData"]["value"])
+    assert files == ["client-ca.pem", "server.pem", "upstream-ca.pem", "upstream-client.pem"]
     hub = next(r for r in secrets if r.name.endswith("hf-token"))
     assert hub.wire["stringData"][SECRET_SIG] and json.dumps(hub.wire).count(CANARY) == 1  # wrapped, once
     for r in run.mocks.resources:
-        leaked = [s for s in _plain(r.wire) if CANARY in s or "Q0FOQVJZ" in s]
+        leaked = [s for s in _plain(r.wire) if CANARY in s or "Q0FOQVJZ" in s or "PRIVATE KEY" in s]
         assert leaked == [], f"{r.type} {r.name} sends a token in plain text"
     assert not any(CANARY in json.dumps(v, default=str) for v in run.outputs.values())
 

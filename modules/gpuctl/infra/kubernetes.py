@@ -86,6 +86,7 @@ def declare(
         )
         out[objects.object_key(obj)] = _declare(obj, opts)
     out.update(security.declare_secrets(site, prov, parent, out))  # values only from Pulumi secret config
+    out.update(security.declare_gateway_tls(site, prov, parent, out))
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .base import DnsLabel, Host, LocalPath, Name, ServiceName, Strict
+from .base import DnsLabel, Host, ImageRef, LocalPath, Name, ServiceName, Strict
 from .serving import Cidr
 
 # The OpenAI-compatible surface a client may be given. vLLM serves more on the same port (/invocations,
@@ -109,6 +109,9 @@ class Gateway(Strict):
     """The mTLS gateway in front of the engines (nginx; docs/security.md says why)."""
 
     namespace: DnsLabel = "gpuctl-gateway"
+    image: ImageRef = Field(
+        default="haproxy:2.6", description="HAProxy 2.6 LTS (the official image runs as uid 99); pin a digest."
+    )
     replicas: int = Field(default=2, ge=1, le=100)
     hostnames: list[Host] = Field(
         default_factory=list, max_length=32, description="Names clients reach the gateway by (certificate SANs)."

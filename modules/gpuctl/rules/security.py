@@ -10,6 +10,11 @@ from . import paths
 from .base import Hit, Severity, rule
 
 VLLM_SECURITY = "vLLM docs, Security: https://docs.vllm.ai/en/latest/usage/security.html"
+HHS_SECURITY_RULE = (
+    "HIPAA Security Rule, 45 CFR 164.312(e)(1) transmission security: https://www.ecfr.gov/current/title-45/"
+    "subtitle-A/subchapter-C/part-164/subpart-C/section-164.312"
+)
+FEDRAMP_SC7 = "NIST SP 800-53 Rev. 5 SC-7 boundary protection: https://doi.org/10.6028/NIST.SP.800-53r5"
 NIST_800_207 = "NIST SP 800-207 Zero Trust Architecture, 2.1 tenets: https://doi.org/10.6028/NIST.SP.800-207"
 
 
@@ -68,6 +73,32 @@ def client_endpoint_allow_list(site: Site) -> Iterator[Hit]:
             yield Hit(
                 f"security.clients[{client.name}]", f"endpoints outside the allow-list: {', '.join(extra)}", "endpoints"
             )
+
+
+@rule(
+    "SEC004",
+    "compliance-isolation",
+    Severity.ERROR,
+    "A site under a compliance profile is isolated from networks shared with other tenants.",
+    "Move the servers' addresses to dedicated networks, or set security.compliance to none if no regulated data "
+    "is served.",
+    sources=(HHS_SECURITY_RULE, FEDRAMP_SC7),
+)
+def compliance_isolation(site: Site) -> Iterator[Hit]:
+    """HIPAA, SOC 2 and FedRAMP workloads must be isolated from shared tenant networks: a server with an address on
+    a network the facility shares with other tenants puts regulated traffic beside theirs."""
+    profile = site.security.compliance
+    if profile == "none":
+        return
+    shared = {n.name for n in site.networks if n.tenancy == "shared"}
+    for rack, server in site.all_servers():
+        for a in server.addresses:
+            if a.network in shared:
+                yield Hit(
+                    paths.server(rack, server),
+                    f"compliance {profile}: address {a.ip} is on {a.network}, a network shared with other tenants",
+                    "addresses",
+                )
 
 
 @rule(
@@ -147,6 +178,7 @@ RULES = (
     deployment_without_client,
     deployment_open_to_everyone,
     client_endpoint_allow_list,
+    compliance_isolation,
     distributed_ports_outside_pool,
     upstream_tls_skip_verify,
     engine_dev_mode,

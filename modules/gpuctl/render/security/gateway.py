@@ -78,11 +78,14 @@ def config(
     bind: str = "0.0.0.0",
     ups: dict[str, Upstream] | None = None,
     admin_socket: str | None = None,
+    maps_dir: str | None = None,
 ) -> str:
-    """haproxy.cfg. `tls_dir` holds the certificate files and maps; `ups` overrides the Service addresses."""
+    """haproxy.cfg. `tls_dir` holds the certificate files, `maps_dir` (default: the same) the maps; `ups`
+    overrides the Service addresses."""
     gw = site.security.gateway
     ups = ups if ups is not None else upstreams(site)
     d = tls_dir.rstrip("/")
+    m = (maps_dir or tls_dir).rstrip("/")
     lines = [
         "# DO NOT EDIT: rendered by gpuctl from the site spec (render/security/gateway.py)",
         "global",
@@ -115,18 +118,18 @@ def config(
         "    http-request set-var(txn.client) ssl_c_s_dn(CN)",
         "    http-request set-var(txn.path) path",
         "    http-request set-var(txn.ep) var(txn.client),concat(:,txn.path)",
-        f"    http-request deny deny_status 403 unless {{ var(txn.ep),map_str({d}/endpoints.map) -m found }}",
+        f"    http-request deny deny_status 403 unless {{ var(txn.ep),map_str({m}/endpoints.map) -m found }}",
         "    http-request track-sc0 var(txn.client) table st_rate",
-        f"    http-request set-var(txn.limit) var(txn.client),map_str_int({d}/rate.map,0)",
+        f"    http-request set-var(txn.limit) var(txn.client),map_str_int({m}/rate.map,0)",
         "    http-request deny deny_status 429 if { var(txn.limit) -m int gt 0 } "
         "{ sc_http_req_rate(0),sub(txn.limit) gt 0 }",
         "    http-request return status 200 content-type application/json "
-        f'lf-string "%[var(txn.client),map_str({d}/model_list.map)]" if {{ method GET }} {{ path /v1/models }}',
+        f'lf-string "%[var(txn.client),map_str({m}/model_list.map)]" if {{ method GET }} {{ path /v1/models }}',
         "    http-request deny deny_status 405 unless { method POST }",
         "    http-request set-var(txn.model) req.body,json_query('$.model')",
         "    http-request set-var(txn.mk) var(txn.client),concat(:,txn.model)",
-        f"    http-request deny deny_status 403 unless {{ var(txn.mk),map_str({d}/models.map) -m found }}",
-        f"    use_backend %[var(txn.mk),map_str({d}/routes.map)]",
+        f"    http-request deny deny_status 403 unless {{ var(txn.mk),map_str({m}/models.map) -m found }}",
+        f"    use_backend %[var(txn.mk),map_str({m}/routes.map)]",
         "    default_backend be_deny",
         "",
         "backend be_deny",

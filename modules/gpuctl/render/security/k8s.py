@@ -241,4 +241,6 @@ SECRET_KEY = {"registry": ".dockerconfigjson", "hub_token": "HF_TOKEN"}
 
 def objects(site: Site) -> list[dict[str, Any]]:
     """Every cluster object of the site's security (Secret shells apart: infra fills and declares them)."""
-    return [*network_policies(site), *service_accounts(site), *rbac(site)]
+    from .gateway_k8s import objects as gateway_objects
+
+    return [*network_policies(site), *service_accounts(site), *rbac(site), *gateway_objects(site)]

@@ -119,7 +119,7 @@ def ruleset(site: Site, server: Server) -> str:
         "        ct state established,related accept",
         "        ct state invalid counter drop",
         '        iif "lo" accept',
-        "        meta l4proto { 1, 58 } accept comment \"icmp, ipv6-icmp\"",  # numbers: no /etc/protocols needed
+        '        meta l4proto { 1, 58 } accept comment "icmp, ipv6-icmp"',  # numbers: no /etc/protocols needed
     ]
 
     def allow(match: str, name: str, comment: str) -> None:
