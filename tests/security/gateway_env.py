@@ -55,7 +55,8 @@ class Gateway:
     store: Store
     tls: Path
     cfg: Path
-    engines: dict[str, StandinEngine]
+    engines: dict[str, StandinEngine]  # the stand-ins (empty when the upstreams are real engines)
+    ups: dict[str, gateway.Upstream]
     port: int
     metrics_port: int
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
@@ -64,13 +65,7 @@ class Gateway:
         write_gateway_files(self.store, self.tls)
         for name, text in gateway.maps(self.site).items():
             write_atomic(self.tls / name, text)
-        ups = {
-            dep.name: gateway.Upstream(
-                "127.0.0.1", self.engines[dep.name].port, gateway.upstreams(self.site)[dep.name].server_name
-            )
-            for dep in self.site.deployments
-        }
-        write_atomic(self.cfg, gateway.config(self.site, str(self.tls), bind="127.0.0.1", ups=ups))
+        write_atomic(self.cfg, gateway.config(self.site, str(self.tls), bind="127.0.0.1", ups=self.ups))
 
     def start(self) -> None:
         """Start (or, when running, reload: the new process takes the listeners, the old one finishes its
@@ -151,18 +146,26 @@ def running_gateway(tmp: Path) -> Iterator[Gateway]:
             )
             for dep in site.deployments
         }
-        gw = Gateway(
-            site,
-            store,
-            tmp / "gateway",
-            tmp / "haproxy.cfg",
-            engines,
-            site.security.gateway.port,
-            site.security.gateway.metrics_port,
-        )
-        gw.render()
-        gw.start()
-        try:
+        with started_gateway(site, store, tmp, loopback_upstreams(site, {n: e.port for n, e in engines.items()})) as gw:
+            gw.engines = engines
             yield gw
-        finally:
-            gw.stop()
+
+
+def loopback_upstreams(site: Site, ports: dict[str, int]) -> dict[str, gateway.Upstream]:
+    """Each deployment's upstream at a loopback port, still verified by its Service name."""
+    names = gateway.upstreams(site)
+    return {dep: gateway.Upstream("127.0.0.1", port, names[dep].server_name) for dep, port in ports.items()}
+
+
+@contextlib.contextmanager
+def started_gateway(site: Site, store: Store, tmp: Path, ups: dict[str, gateway.Upstream]) -> Iterator[Gateway]:
+    gw = Gateway(
+        site, store, tmp / "gateway", tmp / "haproxy.cfg", {}, ups,
+        site.security.gateway.port, site.security.gateway.metrics_port,
+    )  # fmt: skip
+    gw.render()
+    gw.start()
+    try:
+        yield gw
+    finally:
+        gw.stop()
