@@ -74,7 +74,10 @@ def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
 def test_vllm_is_started_with_the_collector_endpoint_where_its_version_traces() -> None:
     site = load_site(FRA1).site
     dep = site.deployments[0]
-    assert trace_args(site, dep) == ["--otlp-traces-endpoint", "http://gpuctl-otel-collector.gpuctl-observability.svc:4317"]
+    assert trace_args(site, dep) == [
+        "--otlp-traces-endpoint",
+        "http://gpuctl-otel-collector.gpuctl-observability.svc:4317",
+    ]
     config = collector_config(site)
     assert config is not None
     assert config["exporters"]["otlphttp"]["endpoint"] == site.observability.trace_backend_url

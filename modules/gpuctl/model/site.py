@@ -36,6 +36,7 @@ from .k8s import ContainerRuntimeSettings, KubernetesSettings, LabelKey, LabelVa
 from .network import Network
 from .observability import Observability
 from .rack import CoolingType, Rack, Server
+from .security import Security, security_references
 from .serving import Deployment
 
 Loc = tuple[str | int, ...]
@@ -159,6 +160,7 @@ class Site(Strict):
     node_pools: list[NodePool] = Field(default_factory=list)
     deployments: list[Deployment] = Field(default_factory=list)
     observability: Observability = Field(default_factory=Observability)
+    security: Security = Field(default_factory=Security)
     suppressions: list[Suppression] = Field(default_factory=list)
 
     _catalog: Catalog = PrivateAttr()
@@ -175,6 +177,9 @@ class Site(Strict):
         catalog, problems = base.extended(self.catalog)
         models: dict[str, ModelArch] = dict(context.get("models") or {})
         problems.extend(_references(self, catalog))
+        problems.extend(
+            security_references(self.security, {d.name for d in self.deployments}, {n.name for n in self.networks})
+        )
         for di, dep in enumerate(self.deployments):
             if dep.model not in models:
                 problems.append(

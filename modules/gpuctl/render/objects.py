@@ -15,6 +15,7 @@ from typing import Any
 from ..model import Site
 from . import k8s, serving
 from .obs.k8s import observability_objects
+from .security.k8s import objects as security_objects
 
 # The NVIDIA container runtime is a named containerd runtime, not the default one (11a configures the handler);
 # a GPU pod selects it by this RuntimeClass.
@@ -34,8 +35,8 @@ def site_objects(site: Site) -> list[dict[str, Any]]:
     """Cluster-scoped objects first (Namespaces, the RuntimeClass), then each area's namespaced objects."""
     objects: list[dict[str, Any]] = [*k8s.namespaces(site), runtime_class()]
     objects += serving.manifests(site)
+    objects += security_objects(site)  # security (issue 14): NetworkPolicies, ServiceAccounts, RBAC
     objects += observability_objects(site)  # PrometheusRules, monitors, dashboards (issue 13)
-    # Security (issue 14) adds its objects here with one call.
     return objects
 
 
