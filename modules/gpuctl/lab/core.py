@@ -22,6 +22,7 @@ from ..model import Site
 from ..provision.inventory import Overlay
 from .base import LabError, ensure_base
 from .config import LabConfig
+from .faults import hardware, healthy_busbw
 from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
 from .packages import COMPONENT, KEYRING, SUITE, build_repo, catalog
 
@@ -51,6 +52,7 @@ class LabHost:
     gpu_name: str | None
     gpu_count: int
     memory_mib: int
+    nccl_busbw_gbs: float = 0.0
 
 
 @dataclass
@@ -145,6 +147,7 @@ def _hosts(site: Site, rack: str | None, cfg: LabConfig) -> list[LabHost]:
                 gpu_name=(gpu.smi_name or gpu.name) if gpu else None,
                 gpu_count=site.gpu_count(server),
                 memory_mib=(gpu.memory_mib or 0) if gpu else 0,
+                nccl_busbw_gbs=healthy_busbw(gpu),
             )
         )
     return hosts
@@ -182,6 +185,8 @@ def _prepare_host(h: LabHost, index: int, client_pub: str) -> str:
     auth = upper / "root" / ".ssh" / "authorized_keys"
     auth.write_text(client_pub)
     auth.chmod(0o600)
+    (upper / "etc" / "gpuctl-lab" / "hardware.json").write_text(json.dumps(hardware(h, index), indent=1))
+    # The lab's dcgm-exporter stand-in reads this summary (kept for it; nvidia-smi reads hardware.json).
     (upper / "etc" / "gpuctl-lab" / "gpus.json").write_text(
         json.dumps(
             {
