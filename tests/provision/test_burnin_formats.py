@@ -49,7 +49,7 @@ def hostengine() -> Iterator[str]:
 
 def run(tool: str, hw: Path, *args: str, engine: str = "127.0.0.1:1") -> subprocess.CompletedProcess[str]:
     script = STANDINS.joinpath(tool).read_text().replace("@DRIVER_VERSION@", "550.127.05")
-    env = {"GPUCTL_LAB_HARDWARE": str(hw), "GPUCTL_LAB_HOSTENGINE": engine, "PATH": "/usr/bin:/bin"}
+    env = {"STANDIN_HARDWARE_FILE": str(hw), "STANDIN_HOSTENGINE": engine, "PATH": "/usr/bin:/bin"}
     return subprocess.run(
         [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=30, check=False
     )
