@@ -122,6 +122,14 @@ def handler_for(cluster: FakeCluster) -> type[BaseHTTPRequestHandler]:
                         return self._status(404, "NotFound", "node not found")
                     merged = copy.deepcopy(node)
                     merged["spec"].update(body.get("spec", {}))
+                    # Strategic merge of labels and annotations: a null value deletes the key.
+                    for key in ("labels", "annotations"):
+                        for k, v in (body.get("metadata", {}).get(key) or {}).items():
+                            target = merged["metadata"].setdefault(key, {})
+                            if v is None:
+                                target.pop(k, None)
+                            else:
+                                target[k] = v
                     try:
                         kschema.validate(merged)
                     except kschema.ManifestError as exc:

@@ -23,8 +23,8 @@ from ..provision.inventory import Overlay
 from .base import LabError, ensure_base
 from .config import LabConfig
 from .faults import hardware, healthy_busbw
-from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
-from .packages import COMPONENT, KEYRING, SUITE, build_repo, catalog
+from .net import add_ports, attach, create_bridge, lab_links, lab_namespaces, ns_run, run
+from .packages import COMPONENT, KEYRING, NCCL_TESTS_PACKAGE, SUITE, build_repo, catalog
 
 READY_TIMEOUT_S = 30.0
 
@@ -40,6 +40,8 @@ LAB_VARS: dict[str, Any] = {
     "nvidia_driver_service_manager": "sysvinit",
     "dcgm_service_manager": "sysvinit",
     "container_toolkit_service_manager": "sysvinit",
+    # nccl-tests is not an NVIDIA package: the lab's repository plays the site mirror that carries a build.
+    "burnin_nccl_tests_package": NCCL_TESTS_PACKAGE,
 }
 
 
@@ -278,8 +280,11 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         attach(cfg, "rt", cfg.netns("router"), cfg.router_ip, None)
         ns_run(cfg.netns("router"), "sysctl", "-qw", "net.ipv4.ip_forward=0")
         attach(cfg, "repo", cfg.netns("repo"), cfg.repo_ip, cfg.router_ip)
+        servers = {s.name: s for _, s in site.all_servers()}
         for i, h in enumerate(hosts):
             attach(cfg, f"h{i}", h.netns, h.ip, cfg.router_ip)
+            # NIC port names are the site's wiring (no catalog fact): the one thing a lab host takes from the spec.
+            add_ports(h.netns, [p.name for nic in servers[h.name].nics for p in nic.ports])
         state = LabState(
             site_file=str(site_file),
             rack=rack,

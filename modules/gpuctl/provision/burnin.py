@@ -20,7 +20,7 @@ from typing import Any
 from ..fsutil import write_atomic
 from ..loader import load_site
 from ..model import Server, Site
-from .burnin_results import BurninParseError, parse_diag, parse_nccl
+from .burnin_results import BurninParseError, parse_diag, parse_dmon, parse_nccl
 from .inventory import Overlay
 from .runner import STATE_DIR, provision, resolve_target
 
@@ -28,6 +28,7 @@ from .runner import STATE_DIR, provision, resolve_target
 DIAG_TASK = "Run the DCGM diagnostic"
 NCCL_TASK = "Run all_reduce_perf on every GPU of the node"
 NCCL_FILE_TASK = "Read the NCCL result"
+XID_TASK = "Read the last XID of every GPU"
 REASON_MAX = 200
 
 
@@ -62,6 +63,7 @@ class HostOutput:
     diag: dict[str, Any] | None = None
     nccl: dict[str, Any] | None = None
     nccl_file: dict[str, Any] | None = None
+    xid: dict[str, Any] | None = None
     run_failed: str = ""
     seconds: float = 0.0
 
@@ -98,6 +100,8 @@ def collector(outputs: dict[str, HostOutput]) -> Callable[[dict[str, Any]], None
                 out.seconds += _delta_s(res)
             elif task == NCCL_FILE_TASK:
                 out.nccl_file = res
+            elif task == XID_TASK:
+                out.xid = res
 
     return on_event
 
@@ -113,6 +117,20 @@ def judge_diag(out: HostOutput) -> Check:
         extra = f", {len(diag.warnings)} warnings" if diag.warnings else ""
         return Check("dcgm-diag", True, f"{diag.tests} tests passed{extra}")
     return Check("dcgm-diag", False, "; ".join(diag.failures))
+
+
+def judge_xid(out: HostOutput) -> Check:
+    """Any GPU that raised an XID since the driver loaded (DCGM_FI_DEV_XID_ERRORS holds the last one; XIDs are
+    the driver's error reports, https://docs.nvidia.com/deploy/xid-errors/) fails burn-in."""
+    res = out.xid or {}
+    xids = parse_dmon(str(res.get("stdout", "")))
+    if res.get("rc") != 0 or not xids:
+        err = str(res.get("stderr") or res.get("stdout") or "").strip().splitlines()
+        return Check("xid", False, f"dcgmi dmon exited {res.get('rc')}: {err[0][:150] if err else 'no GPU rows'}")
+    raised = {gpu: v for gpu, v in sorted(xids.items()) if v not in ("0", "N/A")}
+    if raised:
+        return Check("xid", False, ", ".join(f"GPU {g} XID {v}" for g, v in raised.items()))
+    return Check("xid", True, f"no XID on {len(xids)} GPUs")
 
 
 def judge_nccl(out: HostOutput, site: Site, server: Server) -> Check:
@@ -156,7 +174,7 @@ def judge(host: str, out: HostOutput, site: Site, server: Server, level: int) ->
     elif not site.gpu_count(server):
         checks = [Check("gpus", True, "no GPUs: nothing to burn in", skipped=True)]
     else:
-        checks = [judge_diag(out), judge_nccl(out, site, server)]
+        checks = [judge_diag(out), judge_xid(out), judge_nccl(out, site, server)]
     passed = all(c.passed for c in checks)
     return Verdict(host, passed, level, checks, round(out.seconds, 2))
 

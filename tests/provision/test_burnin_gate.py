@@ -1,0 +1,167 @@
+"""The burn-in verdict from what the burnin role gives back (the lab stand-ins' real-format output), and the
+gate through the Kubernetes API (the fake API server): a passing node is labelled and uncordoned, a failing
+one cordoned with the reason; verify's node checks read the same state back."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpuctl.loader import load_site
+from gpuctl.model import Server
+from gpuctl.provision.burnin import DIAG_TASK, NCCL_FILE_TASK, XID_TASK, HostOutput, collector, judge
+from gpuctl.provision.k8s_api import BURNIN_REASON, set_burnin_verdict
+from gpuctl.provision.verify import check_node
+from gpuctl.render.k8s import BURNIN_LABEL
+from tests.conftest import ROOT
+
+from .fake_k8s import FakeApiServer
+from .standins import edit, run
+
+LAB = load_site(ROOT / "inventories" / "lab" / "site.yaml").site
+
+
+def server(name: str) -> Server:
+    return next(s for _, s in LAB.all_servers() if s.name == name)
+
+
+def output(hw: Path, engine: str, tmp_path: Path, gpus: int = 8) -> HostOutput:
+    """What the playbook's events carry for one host, produced by the stand-ins on `hw`."""
+    diag = run("dcgmi", hw, "diag", "-r", "2", "-j", engine=engine)
+    xid = run("dcgmi", hw, "dmon", "-e", "230", "-c", "1", engine=engine)
+    nccl_path = tmp_path / f"n{len(list(tmp_path.iterdir()))}.json"
+    run("all_reduce_perf", hw, "-b", "1G", "-e", "8G", "-f", "2", "-g", str(gpus), "-J", str(nccl_path))
+    out = HostOutput()
+    events = [
+        (DIAG_TASK, {"rc": diag.returncode, "stdout": diag.stdout, "delta": "0:00:01.500000"}),
+        (XID_TASK, {"rc": xid.returncode, "stdout": xid.stdout}),
+    ]
+    if nccl_path.exists():
+        events.append((NCCL_FILE_TASK, {"content": base64.b64encode(nccl_path.read_bytes()).decode()}))
+    handler = collector({"lab-dgx-1": out})
+    for task, res in events:
+        handler({"event": "runner_on_ok", "event_data": {"host": "lab-dgx-1", "task": task, "res": res}})
+    return out
+
+
+def verdict(hw: Path, engine: str, tmp_path: Path) -> tuple[bool, dict[str, tuple[bool, str]]]:
+    v = judge("lab-dgx-1", output(hw, engine, tmp_path), LAB, server("lab-dgx-1"), 2)
+    return v.passed, {c.name: (c.passed, c.message) for c in v.checks}
+
+
+def test_a_healthy_dgx_passes(hw: Path, hostengine: str, tmp_path: Path) -> None:
+    passed, checks = verdict(hw, hostengine, tmp_path)
+    assert passed
+    assert checks == {
+        "dcgm-diag": (True, "3 tests passed"),
+        "xid": (True, "no XID on 8 GPUs"),
+        "nccl-allreduce": (True, "bus bandwidth 492.9 GB/s >= 432 GB/s (h100-sxm5-80gb threshold, 8 GPUs)"),
+    }
+
+
+def test_low_bus_bandwidth_fails_with_the_numbers(hw: Path, hostengine: str, tmp_path: Path) -> None:
+    edit(hw, nccl_busbw_gbs=300.0)
+    passed, checks = verdict(hw, hostengine, tmp_path)
+    assert not passed
+    assert checks["nccl-allreduce"] == (
+        False,
+        "bus bandwidth 297.7 GB/s < 432 GB/s (h100-sxm5-80gb threshold, 8 GPUs)",
+    )
+    assert checks["dcgm-diag"][0] and checks["xid"][0]
+
+
+def test_an_xid_fails(hw: Path, hostengine: str, tmp_path: Path) -> None:
+    edit(hw, gpu={6: {"xid": 79}})
+    passed, checks = verdict(hw, hostengine, tmp_path)
+    assert not passed and checks["xid"] == (False, "GPU 6 XID 79")
+
+
+def test_a_missing_gpu_fails_nccl_and_names_it(hw: Path, hostengine: str, tmp_path: Path) -> None:
+    edit(hw, gpus=json.loads(hw.read_text())["gpus"][:7])
+    passed, checks = verdict(hw, hostengine, tmp_path)
+    assert not passed
+    assert checks["nccl-allreduce"][1].startswith("all_reduce_perf exited None")  # no JSON file was written
+    assert checks["xid"] == (True, "no XID on 7 GPUs")
+
+
+def test_a_failed_diagnostic_fails(hw: Path, hostengine: str, tmp_path: Path) -> None:
+    edit(hw, gpu={0: {"diag_fail": {"test": "pcie", "warning": "PCIe replay rate exceeded"}}})
+    _, checks = verdict(hw, hostengine, tmp_path)
+    assert checks["dcgm-diag"] == (False, "pcie failed on GPU 0: PCIe replay rate exceeded")
+
+
+def test_a_stopped_host_engine_fails_diag_and_xid(hw: Path, tmp_path: Path) -> None:
+    _, checks = verdict(hw, "127.0.0.1:1", tmp_path)
+    assert not checks["dcgm-diag"][0] and not checks["xid"][0]
+    assert "dcgmi exited 255: Error: unable to establish a connection" in checks["dcgm-diag"][1]
+
+
+def test_a_run_failure_is_the_verdict() -> None:
+    out = HostOutput(run_failed="missing /usr/bin/all_reduce_perf: install DCGM ...")
+    v = judge("lab-dgx-1", out, LAB, server("lab-dgx-1"), 3)
+    assert (v.passed, v.reason) == (False, "run: missing /usr/bin/all_reduce_perf: install DCGM ...")
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
+    with FakeApiServer() as srv:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(srv.kubeconfig())
+        srv.cluster.add_node("lab-dgx-1")
+        srv.cluster.nodes["lab-dgx-1"]["spec"]["unschedulable"] = True  # kubeadm join registers it; gpuctl cordons
+        srv.cluster.nodes["lab-dgx-1"]["status"] = {
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            "allocatable": {"nvidia.com/gpu": "8"},
+        }
+        yield srv, str(kubeconfig)
+
+
+def node_checks(kubeconfig: str) -> dict[str, tuple[bool | None, str]]:
+    return {cid: (ok, msg) for cid, ok, msg in check_node(kubeconfig, LAB, server("lab-dgx-1"))}
+
+
+def test_passing_node_is_labelled_and_uncordoned(api: tuple[FakeApiServer, str]) -> None:
+    srv, kubeconfig = api
+    assert node_checks(kubeconfig)["node-burnin"] == (False, "cordoned (no burn-in verdict: run gpuctl burnin)")
+    set_burnin_verdict(kubeconfig, "lab-dgx-1", True, "")
+    node = srv.cluster.nodes["lab-dgx-1"]
+    assert node["metadata"]["labels"] == {BURNIN_LABEL: "passed"}
+    assert node["spec"]["unschedulable"] is False
+    assert node_checks(kubeconfig) == {
+        "node-ready": (True, "Ready"),
+        "node-gpus": (True, "allocatable nvidia.com/gpu 8, catalog 8"),
+        "node-burnin": (True, "burn-in passed, schedulable"),
+    }
+
+
+def test_failing_node_stays_cordoned_loses_the_label_and_says_why(api: tuple[FakeApiServer, str]) -> None:
+    srv, kubeconfig = api
+    set_burnin_verdict(kubeconfig, "lab-dgx-1", True, "")
+    reason = "nccl-allreduce: bus bandwidth 297.7 GB/s < 432 GB/s"
+    set_burnin_verdict(kubeconfig, "lab-dgx-1", False, reason)
+    node = srv.cluster.nodes["lab-dgx-1"]
+    assert BURNIN_LABEL not in node["metadata"].get("labels", {})
+    assert node["metadata"]["annotations"] == {BURNIN_REASON: reason}
+    assert node["spec"]["unschedulable"] is True
+    assert node_checks(kubeconfig)["node-burnin"] == (False, f"cordoned: {reason}")
+
+
+def test_node_not_ready_with_fewer_gpus_fails_both(api: tuple[FakeApiServer, str]) -> None:
+    srv, kubeconfig = api
+    srv.cluster.nodes["lab-dgx-1"]["status"] = {
+        "conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady"}],
+        "allocatable": {"nvidia.com/gpu": "7"},
+    }
+    got = node_checks(kubeconfig)
+    assert got["node-ready"] == (False, "not Ready: KubeletNotReady")
+    assert got["node-gpus"] == (False, "allocatable nvidia.com/gpu 7, catalog 8")
+
+
+def test_a_node_the_cluster_does_not_have(api: tuple[FakeApiServer, str]) -> None:
+    _, kubeconfig = api
+    got = {cid: (ok, msg) for cid, ok, msg in check_node(kubeconfig, LAB, server("lab-l4-1"))}
+    assert got == {"node-ready": (False, "no node lab-l4-1 in the cluster")}
