@@ -11,9 +11,11 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 from gpuctl.render import kschema
 
+SERVICE = re.compile(r"^/api/v1/namespaces/([^/]+)/services/([^/:]+)(?::(\d+))?(?:/proxy/(.*))?$")
 EVICTION = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/eviction$")
 
 
@@ -21,6 +23,7 @@ class FakeCluster:
     def __init__(self) -> None:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.pods: list[dict[str, Any]] = []
+        self.services: dict[tuple[str, str], dict[str, Any]] = {}  # (ns, name) -> {"port", "answers": {path: code}}
         self.pdb_blocks: dict[str, int] = {}  # pod name -> evictions refused with 429 before one succeeds
         self.requests: list[tuple[str, str]] = []
         self.version = 0
@@ -101,6 +104,16 @@ def handler_for(cluster: FakeCluster) -> type[BaseHTTPRequestHandler]:
                 if path.startswith("/api/v1/nodes/"):
                     node = cluster.nodes.get(path.rsplit("/", 1)[1])
                     return self._send(200, node) if node else self._status(404, "NotFound", "node not found")
+                svc = SERVICE.match(unquote(path))
+                if svc:
+                    ns, name, port, sub = svc.groups()
+                    found = cluster.services.get((ns, name))
+                    if found is None or (port is not None and int(port) != found["port"]):
+                        return self._status(404, "NotFound", f"services {name} not found")
+                    if sub is None:
+                        return self._send(200, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}})
+                    code = found["answers"].get("/" + sub, 404)
+                    return self._send(code, {"answer": code})
                 if path == "/api/v1/pods":
                     m = re.search(r"fieldSelector=spec.nodeName%3D([^&]+)|fieldSelector=spec\.nodeName=([^&]+)", query)
                     node = (m.group(1) or m.group(2)) if m else None

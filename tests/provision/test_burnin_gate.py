@@ -165,3 +165,37 @@ def test_a_node_the_cluster_does_not_have(api: tuple[FakeApiServer, str]) -> Non
     _, kubeconfig = api
     got = {cid: (ok, msg) for cid, ok, msg in check_node(kubeconfig, LAB, server("lab-l4-1"))}
     assert got == {"node-ready": (False, "no node lab-l4-1 in the cluster")}
+
+
+def test_burnin_settings_are_the_role_defaults_and_reach_it() -> None:
+    """One source per fact: every provisioning.burnin setting is a `burnin_<name>` role variable whose default is
+    the model's, and `gpuctl burnin` passes each one."""
+    import inspect
+
+    from gpuctl.model.burnin import BurninSettings
+    from gpuctl.provision import burnin as module
+    from gpuctl.provision.roles import argument_specs, role_defaults
+
+    model = BurninSettings()
+    defaults, specs = role_defaults()["burnin"], argument_specs()["burnin"]
+    source = inspect.getsource(module.burnin)
+    for name in BurninSettings.model_fields:
+        var = f"burnin_{name}"
+        assert defaults[var] == specs[var]["default"] == getattr(model, name), var
+        assert f'"{var}": settings.{name}' in source, var
+
+
+def test_endpoints_answer_their_health_route_through_the_service_proxy(api: tuple[FakeApiServer, str]) -> None:
+    from gpuctl.provision.verify import check_endpoints
+
+    srv, kubeconfig = api
+    assert {d.name for d in LAB.deployments} == {"qwen-7b", "llama-70b"}
+    srv.cluster.services[("inference", "qwen-7b")] = {"port": 8000, "answers": {"/health": 200}}
+    srv.cluster.services[("inference", "llama-70b")] = {"port": 8000, "answers": {"/health": 503}}
+    got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(kubeconfig, LAB)}
+    assert got["endpoint-qwen-7b"] == (True, "inference/qwen-7b:8000/health answers HTTP 200")
+    assert got["endpoint-llama-70b"][0] is False
+    assert got["endpoint-llama-70b"][1].startswith("inference/llama-70b:8000/health answers HTTP 503")
+    del srv.cluster.services[("inference", "llama-70b")]
+    got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(kubeconfig, LAB)}
+    assert got["endpoint-llama-70b"] == (None, "skipped: no Service inference/llama-70b (not deployed)")

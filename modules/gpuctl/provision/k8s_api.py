@@ -134,3 +134,25 @@ def node_state(kubeconfig: str, node: str) -> dict[str, Any]:
         "annotations": dict(n.metadata.annotations or {}),
         "unschedulable": bool(n.spec.unschedulable) if n.spec else False,
     }
+
+
+def endpoint_health(kubeconfig: str, namespace: str, service: str, port: int, path: str) -> tuple[bool, int, str]:
+    """GET a Service's health route through the API server's service proxy
+    (/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH): (deployed, HTTP status, first bytes of the body).
+    deployed is False when the cluster has no such Service (serving not deployed)."""
+    from kubernetes.client.exceptions import ApiException
+
+    core = _core(kubeconfig)
+    try:
+        core.read_namespaced_service(service, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False, 404, ""
+        raise KubernetesError(f"reading service {namespace}/{service}: HTTP {exc.status} {exc.reason}") from None
+    try:
+        body = core.connect_get_namespaced_service_proxy_with_path(
+            f"{service}:{port}", namespace, path.lstrip("/"), _request_timeout=10
+        )
+    except ApiException as exc:
+        return True, int(exc.status or 0), str(exc.body or exc.reason or "")[:200]
+    return True, 200, str(body)[:200]

@@ -382,6 +382,25 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+def check_endpoints(kubeconfig: str, site: Site) -> Iterator[tuple[str, bool | None, str]]:
+    """Each deployment's Service answers its engine's readiness route (through the API server's service proxy);
+    a deployment whose Service the cluster does not have is skipped: serving is not deployed."""
+    from .. import engines
+    from .k8s_api import endpoint_health
+
+    for dep in site.deployments:
+        engine = engines.get(dep.engine)
+        deployed, status, body = endpoint_health(
+            kubeconfig, dep.namespace, dep.name, engine.port, engine.readiness_path
+        )
+        where = f"{dep.namespace}/{dep.name}:{engine.port}{engine.readiness_path}"
+        if not deployed:
+            yield f"endpoint-{dep.name}", None, f"skipped: no Service {dep.namespace}/{dep.name} (not deployed)"
+        else:
+            detail = f"HTTP {status}" + (f": {body.strip()[:120]}" if status != 200 and body.strip() else "")
+            yield f"endpoint-{dep.name}", status == 200, f"{where} answers {detail}"
+
+
 def _host_for(address: str, ssh_config: Path) -> Any:
     """A testinfra host over OpenSSH with the site's ssh_config: testinfra quotes the -F path and the address
     (its ssh backend runs a shell command line), and every other SSH setting is inside the file."""
@@ -427,6 +446,10 @@ def verify(
                 CheckResult(h, cid, ok is not False, msg, skipped=ok is None)
                 for cid, ok, msg in check_node(kubeconfig, site, servers[h])
             ]
+        results += [
+            CheckResult("cluster", cid, ok is not False, msg, skipped=ok is None)
+            for cid, ok, msg in check_endpoints(kubeconfig, site)
+        ]
     statuses = {h: "passed" if all(r.passed for r in results if r.host == h) else "failed" for h in hosts}
     journal = Journal(STATE_DIR / site.name / "journal.json")
     journal.record_verify({**journal.data.get("last_verify", {}).get("hosts", {}), **statuses})
