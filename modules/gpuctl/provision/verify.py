@@ -3,7 +3,11 @@
 Each check names what the site declares and what the host has: driver version, GPUs nvidia-smi sees (model,
 count, memory), fabric manager present, running and matching the driver on NVSwitch systems, DCGM host engine
 and exporter running and listening, the container runtime configured, netplan rendering the declared bonds,
-VLANs, MTU and VFs, and IOMMU on the kernel command line when VFs are declared.
+VLANs, MTU and VFs, and IOMMU on the kernel command line when VFs are declared. Live state too: persistence mode
+and uncorrected ECC errors, the last XID per GPU (DCGM), bond mode and member state from /proc/net/bonding and
+sriov_numvfs from sysfs (each skipped with its reason where the kernel or device has none), and with a
+kubeconfig each node's Ready condition, allocatable nvidia.com/gpu and burn-in gate, and every deployment's
+health route through the API server's service proxy.
 
 What a check expects comes from the host's variables as the roles see them (`roles.host_variables`: the role
 defaults under the rendered inventory), so a version, path, port, package or service name is written once; the
