@@ -1,5 +1,5 @@
-"""Burn-in and live verify on the lab's provisioned hosts, through a Kubernetes API (the fake API server on
-loopback, with the nodes registered as kubeadm join would leave them: Ready, allocatable GPUs, cordoned until
+"""Burn-in and live verify on the lab's provisioned hosts, through the test Kubernetes API (gpuctl.lab.kube_api on
+loopback, the nodes registered as kubeadm join would leave them: Ready, allocatable GPUs, cordoned until
 burn-in). Faults are injected into the hosts' hardware (gpuctl.lab.faults): low NCCL bus bandwidth on the DGX,
 an XID on the L4 server, then a DGX with 7 of its 8 GPUs. Each stays cordoned or fails verify, which names it.
 
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from gpuctl.lab import core, faults
+from gpuctl.lab.kube_api import Server as ApiServer
 from gpuctl.loader import load_site
 from gpuctl.provision.k8s_api import BURNIN_REASON
 from gpuctl.render.k8s import BURNIN_LABEL
-from tests.provision.fake_k8s import FakeApiServer
 
 from .conftest import LAB_SITE
 from .test_provision_lab import gpuctl, provision
@@ -27,19 +27,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def cluster(lab: core.LabState, tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
+def cluster(lab: core.LabState, tmp_path: Path) -> Iterator[tuple[ApiServer, str]]:
     site = load_site(LAB_SITE).site
-    with FakeApiServer() as api:
+    with ApiServer() as api:
         for _, server in site.all_servers():
             if server.name not in lab.addresses:
                 continue
-            api.cluster.add_node(server.name)
-            node = api.cluster.nodes[server.name]
-            node["spec"]["unschedulable"] = True
-            node["status"] = {
-                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                "allocatable": {"nvidia.com/gpu": str(site.gpu_count(server))},
-            }
+            api.cluster.add_node(server.name, gpus=site.gpu_count(server))["spec"]["unschedulable"] = True
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(api.kubeconfig())
         yield api, str(kubeconfig)
@@ -64,7 +58,7 @@ def verify_failures(kubeconfig: str) -> dict[tuple[str, str], str]:
     return {(r["host"], r["check"]): r["message"] for r in rows if not r["passed"]}
 
 
-def test_burnin_gate_and_live_verify(lab: core.LabState, cluster: tuple[FakeApiServer, str], tmp_path: Path) -> None:
+def test_burnin_gate_and_live_verify(lab: core.LabState, cluster: tuple[ApiServer, str], tmp_path: Path) -> None:
     api, kubeconfig = cluster
     assert provision()["rc"] == 0
     before = {h: faults.read(lab, h) for h in ("lab-dgx-1", "lab-l4-1")}
@@ -79,11 +73,13 @@ def test_burnin_gate_and_live_verify(lab: core.LabState, cluster: tuple[FakeApiS
         assert nodes["lab-l4-1"]["reason"] == "xid: GPU 2 XID 79"
         assert junit.read_text().count("<failure") == 2
 
-        for name, node in api.cluster.nodes.items():
+        for name in nodes:
+            node = api.cluster.get("nodes", None, name)
             passed = nodes[name]["passed"]
             assert node["spec"]["unschedulable"] is (not passed), name
             assert (node["metadata"].get("labels", {}).get(BURNIN_LABEL) == "passed") is passed, name
-        assert api.cluster.nodes["lab-l4-1"]["metadata"]["annotations"] == {BURNIN_REASON: "xid: GPU 2 XID 79"}
+        l4 = api.cluster.get("nodes", None, "lab-l4-1")
+        assert l4["metadata"]["annotations"] == {BURNIN_REASON: "xid: GPU 2 XID 79"}
 
         failing = verify_failures(kubeconfig)
         assert set(failing) == {("lab-dgx-1", "node-burnin"), ("lab-l4-1", "xid"), ("lab-l4-1", "node-burnin")}
@@ -98,12 +94,12 @@ def test_burnin_gate_and_live_verify(lab: core.LabState, cluster: tuple[FakeApiS
     assert rc == 0 and all(n["passed"] for n in nodes.values())
     # passing once made the L40S servers known hardware: the known-hardware level from then on
     assert nodes["lab-l40s-1"]["diag_level"] == nodes["lab-l40s-2"]["diag_level"] == 2
-    assert all(not n["spec"]["unschedulable"] for n in api.cluster.nodes.values())
+    assert not any(api.cluster.get("nodes", None, h)["spec"].get("unschedulable") for h in nodes)
     assert verify_failures(kubeconfig) == {}
 
 
 def test_verify_fails_when_the_host_has_fewer_gpus_than_the_catalog(
-    lab: core.LabState, cluster: tuple[FakeApiServer, str]
+    lab: core.LabState, cluster: tuple[ApiServer, str]
 ) -> None:
     _, kubeconfig = cluster
     before = faults.read(lab, "lab-dgx-1")

@@ -1,16 +1,22 @@
 """The burn-in verdict from what the burnin role gives back (the lab stand-ins' real-format output), and the
-gate through the Kubernetes API (the fake API server): a passing node is labelled and uncordoned, a failing
+gate through the test Kubernetes API (gpuctl.lab.kube_api): a passing node is labelled and uncordoned, a failing
 one cordoned with the reason; verify's node checks read the same state back."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import pytest
 
+from gpuctl.lab.kube_api import Server as ApiServer
 from gpuctl.loader import load_site
 from gpuctl.model import Server
 from gpuctl.provision.burnin import DIAG_TASK, NCCL_FILE_TASK, XID_TASK, HostOutput, collector, judge
@@ -19,7 +25,6 @@ from gpuctl.provision.verify import check_node
 from gpuctl.render.k8s import BURNIN_LABEL
 from tests.conftest import ROOT
 
-from .fake_k8s import FakeApiServer
 from .standins import edit, run
 
 LAB = load_site(ROOT / "inventories" / "lab" / "site.yaml").site
@@ -107,30 +112,29 @@ def test_a_run_failure_is_the_verdict() -> None:
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
-    with FakeApiServer() as srv:
+def api(tmp_path: Path) -> Iterator[tuple[ApiServer, str]]:
+    with ApiServer() as srv:
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(srv.kubeconfig())
-        srv.cluster.add_node("lab-dgx-1")
-        srv.cluster.nodes["lab-dgx-1"]["spec"]["unschedulable"] = True  # kubeadm join registers it; gpuctl cordons
-        srv.cluster.nodes["lab-dgx-1"]["status"] = {
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-            "allocatable": {"nvidia.com/gpu": "8"},
-        }
+        # registered as kubeadm join leaves it (Ready, its GPUs allocatable), cordoned until burn-in passes
+        srv.cluster.add_node("lab-dgx-1", gpus=8)["spec"]["unschedulable"] = True
         yield srv, str(kubeconfig)
+
+
+def node(srv: ApiServer, name: str = "lab-dgx-1") -> dict[str, Any]:
+    return srv.cluster.get("nodes", None, name)
 
 
 def node_checks(kubeconfig: str) -> dict[str, tuple[bool | None, str]]:
     return {cid: (ok, msg) for cid, ok, msg in check_node(kubeconfig, LAB, server("lab-dgx-1"))}
 
 
-def test_passing_node_is_labelled_and_uncordoned(api: tuple[FakeApiServer, str]) -> None:
+def test_passing_node_is_labelled_and_uncordoned(api: tuple[ApiServer, str]) -> None:
     srv, kubeconfig = api
     assert node_checks(kubeconfig)["node-burnin"] == (False, "cordoned (no burn-in verdict: run gpuctl burnin)")
     set_burnin_verdict(kubeconfig, "lab-dgx-1", True, "")
-    node = srv.cluster.nodes["lab-dgx-1"]
-    assert node["metadata"]["labels"] == {BURNIN_LABEL: "passed"}
-    assert node["spec"]["unschedulable"] is False
+    assert node(srv)["metadata"]["labels"] == {BURNIN_LABEL: "passed"}
+    assert node(srv)["spec"]["unschedulable"] is False
     assert node_checks(kubeconfig) == {
         "node-ready": (True, "Ready"),
         "node-gpus": (True, "allocatable nvidia.com/gpu 8, catalog 8"),
@@ -138,21 +142,20 @@ def test_passing_node_is_labelled_and_uncordoned(api: tuple[FakeApiServer, str])
     }
 
 
-def test_failing_node_stays_cordoned_loses_the_label_and_says_why(api: tuple[FakeApiServer, str]) -> None:
+def test_failing_node_stays_cordoned_loses_the_label_and_says_why(api: tuple[ApiServer, str]) -> None:
     srv, kubeconfig = api
     set_burnin_verdict(kubeconfig, "lab-dgx-1", True, "")
     reason = "nccl-allreduce: bus bandwidth 297.7 GB/s < 432 GB/s"
     set_burnin_verdict(kubeconfig, "lab-dgx-1", False, reason)
-    node = srv.cluster.nodes["lab-dgx-1"]
-    assert BURNIN_LABEL not in node["metadata"].get("labels", {})
-    assert node["metadata"]["annotations"] == {BURNIN_REASON: reason}
-    assert node["spec"]["unschedulable"] is True
+    assert BURNIN_LABEL not in node(srv)["metadata"].get("labels", {})
+    assert node(srv)["metadata"]["annotations"] == {BURNIN_REASON: reason}
+    assert node(srv)["spec"]["unschedulable"] is True
     assert node_checks(kubeconfig)["node-burnin"] == (False, f"cordoned: {reason}")
 
 
-def test_node_not_ready_with_fewer_gpus_fails_both(api: tuple[FakeApiServer, str]) -> None:
+def test_node_not_ready_with_fewer_gpus_fails_both(api: tuple[ApiServer, str]) -> None:
     srv, kubeconfig = api
-    srv.cluster.nodes["lab-dgx-1"]["status"] = {
+    node(srv)["status"] = {
         "conditions": [{"type": "Ready", "status": "False", "reason": "KubeletNotReady"}],
         "allocatable": {"nvidia.com/gpu": "7"},
     }
@@ -161,7 +164,7 @@ def test_node_not_ready_with_fewer_gpus_fails_both(api: tuple[FakeApiServer, str
     assert got["node-gpus"] == (False, "allocatable nvidia.com/gpu 7, catalog 8")
 
 
-def test_a_node_the_cluster_does_not_have(api: tuple[FakeApiServer, str]) -> None:
+def test_a_node_the_cluster_does_not_have(api: tuple[ApiServer, str]) -> None:
     _, kubeconfig = api
     got = {cid: (ok, msg) for cid, ok, msg in check_node(kubeconfig, LAB, server("lab-l4-1"))}
     assert got == {"node-ready": (False, "no node lab-l4-1 in the cluster")}
@@ -185,17 +188,58 @@ def test_burnin_settings_are_the_role_defaults_and_reach_it() -> None:
         assert f'"{var}": settings.{name}' in source, var
 
 
-def test_endpoints_answer_their_health_route_through_the_service_proxy(api: tuple[FakeApiServer, str]) -> None:
+class ServiceProxy(BaseHTTPRequestHandler):
+    """Only the two calls the endpoint check makes: read a Service, GET through its proxy subresource. (The test
+    Kubernetes API has no service proxy: no Service has pods behind it there.)"""
+
+    answers: ClassVar[dict[tuple[str, str], dict[str, Any]]] = {}
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        m = re.match(r"^/api/v1/namespaces/([^/]+)/services/([^/:]+)(?::(\d+))?(?:/proxy(/.*))?$", unquote(self.path))
+        found = ServiceProxy.answers.get((m.group(1), m.group(2))) if m else None
+        if m is None or found is None or (m.group(3) and int(m.group(3)) != found["port"]):
+            code, body = 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404}
+        elif m.group(4) is None:
+            code, body = 200, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": m.group(2)}}
+        else:
+            code = found["answers"].get(m.group(4), 404)
+            body = {"kind": "Status", "apiVersion": "v1", "code": code}
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_endpoints_answer_their_health_route_through_the_service_proxy(tmp_path: Path) -> None:
     from gpuctl.provision.verify import check_endpoints
 
-    srv, kubeconfig = api
-    assert {d.name for d in LAB.deployments} == {"qwen-7b", "llama-70b"}
-    srv.cluster.services[("inference", "qwen-7b")] = {"port": 8000, "answers": {"/health": 200}}
-    srv.cluster.services[("inference", "llama-70b")] = {"port": 8000, "answers": {"/health": 503}}
-    got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(kubeconfig, LAB)}
-    assert got["endpoint-qwen-7b"] == (True, "inference/qwen-7b:8000/health answers HTTP 200")
-    assert got["endpoint-llama-70b"][0] is False
-    assert got["endpoint-llama-70b"][1].startswith("inference/llama-70b:8000/health answers HTTP 503")
-    del srv.cluster.services[("inference", "llama-70b")]
-    got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(kubeconfig, LAB)}
-    assert got["endpoint-llama-70b"] == (None, "skipped: no Service inference/llama-70b (not deployed)")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ServiceProxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    server = f"http://127.0.0.1:{httpd.server_address[1]}"
+    kubeconfig.write_text(
+        f"apiVersion: v1\nkind: Config\nclusters: [{{name: p, cluster: {{server: '{server}'}}}}]\n"
+        "contexts: [{name: p, context: {cluster: p, user: u}}]\ncurrent-context: p\n"
+        "users: [{name: u, user: {token: t}}]\n"
+    )
+    try:
+        assert {d.name for d in LAB.deployments} == {"qwen-7b", "llama-70b"}
+        ServiceProxy.answers = {
+            ("inference", "qwen-7b"): {"port": 8000, "answers": {"/health": 200}},
+            ("inference", "llama-70b"): {"port": 8000, "answers": {"/health": 503}},
+        }
+        got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(str(kubeconfig), LAB)}
+        assert got["endpoint-qwen-7b"] == (True, "inference/qwen-7b:8000/health answers HTTP 200")
+        assert got["endpoint-llama-70b"][0] is False
+        assert got["endpoint-llama-70b"][1].startswith("inference/llama-70b:8000/health answers HTTP 503")
+        del ServiceProxy.answers[("inference", "llama-70b")]
+        got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(str(kubeconfig), LAB)}
+        assert got["endpoint-llama-70b"] == (None, "skipped: no Service inference/llama-70b (not deployed)")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
