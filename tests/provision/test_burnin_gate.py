@@ -102,7 +102,7 @@ def test_a_failed_diagnostic_fails(hw: Path, hostengine: str, tmp_path: Path) ->
 def test_a_stopped_host_engine_fails_diag_and_xid(hw: Path, tmp_path: Path) -> None:
     _, checks = verdict(hw, "127.0.0.1:1", tmp_path)
     assert not checks["dcgm-diag"][0] and not checks["xid"][0]
-    assert "dcgmi exited 255: Error: unable to establish a connection" in checks["dcgm-diag"][1]
+    assert "dcgmi exited 235: Error: unable to establish a connection" in checks["dcgm-diag"][1]
 
 
 def test_a_run_failure_is_the_verdict() -> None:

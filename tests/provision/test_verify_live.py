@@ -128,3 +128,17 @@ def test_fra1_dgx_bond_absent_is_named() -> None:
     host.files["/proc/net/bonding"] = ""
     got = live(host, FRA1, "dgx-b01")
     assert got["bond-bond0-live"] == (False, "bond0 does not exist (no /proc/net/bonding/bond0)")
+
+
+def test_a_command_exiting_255_is_its_status_not_a_lost_connection() -> None:
+    """testinfra's SSH backend raises on exit status 255; verify reads it as the command's status."""
+    from gpuctl.provision.verify import _sh
+
+    class Answer:
+        rc, stdout, stderr = 255, "Error: unable to establish a connection\n", ""
+
+    class Host:
+        def run(self, cmd: str) -> Answer:
+            raise RuntimeError(Answer())
+
+    assert _sh(Host(), "dcgmi dmon -e 230 -c 1").rc == 255
