@@ -40,6 +40,7 @@ COMMANDS: dict[str, Command] = {
     "provision": Command("provision_cmd", "provision_cmd", extra="provision"),
     "verify": Command("verify_cmd", "verify_cmd", extra="provision"),
     "obs": Command("obs_cmd", "obs_app"),
+    "burnin": Command("burnin_cmd", "burnin_cmd", extra="provision"),
     "pki": Command("pki_cmd", "pki_app", extra="pki"),
 }
 
