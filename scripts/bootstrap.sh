@@ -9,12 +9,13 @@
 #     tco        + tco --chart: gpuctl[tco] (matplotlib)
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
 #     all        provision, pulumi, tco and lab
-#     dev        + the checks and tests: netplan.io (rendered network configuration), gpuctl[dev]
+#     dev        + the checks and tests: netplan.io (rendered network configuration), nginx-light (burst gateway
+#                configuration under nginx -t and live), curl (weights staging script), gpuctl[dev]
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '5,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 lab_debs=(mmdebstrap apt-utils gnupg zstd openssh-client iproute2 util-linux)
 debs=(python3 python3-venv)
@@ -28,7 +29,7 @@ for part in "${parts[@]}"; do
     pulumi | tco) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io); extras+=(dev) ;;
+    dev) debs+=(netplan.io nginx-light curl); extras+=(dev) ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, lab, all or dev" >&2; exit 2 ;;
   esac

@@ -29,6 +29,9 @@ class GpuSpec(Strict):
     training_fabric_gbps: NonNegativeFloat = Field(
         default=0, description="East-west bandwidth a training node needs per GPU (0: no requirement)."
     )
+    compute_capability: float | None = Field(
+        default=None, ge=1, le=20, description="NVIDIA compute capability (9.0 Hopper); what engines' kernels need."
+    )
     source: Text = Field(min_length=3)
 
 
