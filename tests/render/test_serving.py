@@ -183,8 +183,8 @@ def test_weights_are_staged_by_an_init_container_with_the_token_from_a_secret(fr
     pod = objs[("Deployment", "llama-70b-chat")]["spec"]["template"]["spec"]
     [init] = pod["initContainers"]
     env = {e["name"]: e.get("value") for e in init["env"]}
-    assert env["GPUCTL_SOURCE_URL"] == "https://models.fra1.example.net/llama-3.1-70b-instruct"
-    assert env["GPUCTL_SIZE_KIB"] == str(132 * 1024 * 1024)
+    assert env["STAGE_SOURCE_URL"] == "https://models.fra1.example.net/llama-3.1-70b-instruct"
+    assert env["STAGE_SIZE_KIB"] == str(132 * 1024 * 1024)
     assert {"name": "models", "mountPath": "/models"} in init["volumeMounts"]  # writable for staging
     assert {"name": "models", "mountPath": "/models", "readOnly": True} in pod["containers"][0]["volumeMounts"]
     script = objs[("ConfigMap", "llama-70b-chat-stage")]["data"]["stage-weights.sh"]

@@ -90,11 +90,11 @@ def stage(tmp_path: Path, url: str, source: Path, **env: str) -> subprocess.Comp
     manifest = hashlib.sha256((source / "SHA256SUMS").read_bytes()).hexdigest()
     environ = {
         "PATH": os.environ["PATH"],
-        "GPUCTL_DEST": str(tmp_path / "cache" / "m"),
-        "GPUCTL_SOURCE_URL": url,
-        "GPUCTL_SOURCE_DIR": "",
-        "GPUCTL_MANIFEST_SHA256": manifest,
-        "GPUCTL_SIZE_KIB": "400",
+        "STAGE_DEST": str(tmp_path / "cache" / "m"),
+        "STAGE_SOURCE_URL": url,
+        "STAGE_SOURCE_DIR": "",
+        "STAGE_MANIFEST_SHA256": manifest,
+        "STAGE_SIZE_KIB": "400",
         **env,
     }
     return subprocess.run(["sh", str(script)], env=environ, capture_output=True, text=True, timeout=60)
@@ -142,7 +142,7 @@ def test_a_corrupt_partial_file_is_fetched_again(tmp_path: Path, server) -> None
 
 def test_a_manifest_that_is_not_the_pinned_one_is_refused(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     url, _, source = server
-    done = stage(tmp_path, url, source, GPUCTL_MANIFEST_SHA256="0" * 64)
+    done = stage(tmp_path, url, source, STAGE_MANIFEST_SHA256="0" * 64)
     assert done.returncode == 4 and "does not match manifest_sha256" in done.stderr
     assert not (tmp_path / "cache" / "m").exists()
 
@@ -165,7 +165,7 @@ def test_a_file_that_stays_wrong_fails_without_replacing_the_model(tmp_path: Pat
 
 def test_no_space_no_start(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     url, handler, source = server
-    done = stage(tmp_path, url, source, GPUCTL_SIZE_KIB=str(2**50))
+    done = stage(tmp_path, url, source, STAGE_SIZE_KIB=str(2**50))
     assert done.returncode == 3 and "not enough space" in done.stderr
     assert handler.requests == []
 
@@ -175,14 +175,14 @@ def test_the_token_goes_in_a_header_never_on_the_command_line(tmp_path: Path, se
     handler.token = "s3cr3t-token"
     refused = stage(tmp_path, url, source)
     assert refused.returncode != 0
-    done = stage(tmp_path, url, source, GPUCTL_TOKEN="s3cr3t-token")
+    done = stage(tmp_path, url, source, STAGE_TOKEN="s3cr3t-token")
     assert done.returncode == 0, done.stderr
-    assert "s3cr3t-token" not in SCRIPT.replace("$GPUCTL_TOKEN", "")
-    assert 'printf \'header = "Authorization: Bearer %s"\\n\' "$GPUCTL_TOKEN" |' in SCRIPT
+    assert "s3cr3t-token" not in SCRIPT.replace("$STAGE_TOKEN", "")
+    assert 'printf \'header = "Authorization: Bearer %s"\\n\' "$STAGE_TOKEN" |' in SCRIPT
 
 
 def test_an_nfs_source_is_copied_and_verified(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     _, handler, source = server
-    done = stage(tmp_path, "", source, GPUCTL_SOURCE_DIR=str(source))
+    done = stage(tmp_path, "", source, STAGE_SOURCE_DIR=str(source))
     assert done.returncode == 0, done.stderr
     assert staged(tmp_path) == FILES and handler.requests == []

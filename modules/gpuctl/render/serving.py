@@ -110,18 +110,18 @@ def _stage_container(dep: Deployment) -> dict[str, Any]:
     src = dep.source
     assert src is not None
     env: list[dict[str, Any]] = [
-        {"name": "GPUCTL_DEST", "value": f"/models/{dep.model}"},
-        {"name": "GPUCTL_MANIFEST_SHA256", "value": src.manifest_sha256},
-        {"name": "GPUCTL_SIZE_KIB", "value": str(int(src.size_gib * 1024 * 1024))},
+        {"name": "STAGE_DEST", "value": f"/models/{dep.model}"},
+        {"name": "STAGE_MANIFEST_SHA256", "value": src.manifest_sha256},
+        {"name": "STAGE_SIZE_KIB", "value": str(int(src.size_gib * 1024 * 1024))},
     ]
     if src.is_nfs:
-        env += [{"name": "GPUCTL_SOURCE_DIR", "value": "/source"}, {"name": "GPUCTL_SOURCE_URL", "value": ""}]
+        env += [{"name": "STAGE_SOURCE_DIR", "value": "/source"}, {"name": "STAGE_SOURCE_URL", "value": ""}]
     else:
-        env += [{"name": "GPUCTL_SOURCE_DIR", "value": ""}, {"name": "GPUCTL_SOURCE_URL", "value": src.url}]
+        env += [{"name": "STAGE_SOURCE_DIR", "value": ""}, {"name": "STAGE_SOURCE_URL", "value": src.url}]
     if src.token_secret:
         # The token's Secret is the security side's (issue 14); only its name and key appear here.
         ref = {"secretKeyRef": {"name": src.token_secret, "key": "token"}}
-        env.append({"name": "GPUCTL_TOKEN", "valueFrom": ref})
+        env.append({"name": "STAGE_TOKEN", "valueFrom": ref})
     mounts = [
         {"name": "models", "mountPath": "/models"},
         {"name": "stage", "mountPath": STAGE_DIR, "readOnly": True},
