@@ -193,14 +193,25 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
         "metadata": _meta(dep),
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(dep, "gateway")}},
     }
+    remote = urlsplit(burst.url)
+    remote_port = remote.port or (443 if remote.scheme == "https" else 80)
     policy = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {**_meta(dep), "name": f"{name(dep)}-clients"},
         "spec": {
             "podSelector": {"matchLabels": selector(dep, "gateway")},
-            "policyTypes": ["Ingress"],
+            "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": client_peers(dep), "ports": [{"port": PORT, "protocol": "TCP"}]}],
+            # the router, the burst endpoint (outside the cluster: by port) and DNS
+            "egress": [
+                {
+                    "to": [{"podSelector": {"matchLabels": selector(dep, "router")}}],
+                    "ports": [{"port": router.PORT, "protocol": "TCP"}],
+                },
+                {"ports": [{"port": remote_port, "protocol": "TCP"}]},
+                {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+            ],
         },
     }
     return [config, deployment, service, pdb, policy]

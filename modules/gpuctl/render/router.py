@@ -141,17 +141,31 @@ def pod_disruption_budget(dep: Deployment) -> dict[str, Any]:
     }
 
 
+# The API server's usual ports (kubeadm 6443, a managed cluster's Service 443): where discovery's watch goes.
+API_PORTS = (443, 6443)
+
+
 def network_policy(dep: Deployment) -> dict[str, Any]:
-    """The router admits the deployment's clients and its burst gateway."""
+    """The router admits the deployment's clients and its burst gateway; it may reach its replicas, the
+    Kubernetes API (discovery) and DNS. Security's default-deny (issue 14) blocks everything else."""
     sources = [{"podSelector": {"matchLabels": selector(dep, "gateway")}}, *client_peers(dep)]
+    engine_port = engines.get(dep.engine).port
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {**_meta(dep), "name": f"{name(dep)}-clients"},
         "spec": {
             "podSelector": {"matchLabels": selector(dep, "router")},
-            "policyTypes": ["Ingress"],
+            "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": sources, "ports": [{"port": PORT, "protocol": "TCP"}]}],
+            "egress": [
+                {
+                    "to": [{"podSelector": {"matchLabels": selector(dep, "engine")}}],
+                    "ports": [{"port": engine_port, "protocol": "TCP"}],
+                },
+                {"ports": [{"port": p, "protocol": "TCP"} for p in API_PORTS]},
+                {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+            ],
         },
     }
 

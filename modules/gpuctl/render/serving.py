@@ -26,6 +26,12 @@ RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTION
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 STAGE_SCRIPT = "stage-weights.sh"
 STAGE_DIR = "/opt/gpuctl"
+# What Pod Security "restricted" asks of a container that needs no privilege (GPUs come from the device plugin).
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 def image(dep: Deployment) -> str:
@@ -133,6 +139,7 @@ def _stage_container(dep: Deployment) -> dict[str, Any]:
         "image": src.stage_image,
         "command": ["sh", f"{STAGE_DIR}/{STAGE_SCRIPT}"],
         "env": env,
+        "securityContext": CONTAINER_SECURITY,
         "volumeMounts": mounts,
     }
 
@@ -170,6 +177,7 @@ def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], g
         "image": image(dep),
         "command": command,
         "args": args,
+        "securityContext": CONTAINER_SECURITY,
         "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
         "resources": {"limits": {"nvidia.com/gpu": gpu}, "requests": {"nvidia.com/gpu": gpu}},
         "readinessProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
@@ -178,11 +186,14 @@ def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], g
     }
     if engine.metrics_port != engine.port:
         container["ports"].append({"name": "metrics", "containerPort": engine.metrics_port, "protocol": "TCP"})
-    env = engine.env(dep)
+    env = {**engine.env(dep), **dep.env}  # the spec's extra variables (issue 14) after the engine's
     if env:
         container["env"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
     spec: dict[str, Any] = {
         "runtimeClassName": RUNTIME_CLASS,
+        # its own identity, no API token (render/security/k8s.py declares the ServiceAccount)
+        "serviceAccountName": dep.name,
+        "automountServiceAccountToken": False,
         "affinity": _node_affinity(site, dep),
         "topologySpreadConstraints": _spread(dep),
         "tolerations": [
