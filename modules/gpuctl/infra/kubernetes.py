@@ -101,6 +101,7 @@ _MODULES = {
     "node.k8s.io": "node",
     "rbac.authorization.k8s.io": "rbac",
     "autoscaling": "autoscaling",
+    "scheduling.k8s.io": "scheduling",
     "discovery.k8s.io": "discovery",  # the hosts' dcgm-exporter EndpointSlice (observability, issue 13)
 }
 
