@@ -7,14 +7,16 @@
 #     provision  + provision and verify: ssh client, gpuctl[provision] (Ansible, ansible-runner, mitogen, testinfra)
 #     pulumi     + the Pulumi program and policy pack: gpuctl[pulumi] (the Pulumi CLI itself is not installed)
 #     tco        + tco --chart: gpuctl[tco] (matplotlib)
+#     report     + report, colo compare --chart: gpuctl[report] (jinja2, matplotlib)
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
-#     all        provision, pulumi, tco and lab
-#     dev        + the checks and tests: netplan.io (rendered network configuration), gpuctl[dev]
+#     all        provision, pulumi, tco, report and lab
+#     dev        + the checks and tests: netplan.io (rendered network configuration), chromium (the report's
+#                browser test), gpuctl[dev]
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '5,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 lab_debs=(mmdebstrap apt-utils gnupg zstd openssh-client iproute2 util-linux)
 debs=(python3 python3-venv)
@@ -25,12 +27,12 @@ for part in "${parts[@]}"; do
   case "$part" in
     core) ;;
     provision) debs+=(openssh-client); extras+=(provision) ;;
-    pulumi | tco) extras+=("$part") ;;
+    pulumi | tco | report) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io); extras+=(dev) ;;
+    dev) debs+=(netplan.io chromium); extras+=(dev) ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, lab, all or dev" >&2; exit 2 ;;
+    *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, report, lab, all or dev" >&2; exit 2 ;;
   esac
 done
 
