@@ -44,7 +44,8 @@ def read_offers(path: Path) -> list[Offer]:
         data = tomllib.loads(text) if toml else yaml_rs.loads(text)
     except (tomllib.TOMLDecodeError, yaml_rs.YAMLDecodeError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "malformed"
-        raise SpecError("malformed offers", [Problem(f"malformed {'TOML' if toml else 'YAML'}: {detail}", str(path))])
+        kind = "TOML" if toml else "YAML"
+        raise SpecError("malformed offers", [Problem(f"malformed {kind}: {detail}", str(path))]) from None
     prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and "offers" in data:
         data, prefix = data["offers"], ("offers",)
