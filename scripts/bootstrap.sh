@@ -11,7 +11,7 @@
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
 #     all        provision, pulumi, tco, report and lab
 #     dev        + the checks and tests: netplan.io (rendered network configuration), chromium (the report's
-#                browser test), gpuctl[dev]
+#                browser test), prometheus (tco --prometheus test), gpuctl[dev]
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,7 +30,7 @@ for part in "${parts[@]}"; do
     pulumi | tco | report) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io chromium); extras+=(dev) ;;
+    dev) debs+=(netplan.io chromium prometheus); extras+=(dev) ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, report, lab, all or dev" >&2; exit 2 ;;
   esac
