@@ -1,14 +1,14 @@
-"""Compare gpuctl's KV-cache prediction with other calculators' formulas on the calibration cases.
+"""gpuctl's KV-cache prediction against published start-up logs, on the fitted and the held-out cases.
 
-Writes docs/vram-comparison.md (or prints it with --stdout). Formulas as read from the calculators' source:
-- naive: nominal GB × utilization − weights (params × bytes / tp); per-token KV from the config.
+Writes docs/vram-comparison.md (or prints it with --stdout); the corpus is tests/vram/corpus/startup-logs.yaml. Other
+calculators' formulas, as read from their source, are compared on the same cases:
+- naive: nominal GB x utilization - weights (params x bytes / tp).
 - gpu_poor (src/App.js, https://github.com/RahulSChand/gpu_poor/blob/ad2fc0ef/src/App.js): nominal memory,
-  KV per token 8 × hidden × layers bytes (MHA, an extra ×2), activation ctx × hidden × 5 × 2 + ctx² × heads × 2
-  bytes, 650 MB overhead, no utilization, no TP.
+  activation ctx x hidden x 5 x 2 + ctx^2 x heads x 2 bytes, 650 MB overhead, no utilization, no TP.
 - llm-d capacity_planner.py, last version before it moved to llm-d-planner
   (https://github.com/llm-d/llm-d-benchmark/blob/0fa12aa9/config_explorer/src/config_explorer/capacity_planner.py):
-  nominal memory × util × GPUs − weights − constant activation (Llama 4.8, Qwen 5.6 GiB) − non-torch
-  (0.15 tp1 / 0.6 GiB), pooled over GPUs; per-token KV ÷ tp (no replication).
+  nominal memory x util x GPUs - weights - constant activation (Llama 4.8, Qwen 5.6, MoE 8.0, else 5.5 GiB) -
+  non-torch (0.15 tp1 / 0.6 GiB), pooled over GPUs, shown per GPU.
 """
 
 from __future__ import annotations
@@ -19,95 +19,166 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.vram import predict  # noqa: E402  (resolves the engine's memory profile)
-from tests.vram.cases import CASES, OUTLIERS, Case  # noqa: E402
+from tests.vram import corpus  # noqa: E402
+from tests.vram.corpus import Case, Error  # noqa: E402
 
-from gpuctl import catalog  # noqa: E402
-from gpuctl.vram import EngineSettings  # noqa: E402
-from gpuctl.vram.weights import params  # noqa: E402
+Row = Error
 
-NOMINAL_GB = {"h100-sxm5-80gb": 80, "a100-sxm4-80gb": 80, "a100-40gb": 40, "l40s": 48}
+from gpuctl.vram.weights import BYTES, params  # noqa: E402
+
 GIB = 2**30
+NOMINAL_GB = {  # what the other calculators take as the GPU's memory: the marketing size
+    "h100-sxm5-80gb": 80,
+    "a100-sxm4-80gb": 80,
+    "a100-40gb": 40,
+    "l4": 24,
+    "a10": 24,
+    "rtx-3090": 24,
+    "rtx-4090": 24,
+}
+OVER = 1.0  # GiB: a case off by more than this needs an explanation (its notes)
 
 
-def per_token_bytes(arch, kv_bytes: float = 2.0) -> float:  # type: ignore[no-untyped-def]
-    return 2 * arch.num_layers * arch.num_kv_heads * arch.head_dim * kv_bytes
-
-
-def weight_bytes(arch, dtype: str) -> float:  # type: ignore[no-untyped-def]
-    return params(arch) * (1.0 if dtype == "fp8" else 2.0)
+def _weights(case: Case) -> float:
+    arch = corpus.arch(case.model)
+    return params(arch) * BYTES[arch.quantization or arch.dtype]
 
 
 def naive(case: Case) -> float:
-    arch = catalog.models()[case.model]
-    tp = case.settings.get("tensor_parallel_size", 1)
+    tp = case.settings.get("tensor_parallel_size", 1) * case.settings.get("pipeline_parallel_size", 1)
     util = case.settings.get("gpu_memory_utilization", 0.9)
-    return NOMINAL_GB[case.gpu] * util - weight_bytes(arch, case.settings.get("dtype", "auto")) / tp / GIB
+    return NOMINAL_GB[case.gpu] * util - _weights(case) / tp / GIB
 
 
 def gpu_poor(case: Case) -> float:
-    arch = catalog.models()[case.model]
-    ctx = case.settings.get("max_model_len", 4096)
+    arch = corpus.arch(case.model)
+    ctx = case.settings.get("max_model_len", arch.max_position_embeddings)
     activation = (ctx * arch.hidden_size * 5 * 2 + ctx * ctx * arch.num_heads * 2) / GIB
-    # no TP in gpu_poor: the whole model on one GPU
-    return NOMINAL_GB[case.gpu] - weight_bytes(arch, case.settings.get("dtype", "auto")) / GIB - activation - 650 / 1024
+    return NOMINAL_GB[case.gpu] - _weights(case) / GIB - activation - 650 / 1024  # no TP: one GPU holds it all
 
 
 def llm_d(case: Case) -> float:
-    arch = catalog.models()[case.model]
-    tp = case.settings.get("tensor_parallel_size", 1)
+    arch = corpus.arch(case.model)
+    gpus = case.settings.get("tensor_parallel_size", 1) * case.settings.get("pipeline_parallel_size", 1)
     util = case.settings.get("gpu_memory_utilization", 0.9)
-    activation = 5.6 if case.model.startswith("qwen") else 4.8
-    non_torch = 0.15 if tp == 1 else 0.6
-    allocatable = (
-        NOMINAL_GB[case.gpu] * util * tp
-        - weight_bytes(arch, case.settings.get("dtype", "auto")) / GIB
-        - activation
-        - non_torch * tp
+    name = case.model.lower()
+    activation = 8.0 if arch.moe else 4.8 if "llama" in name else 5.6 if "qwen" in name else 5.5
+    non_torch = 0.15 if gpus == 1 else 0.6
+    pooled = NOMINAL_GB[case.gpu] * util * gpus - _weights(case) / GIB - activation - non_torch * gpus
+    return pooled / gpus
+
+
+OTHERS = (("naive", naive), ("gpu_poor", gpu_poor), ("llm-d planner", llm_d))
+
+
+def _tokens(e: Error) -> str:
+    if e.case.kv_tokens is None:
+        return "| – | – |"
+    return f"| {e.case.kv_tokens:,} | {e.prediction.kv_cache_tokens:,} ({e.tokens_pct:+.1f}%) |"
+
+
+def _label(case: Case) -> str:
+    s = case.settings
+    par = f"tp{s.get('tensor_parallel_size', 1)}" + (
+        f" pp{s['pipeline_parallel_size']}" if s.get("pipeline_parallel_size", 1) > 1 else ""
     )
-    return allocatable / tp  # per GPU, for comparison with the per-rank figure vLLM logs
+    return f"[{case.id}]({case.source}) | {case.gpu} | {case.engine} {case.engine_version} | {par}"
 
 
-def gpuctl(case: Case) -> float:
-    p = predict(catalog.models()[case.model], catalog.builtin().gpus[case.gpu], EngineSettings(**case.settings))
-    return p.kv_cache_gib
+def case_table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| case | GPU | engine | parallel | logged KV GiB | gpuctl (error) | logged tokens | gpuctl tokens (error) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        logged = f"≈{r.logged_gib:.2f} ‡" if r.from_tokens else f"{r.logged_gib:.2f}"
+        mark = " †" if abs(r.gib) > OVER else ""
+        lines.append(
+            f"| {_label(r.case)} | {logged} | {r.prediction.kv_cache_gib:.2f} ({r.gib:+.2f}){mark} " + _tokens(r)
+        )
+    return lines
+
+
+def stats(rows: list[Row]) -> tuple[float, Row, float, float, int]:
+    """Mean and worst absolute GiB error, mean and worst absolute token error (%), cases over OVER GiB."""
+    worst = max(rows, key=lambda r: abs(r.gib))
+    pct = [abs(r.tokens_pct) for r in rows if r.tokens_pct is not None]
+    over = sum(abs(r.gib) > OVER for r in rows)
+    return corpus.mean([abs(r.gib) for r in rows]), worst, corpus.mean(pct), max(pct, default=0.0), over
+
+
+def summary(sets: list[tuple[str, list[Row]]]) -> list[str]:
+    lines = [
+        "| set | cases | mean abs. KV error (GiB) | worst (GiB, case) | mean abs. token error | worst token error "
+        f"| cases over {OVER:g} GiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, rows in sets:
+        mean_gib, worst, mean_pct, worst_pct, over = stats(rows)
+        lines.append(
+            f"| {name} | {len(rows)} | **{mean_gib:.2f}** | {worst.gib:+.2f} ({worst.case.id}) "
+            f"| {mean_pct:.1f}% | {worst_pct:.1f}% | {over} |"
+        )
+    return lines
+
+
+def others(sets: list[tuple[str, list[Row]]]) -> list[str]:
+    lines = [
+        "| set | gpuctl | " + " | ".join(name for name, _ in OTHERS) + " |",
+        "|---|---|" + "---|" * len(OTHERS),
+    ]
+    for name, rows in sets:
+        cells = [corpus.mean([abs(r.gib) for r in rows])]
+        cells += [corpus.mean([abs(fn(r.case) - r.logged_gib) for r in rows]) for _, fn in OTHERS]
+        lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in cells) + " |")
+    return lines
+
+
+def explanations(rows: list[Row]) -> list[str]:
+    return [f"- **{r.case.id}** ({r.gib:+.2f} GiB): {r.case.notes}" for r in rows if abs(r.gib) > OVER]
 
 
 def table() -> str:
-    methods = [("gpuctl", gpuctl), ("naive", naive), ("gpu_poor", gpu_poor), ("llm-d planner", llm_d)]
+    rows = [corpus.error(c) for c in corpus.cases()]
+    fitted = [r for r in rows if not r.case.held_out]
+    held = [r for r in rows if r.case.held_out]
+    sets = [("fitted", fitted), ("held out", held)]
     lines = [
-        "# KV cache predictions vs published vLLM logs",
+        "# KV cache predictions vs published start-up logs",
         "",
-        "Generated by `python benchmarks/vram_compare.py`; a test checks this file is current. Available KV",
-        'cache per GPU in GiB (what vLLM logs as "Available KV cache memory"), and the error of each method.',
-        "Formulas of the other calculators as read from their source; see the script's docstring.",
+        "Generated by `python benchmarks/vram_compare.py` from the corpus `tests/vram/corpus/startup-logs.yaml` (each",
+        "case cites its issue, pull request or log file and quotes the lines); a test checks this file is current.",
+        'The KV cache is per GPU, in GiB (vLLM\'s "Available KV cache memory"), and in tokens ("GPU KV cache size",',
+        "GPU blocks x block size, or the token count of a refusal to start).",
         "",
-        "| case | logged | " + " | ".join(name for name, _ in methods) + " |",
-        "|---|---|" + "---|" * len(methods),
-    ]
-    errors: dict[str, list[float]] = {name: [] for name, _ in methods}
-    for case in [*CASES, *OUTLIERS]:
-        cells = []
-        for name, fn in methods:
-            value = fn(case)
-            err = value - case.kv_cache_gib
-            if case in CASES:
-                errors[name].append(abs(err))
-            cells.append(f"{value:.2f} ({err:+.2f})")
-        mark = " †" if case in OUTLIERS else ""
-        lines.append(f"| {case.name}{mark} | {case.kv_cache_gib:.2f} | " + " | ".join(cells) + " |")
-    lines.append(
-        "| **mean abs. error** (excluding †) | | "
-        + " | ".join(f"**{sum(e) / len(e):.2f}**" for e in errors.values())
-        + " |"
-    )
-    lines += [
+        "**Split.** Fitted = the runs gpuctl's constants were fitted to before the corpus existed (llm-d's empirical",
+        "table, GT-D; the dennislee22 A100 logs, GT-E). Held out = every other case: added with the corpus, never",
+        "used to set or tune a constant. The rule is written in the corpus and a test checks each case against it.",
         "",
-        "† Two nodes over Ray; its log implies a non-KV overhead of ~1.5 GiB, more than the same-node runs and "
-        "not explained by the log.",
+        "## Summary",
         "",
-        "Logs: GT-D https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empirical-vllm-memory-results.md;",
-        "GT-E https://github.com/dennislee22/vLLM-benchmarking/tree/b474d1e0/log. Calculators: gpu_poor",
+        *summary(sets),
+        "",
+        "## Fitted cases",
+        "",
+        *case_table(fitted),
+        "",
+        "## Held-out cases",
+        "",
+        *case_table(held),
+        "",
+        f"† Off by more than {OVER:g} GiB; the reasons, from each case's notes:",
+        "",
+        *explanations(rows),
+        "",
+        "‡ The log gives a token count only: the GiB shown is tokens x the model's KV bytes per token per rank, and",
+        "the error is the token error in those bytes.",
+        "",
+        "## Other calculators on the same cases (mean abs. KV error, GiB)",
+        "",
+        *others(sets),
+        "",
+        "Formulas as read from their source (see the script's docstring): gpu_poor",
         "https://github.com/RahulSChand/gpu_poor/blob/ad2fc0ef/src/App.js; llm-d planner",
         "https://github.com/llm-d/llm-d-benchmark/blob/0fa12aa9/config_explorer/src/config_explorer/capacity_planner.py.",
         "",
@@ -117,8 +188,6 @@ def table() -> str:
 
 if __name__ == "__main__":
     text = table()
-    if "--stdout" in sys.argv:
-        print(text, end="")
-    else:
+    if "--stdout" not in sys.argv:
         (ROOT / "docs" / "vram-comparison.md").write_text(text)
-        print(text, end="")
+    print(text, end="")

@@ -19,7 +19,7 @@ import yaml
 
 from gpuctl.loader import load_site
 from gpuctl.provision.inventory import inventory
-from gpuctl.render import k8s, kschema, serving
+from gpuctl.render import k8s, kschema, objects
 from gpuctl.render.ssh_config import ssh_config
 from tests.conftest import ROOT
 
@@ -45,8 +45,7 @@ def rendered(site_name: str) -> dict[str, str]:
     site_dir = Path("inventories") / site_name
     files["inventory.yml"] = yaml.safe_dump(site_inventory(site_name), sort_keys=False)
     files["ssh_config"] = ssh_config(site, site_dir)
-    files["serving.yaml"] = yaml.safe_dump_all(serving.manifests(site), sort_keys=False)
-    files["cluster.yaml"] = yaml.safe_dump_all([*k8s.namespaces(site), k8s.dcgm_service_monitor(site)], sort_keys=False)
+    files["objects.yaml"] = yaml.safe_dump_all(objects.site_objects(site), sort_keys=False)
     files["gpu-operator-values.yaml"] = yaml.safe_dump(k8s.gpu_operator_values(site), sort_keys=False)
     return files
 
@@ -116,7 +115,7 @@ def test_netplan_generate_accepts_every_host(site_name: str, tmp_path: Path) -> 
 @pytest.mark.parametrize("site_name", SITES)
 def test_kubernetes_objects_validate(site_name: str) -> None:
     site = load_site(ROOT / "inventories" / site_name / "site.yaml").site
-    for obj in [*serving.manifests(site), *k8s.namespaces(site), k8s.dcgm_service_monitor(site)]:
+    for obj in objects.site_objects(site):
         kschema.validate(obj)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from gpuctl.infra.kubernetes import SKIP_AWAIT
 from gpuctl.infra.program import ProgramConfig, check_kubeconfig, load_and_validate, project_root
-from gpuctl.render import kschema
+from gpuctl.loader import load_site
+from gpuctl.render import kschema, objects
+from tests.conftest import ROOT
 
 from .harness import KUBECONFIG, MAIN_DIR, PROJECT, STACK_CONFIG_DIR, Recorded, run_program, stack_config
 
@@ -109,18 +112,24 @@ def _manifest(r: Recorded) -> dict:  # type: ignore[type-arg]
     return {"apiVersion": api, "kind": "Node" if kind == "NodePatch" else kind, **body}
 
 
-def test_every_kubernetes_object_validates_against_the_schemas(fra1) -> None:  # type: ignore[no-untyped-def]
-    objects = [
-        r
+def test_pulumi_declares_exactly_the_rendered_objects_and_each_validates(fra1) -> None:  # type: ignore[no-untyped-def]
+    """One renderer, two consumers: the objects the program declares are `render.objects.site_objects`, field for
+    field (bar Pulumi's await annotation), the list `gpuctl render` writes."""
+    declared = [
+        _manifest(r)
         for r in fra1.mocks.resources
         if r.custom
         and r.type.startswith("kubernetes:")
         and "helm.sh" not in r.type
         and not r.type.endswith("CustomResourceDefinition")
     ]
-    assert len(objects) == 2 + 9 + 1  # namespaces, 3 × (Deployment, Service, NetworkPolicy), ServiceMonitor
-    for r in objects:
-        kschema.validate(_manifest(r))
+    for obj in declared:
+        kschema.validate(obj)
+        if obj["metadata"].get("annotations") == SKIP_AWAIT:
+            del obj["metadata"]["annotations"]
+    rendered = objects.site_objects(load_site(ROOT / FRA1).site)
+    assert {objects.object_key(o): o for o in declared} == {objects.object_key(o): o for o in rendered}
+    assert any(o["kind"] == "RuntimeClass" and o["handler"] == "nvidia" for o in declared)
 
 
 def test_schema_validation_catches_typos() -> None:

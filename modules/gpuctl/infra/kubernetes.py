@@ -1,6 +1,7 @@
-"""The cluster side: provider from the kubeconfig, namespaces, the GPU Operator release, the dcgm-exporter
-ServiceMonitor (declared only after its CRD is read, so a cluster without prometheus-operator fails with a clear
-error instead of a half-applied stack) and the serving stack (Deployment, Service, NetworkPolicy per deployment).
+"""The cluster side: provider from the kubeconfig, the GPU Operator release, and every object of
+`gpuctl.render.objects.site_objects` — the same list `gpuctl render` writes (one renderer, two consumers). A custom
+resource is declared only after its CRD is read, so a cluster without the operator that serves it fails with a
+clear error instead of a half-applied stack.
 
 Pulumi owns these cluster objects; the Ansible roles own the hosts. Node labels and taints are not here: the
 kubelet registers each node with its pool's (the kubernetes_node role), so a GPU node is tainted from its first
@@ -15,13 +16,14 @@ import pulumi_kubernetes as k8s
 
 from ..model import Site
 from ..render import k8s as manifests
-from ..render import serving
+from ..render import kschema, objects
 from .components import GpuNodePool
 
 # A model can take longer to load than Pulumi's 10-minute Deployment await
 # (https://www.pulumi.com/registry/packages/kubernetes/api-docs/apps/v1/deployment/); its startup probe allows 30
 # minutes. Readiness is the cluster's to report: Pulumi applies the Deployment and does not wait for it.
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+AWAIT_SKIPPED = ("Deployment", "LeaderWorkerSet")
 
 
 def provider(kubeconfig: pulumi.Input[str], parent: pulumi.Resource) -> k8s.Provider:
@@ -33,66 +35,89 @@ def provider(kubeconfig: pulumi.Input[str], parent: pulumi.Resource) -> k8s.Prov
 def declare(
     site: Site, parent: pulumi.Resource, pools: list[GpuNodePool], prov: k8s.Provider
 ) -> dict[str, pulumi.Resource]:
+    """The GPU Operator release, then every object of `render.objects.site_objects` (the list `gpuctl render`
+    writes): keys are `objects.object_key`s plus `helm/gpu-operator`."""
     out: dict[str, pulumi.Resource] = {}
+    objs = objects.site_objects(site)
     base = pulumi.ResourceOptions(provider=prov, parent=parent)
-    for ns in manifests.namespaces(site):
-        out[f"ns/{ns['metadata']['name']}"] = k8s.core.v1.Namespace(
-            f"ns-{ns['metadata']['name']}", metadata=ns["metadata"], opts=base
-        )
-    operator_ns = out[f"ns/{site.cluster.gpu_operator_namespace}"]
+    for obj in objs:
+        if obj["kind"] == "Namespace":
+            name = obj["metadata"]["name"]
+            out[objects.object_key(obj)] = k8s.core.v1.Namespace(f"ns-{name}", metadata=obj["metadata"], opts=base)
+    operator_ns = site.cluster.gpu_operator_namespace
     release = k8s.helm.v3.Release(
         "gpu-operator",
         chart="gpu-operator",
         version=site.cluster.gpu_operator_chart_version,
-        namespace=site.cluster.gpu_operator_namespace,
+        namespace=operator_ns,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=site.cluster.gpu_operator_repository),
         values=manifests.gpu_operator_values(site),
         skip_await=False,
-        opts=pulumi.ResourceOptions(provider=prov, parent=parent, depends_on=[operator_ns]),
+        opts=pulumi.ResourceOptions(provider=prov, parent=parent, depends_on=[out[f"Namespace/{operator_ns}"]]),
     )
     out["helm/gpu-operator"] = release
-    crd = k8s.apiextensions.v1.CustomResourceDefinition.get(
-        "servicemonitors-crd",
-        "servicemonitors.monitoring.coreos.com",
-        opts=pulumi.ResourceOptions(provider=prov, parent=parent),
-    )
-    sm = manifests.dcgm_service_monitor(site)
-    out["servicemonitor/dcgm-exporter"] = k8s.apiextensions.CustomResource(
-        "dcgm-exporter",
-        api_version=sm["apiVersion"],
-        kind=sm["kind"],
-        metadata=sm["metadata"],
-        spec=sm["spec"],
-        opts=pulumi.ResourceOptions(provider=prov, parent=parent, depends_on=[crd, release]),
-    )
-    out.update(declare_serving(site, pools, prov, out))
-    return out
-
-
-def declare_serving(
-    site: Site, pools: list[GpuNodePool], prov: k8s.Provider, declared: dict[str, pulumi.Resource]
-) -> dict[str, pulumi.Resource]:
-    """Each deployment's serving objects (render/serving.py), parented to its node pool, after its namespace."""
+    crds: dict[str, pulumi.Resource] = {}
     pool_by_name = {p._name: p for p in pools}
     deployments = {d.name: d for d in site.deployments}
-    out: dict[str, pulumi.Resource] = {}
-    for obj in serving.manifests(site):
+    for obj in objs:
+        if obj["kind"] == "Namespace":
+            continue
         meta = obj["metadata"]
-        dep = deployments[meta["labels"][f"{manifests.LABEL_PREFIX}/deployment"]]
+        depends: list[pulumi.Resource] = []
+        if meta.get("namespace"):
+            depends.append(out[f"Namespace/{meta['namespace']}"])
+        if meta.get("namespace") == operator_ns:
+            depends.append(release)
+        crd = kschema.crd_name(obj["apiVersion"], obj["kind"])
+        if crd is not None:
+            # Read the CRD first, so a cluster without the operator fails with a clear error instead of a
+            # half-applied stack.
+            if crd not in crds:
+                crds[crd] = k8s.apiextensions.v1.CustomResourceDefinition.get(
+                    f"{crd.split('.')[0]}-crd", crd, opts=pulumi.ResourceOptions(provider=prov, parent=parent)
+                )
+            depends.append(crds[crd])
+        owner = deployments.get(meta.get("labels", {}).get(f"{manifests.LABEL_PREFIX}/deployment", ""))
         opts = pulumi.ResourceOptions(
-            provider=prov, parent=pool_by_name[dep.node_pool], depends_on=[declared[f"ns/{meta['namespace']}"]]
+            provider=prov,
+            parent=pool_by_name[owner.node_pool] if owner else parent,
+            depends_on=depends,
         )
-        out[f"{obj['kind'].lower()}/{meta['namespace']}/{meta['name']}"] = _declare(obj, opts)
+        out[objects.object_key(obj)] = _declare(obj, opts)
     return out
+
+
+# Top-level fields of a built-in object that are not its identity; passed to the typed Pulumi class.
+_IDENTITY = ("apiVersion", "kind", "metadata")
+# The Pulumi module of each built-in API group.
+_MODULES = {
+    "v1": "core",
+    "apps": "apps",
+    "policy": "policy",
+    "networking.k8s.io": "networking",
+    "node.k8s.io": "node",
+    "rbac.authorization.k8s.io": "rbac",
+    "autoscaling": "autoscaling",
+}
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
 def _declare(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resource:
-    name, spec = obj["metadata"]["name"], obj["spec"]
-    if obj["kind"] == "Deployment":
-        metadata: Any = {**obj["metadata"], "annotations": {**obj["metadata"].get("annotations", {}), **SKIP_AWAIT}}
-        return k8s.apps.v1.Deployment(name, metadata=metadata, spec=spec, opts=opts)
-    if obj["kind"] == "Service":
-        return k8s.core.v1.Service(name, metadata=obj["metadata"], spec=spec, opts=opts)
-    if obj["kind"] == "NetworkPolicy":
-        return k8s.networking.v1.NetworkPolicy(name, metadata=obj["metadata"], spec=spec, opts=opts)
-    raise ValueError(f"no Pulumi resource for {obj['kind']}")
+    """One object as its typed Pulumi resource (a CustomResource for kinds outside Kubernetes itself)."""
+    meta: Any = obj["metadata"]
+    if obj["kind"] in AWAIT_SKIPPED:
+        meta = {**meta, "annotations": {**meta.get("annotations", {}), **SKIP_AWAIT}}
+    name = obj["metadata"]["name"]  # unique per kind: deployments are, and their objects derive from them
+    body = {_snake(k): v for k, v in obj.items() if k not in _IDENTITY}
+    group, _, version = obj["apiVersion"].rpartition("/")
+    module = _MODULES.get(group or "v1")
+    if module is None:
+        return k8s.apiextensions.CustomResource(
+            name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=meta, opts=opts, **body
+        )
+    cls = getattr(getattr(getattr(k8s, module), version), obj["kind"])
+    resource: pulumi.Resource = cls(name, metadata=meta, opts=opts, **body)
+    return resource

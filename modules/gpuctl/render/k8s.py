@@ -12,6 +12,14 @@ from ..model import NodePool, Server, Site
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuctl"}
 LABEL_PREFIX = "gpuctl.io"
+# Set through the API by `gpuctl burnin` once a node passed (never by the kubelet: NodeRestriction forbids kubelets
+# labels under node-restriction.kubernetes.io/); serving pods require it.
+BURNIN_LABEL = "node-restriction.kubernetes.io/gpuctl-burnin"
+BURNIN_PASSED = "passed"
+# Failure domains the kubelet registers each node with (the kubernetes_node role): its rack, and its PDU feeds
+# joined by '.'. Serving replicas spread over both.
+TOPOLOGY_RACK = "topology.gpuctl.dev/rack"
+TOPOLOGY_FEEDS = "topology.gpuctl.dev/pdu-feeds"
 
 
 def namespaces(site: Site) -> list[dict[str, Any]]:

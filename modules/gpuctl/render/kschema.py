@@ -14,6 +14,8 @@ import yaml
 from ..errors import InternalError
 
 KUBERNETES_VERSION = "1.32.0"
+# libyaml when present: the LeaderWorkerSet CRD embeds a whole pod template schema (0.4 MB).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ManifestError(InternalError):
@@ -21,15 +23,31 @@ class ManifestError(InternalError):
 
 
 @cache
+def _crd_files() -> list[dict[str, Any]]:
+    return [
+        yaml.load(entry.read_text(encoding="utf-8"), Loader=_LOADER)
+        for entry in resources.files(__package__).joinpath("crds").iterdir()
+        if entry.name.endswith(".yaml")
+    ]
+
+
+@cache
 def _crds() -> dict[tuple[str, str], dict[str, Any]]:
     table: dict[tuple[str, str], dict[str, Any]] = {}
-    for entry in resources.files(__package__).joinpath("crds").iterdir():
-        if entry.name.endswith(".yaml"):
-            crd = yaml.safe_load(entry.read_text(encoding="utf-8"))
-            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-            for version in crd["spec"]["versions"]:
-                table[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
+    for crd in _crd_files():
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            table[(f"{group}/{version['name']}", kind)] = version["schema"]["openAPIV3Schema"]
     return table
+
+
+def crd_name(api_version: str, kind: str) -> str | None:
+    """The CustomResourceDefinition (`plural.group`) that serves a custom kind; None for Kubernetes' own."""
+    group = api_version.rpartition("/")[0]
+    for crd in _crd_files():
+        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == kind:
+            return f"{crd['spec']['names']['plural']}.{group}"
+    return None
 
 
 def _unknown_fields(obj: Any, schema: dict[str, Any], path: str) -> list[str]:

@@ -11,7 +11,9 @@ from typing import Any
 from .. import engines
 from ..model import Deployment, Site
 from ..vram import deployment_prediction
-from .k8s import LABEL_PREFIX, MANAGED_BY
+from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, MANAGED_BY
+
+RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
 
@@ -53,13 +55,15 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": _labels(dep)},
                 "spec": {
+                    "runtimeClassName": RUNTIME_CLASS,
                     "affinity": {
                         "nodeAffinity": {
                             "requiredDuringSchedulingIgnoredDuringExecution": {
                                 "nodeSelectorTerms": [
                                     {
                                         "matchExpressions": [
-                                            {"key": f"{LABEL_PREFIX}/pool", "operator": "In", "values": [pool.name]}
+                                            {"key": f"{LABEL_PREFIX}/pool", "operator": "In", "values": [pool.name]},
+                                            {"key": BURNIN_LABEL, "operator": "In", "values": [BURNIN_PASSED]},
                                         ]
                                     }
                                 ]

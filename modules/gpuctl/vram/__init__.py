@@ -2,6 +2,13 @@
 profile (`gpuctl.engines.memory_profile(name, version)`)."""
 
 from .engine import EngineSettings, Prediction, deployment_prediction, predict
-from .hf import arch_from_hf_config
+from .hf import arch_from_hf_config, arch_from_hf_mapping
 
-__all__ = ["EngineSettings", "Prediction", "arch_from_hf_config", "deployment_prediction", "predict"]
+__all__ = [
+    "EngineSettings",
+    "Prediction",
+    "arch_from_hf_config",
+    "arch_from_hf_mapping",
+    "deployment_prediction",
+    "predict",
+]

@@ -114,6 +114,8 @@ def _quantization(q: _Fields | None) -> str | None:
     bits = q.integer("bits") or q.integer("w_bit")
     if method in ("awq", "gptq") or bits == 4:
         return "int4"
+    if method == "compressed-tensors" and (q.text("format") or "").startswith("int"):
+        return "int8" if bits in (None, 8) else "int4"
     if method in ("fp8", "compressed-tensors", "fbgemm_fp8"):
         return "fp8"
     if bits == 8:
@@ -177,6 +179,16 @@ def arch_from_hf_config(path: str | Path) -> ModelArch:
     """The architecture a Hugging Face config.json describes; a `SpecError` (exit 2) names every bad key."""
     p = Path(path)
     text, raw = _read(p)
+    return _arch(p, text, raw)
+
+
+def arch_from_hf_mapping(data: dict[str, Any], origin: str) -> ModelArch:
+    """The architecture of config.json fields already parsed (e.g. kept in a corpus file); `origin` names them in
+    messages and in the architecture's source."""
+    return _arch(Path(origin), json.dumps(data, indent=1), data)
+
+
+def _arch(p: Path, text: str, raw: Any) -> ModelArch:
     problems: list[tuple[Loc, str]] = []
     if not isinstance(raw, dict):
         raise SpecError(

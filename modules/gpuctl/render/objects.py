@@ -1,0 +1,45 @@
+"""Every Kubernetes object gpuctl applies for a site, in apply order: the one list both consumers read.
+
+The Pulumi program (gpuctl.infra.kubernetes) declares exactly these objects, and `gpuctl render SITE -o DIR`
+writes exactly these objects, one file each, for teams that deploy through GitOps. Nothing else renders a
+cluster object: a new kind of object joins this list (by one call below) or it is not applied.
+
+The GPU Operator is a Helm release, not an object here: the Pulumi program installs it from
+`render.k8s.gpu_operator_values`, which `gpuctl render` writes beside the objects as a values file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Site
+from . import k8s, serving
+
+# The NVIDIA container runtime is a named containerd runtime, not the default one (11a configures the handler);
+# a GPU pod selects it by this RuntimeClass.
+RUNTIME_CLASS = serving.RUNTIME_CLASS
+
+
+def runtime_class() -> dict[str, Any]:
+    return {
+        "apiVersion": "node.k8s.io/v1",
+        "kind": "RuntimeClass",
+        "metadata": {"name": RUNTIME_CLASS, "labels": dict(k8s.MANAGED_BY)},
+        "handler": RUNTIME_CLASS,
+    }
+
+
+def site_objects(site: Site) -> list[dict[str, Any]]:
+    """Cluster-scoped objects first (Namespaces, the RuntimeClass), then each area's namespaced objects."""
+    objects: list[dict[str, Any]] = [*k8s.namespaces(site), runtime_class()]
+    objects.append(k8s.dcgm_service_monitor(site))  # observability (issue 13) replaces this by its own call
+    objects += serving.manifests(site)
+    # Security (issue 14) adds its objects here with one call.
+    return objects
+
+
+def object_key(obj: dict[str, Any]) -> str:
+    """A name unique among a site's objects: `kind/namespace/name` (`kind/name` when cluster-scoped)."""
+    meta = obj["metadata"]
+    ns = meta.get("namespace")
+    return f"{obj['kind']}/{ns}/{meta['name']}" if ns else f"{obj['kind']}/{meta['name']}"

@@ -1,0 +1,80 @@
+"""The start-up-log corpus is well formed and its split follows the rule written in it, not a choice per case."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+
+from gpuctl import catalog, engines
+
+from . import corpus
+from .corpus import Case
+
+CASES = corpus.cases()
+_SOURCE = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+/(issues|pull|blob|tree)/\S+$")
+
+
+def test_the_corpus_is_large_and_varied_enough() -> None:
+    assert len(CASES) >= 25
+    assert len({c.gpu for c in CASES}) >= 6
+    assert len({c.engine_version for c in CASES}) >= 6
+    assert {c.engine for c in CASES} == {"vllm", "trtllm"}
+    archs = [corpus.arch(c.model) for c in CASES]
+    assert any(a.mla for a in archs) and any(a.moe for a in archs)
+    assert any(a.num_kv_heads < a.num_heads for a in archs) and any(a.num_kv_heads == a.num_heads for a in archs)
+    assert {c.settings.get("tensor_parallel_size", 1) for c in CASES} >= {1, 2, 4}
+    assert any(c.settings.get("pipeline_parallel_size", 1) > 1 for c in CASES)
+
+
+def test_ids_are_unique() -> None:
+    assert [k for k, n in Counter(c.id for c in CASES).items() if n > 1] == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_each_case_cites_its_log_and_resolves(case: Case) -> None:
+    assert _SOURCE.match(case.source), case.source
+    assert case.log.strip(), "quote the log lines"
+    assert case.kv_gib is not None or case.kv_tokens is not None
+    assert case.gpu in catalog.builtin().gpus
+    engines.memory_profile(case.engine, case.engine_version)
+    corpus.profile(case)  # no flag gpuctl does not model
+    assert corpus.arch(case.model).source.endswith("config.json)")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_split_follows_the_rule(case: Case) -> None:
+    assert case.split == corpus.expected_split(case)
+
+
+def test_held_out_is_at_least_a_third() -> None:
+    held = [c for c in CASES if c.held_out]
+    assert len(held) * 3 >= len(CASES), (len(held), len(CASES))
+    assert {c.provenance for c in held}.isdisjoint(corpus.FITTED_PROVENANCE)
+
+
+# Accuracy, always on both sets at once: the fitted bound is what the constants were fitted to reach, the held-out
+# bound what they reach on logs they never saw (the target is 0.3 GiB; docs/vram-comparison.md shows where it is
+# missed and why). Lower these as the model improves; never assert the fitted set alone.
+FITTED_MEAN_GIB = 0.30
+HELD_OUT_MEAN_GIB = 2.5
+OVER_GIB = 1.0  # a case off by more than this must say why in its notes
+
+
+def test_kv_cache_accuracy_on_fitted_and_held_out_sets() -> None:
+    errors = [corpus.error(c) for c in CASES]
+    fitted = corpus.mean([abs(e.gib) for e in errors if not e.case.held_out])
+    held_out = corpus.mean([abs(e.gib) for e in errors if e.case.held_out])
+    assert fitted <= FITTED_MEAN_GIB, fitted
+    assert held_out <= HELD_OUT_MEAN_GIB, held_out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_start_up_verdict_matches_the_log(case: Case) -> None:
+    assert corpus.run(case).fits is case.fits
+
+
+def test_every_case_off_by_more_than_a_gib_says_why() -> None:
+    unexplained = [e.case.id for e in map(corpus.error, CASES) if abs(e.gib) > OVER_GIB and len(e.case.notes) < 80]
+    assert unexplained == []
