@@ -14,7 +14,9 @@ GPU-hours × $3.85 (fra1's tco.yaml) = $8,870 a month, and at the 1,200 tokens/s
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +101,14 @@ def test_unreachable_prometheus_is_a_clear_error() -> None:
     assert "Traceback" not in out.stderr
     bad = gpuctl("tco", SITE, "--prometheus", "file:///etc/passwd")
     assert bad.returncode == 2 and "an http(s)://host[:port][/path] URL" in bad.stderr
+
+
+def test_report_marks_utilisation_as_measured(fed: Stack, tmp_path: Path) -> None:
+    html = tmp_path / "fra1.html"
+    out = gpuctl("report", SITE, "-o", str(html), "--prometheus", fed.url, "--window", WINDOW)
+    assert out.returncode == 0, out.stderr
+    text = html.read_text()
+    row = re.search(r"<th scope=\"row\">GPU utilisation</th><td class=\"n\">([^<]+)</td><td[^>]*>([^<]+)</td>", text)
+    assert row is not None
+    assert row.groups() == ("66%", "measured: DCGM_FI_DEV_GPU_UTIL of 40 GPUs over 20s")
+    assert "assumed: tco.yaml" in text  # the other inputs stay assumed

@@ -15,6 +15,7 @@ from ..model import Site
 from ..rules import evaluate
 from ..tco import Scenario, break_even_month, curves, monthly
 from ..tco.site import scenario_for_site
+from ..tco.telemetry import Prometheus, check_window, measure
 from .common import MkdirOpt, require_extra
 from .tco_cmd import build, read_scenario
 
@@ -68,6 +69,10 @@ def report(
         Path | None,
         typer.Option(help="TCO inputs (YAML/TOML); default: tco.yaml beside the site file when there is one."),
     ] = None,
+    prometheus: Annotated[
+        str | None, typer.Option(help="Prometheus URL: the TCO section uses the measured GPU utilisation.")
+    ] = None,
+    window: Annotated[str, typer.Option(help="Telemetry window (Prometheus duration).")] = "7d",
     mkdir: MkdirOpt = False,
 ) -> int:
     """Write one self-contained HTML report of the site: opens from a file, fetches nothing."""
@@ -76,7 +81,7 @@ def report(
         raise UsageError(f"--output {output}: use a .html file name")
     loaded = load_site(site)
     result = evaluate(loaded)
-    tco = _tco(loaded.site, site, scenario)
+    tco = _tco(loaded.site, site, scenario, prometheus, window)
     from ..report.html import render
 
     write_atomic(output, render(loaded, result, tco), parents=mkdir, what="report")
@@ -97,12 +102,21 @@ def site_scenario(
     return s, notes, set(data), path.name if path else None
 
 
-def _tco(site: Site, site_file: Path, scenario: Path | None) -> dict[str, Any] | None:
+def _tco(
+    site: Site, site_file: Path, scenario: Path | None, prometheus: str | None, window: str
+) -> dict[str, Any] | None:
     try:
         s, notes, given, name = site_scenario(site, site_file, scenario)
     except UsageError:
         return None  # a site without GPU servers has nothing to compare with cloud GPUs
     derived = {"gpus": "site spec", "energy_kwh_per_gpu_month": "site spec: nameplate kW × average draw"}
+    if prometheus is not None:
+        m = measure(Prometheus(prometheus), site, check_window(window))
+        if m.utilization is not None:
+            s = s.model_copy(update={"utilization": m.utilization})
+            derived["utilization"] = f"measured: DCGM_FI_DEV_GPU_UTIL of {m.gpus_reporting} GPUs over {window}"
+        else:
+            notes.append(f"no DCGM_FI_DEV_GPU_UTIL series for the site's GPUs at {prometheus}: utilisation assumed")
     if s.server_price_usd:
         derived["gpu_price_usd"] = f"assumed: {name} server_price_usd over the site's servers"
     section = tco_section(s, given, name, derived)
