@@ -4,6 +4,7 @@ full-page screenshot kept as a test artifact (GPUCTL_TEST_ARTIFACTS, default bui
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -84,3 +85,48 @@ def test_findings_are_marked_on_the_devices_they_concern(browser: Browser, repor
         ".querySelector('.dev-badge').textContent"
     )
     assert badge == "⚠ NET006 SPC002 PWR003"
+
+
+HOSTILE = {
+    "market": '"><svg onload=alert(1)>',
+    "provider": "<script>alert(2)</script>",
+    "switch": '<img src="http://192.0.2.1/x.png" onerror="alert(3)">',
+}
+
+
+def test_spec_text_cannot_inject_markup(browser: Browser, tmp_path: Path) -> None:
+    """Free-text fields of the spec (market, provider, a switch's model) land in HTML, SVG and aria-labels escaped:
+    the page runs no script and fetches nothing."""
+    text = (ROOT / "inventories/fra1/site.yaml").read_text()
+    text = text.replace("market: eu-central (Frankfurt, FR5 cage 12)", f"market: '{HOSTILE['market']}'")
+    text = text.replace("provider: Frankfurt colo operator (FR5)", f"provider: '{HOSTILE['provider']}'")
+    text = text.replace("model: Arista 7050X3", f"model: '{HOSTILE['switch']}'", 1)
+    site = tmp_path / "site.yaml"
+    site.write_text(text)
+    (tmp_path / "tco.yaml").write_text((ROOT / "inventories/fra1/tco.yaml").read_text())
+    html = tmp_path / "hostile.html"
+    subprocess.run(
+        [sys.executable, "-m", "gpuctl.cli.app", "report", str(site), "-o", str(html)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    page = html.read_text()
+    for value in HOSTILE.values():
+        assert value not in page
+    browser.open(html.as_uri())
+    assert browser.console_errors() == []
+    assert browser.requests() == [html.as_uri()]
+    assert browser.evaluate("document.querySelectorAll('script, img, [onload], [onerror]').length") == 0
+    assert HOSTILE["provider"] in browser.evaluate("document.querySelector('.sub').textContent")
+
+
+def test_report_prints(browser: Browser, reports: dict[str, Path]) -> None:
+    """Print CSS: A4 landscape, no navigation; the PDF is kept beside the screenshots."""
+    browser.open(reports["ams2"].as_uri())
+    pdf = base64.b64decode(browser.call("Page.printToPDF", {"printBackground": True}, session=True)["data"])
+    assert pdf.startswith(b"%PDF")
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert 3 <= pages <= 20
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "ams2.pdf").write_bytes(pdf)

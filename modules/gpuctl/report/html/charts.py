@@ -82,16 +82,19 @@ def rack_power(racks: Sequence[RackView]) -> tuple[str, str]:
         + (f", {r.one_feed_kw:.1f} kW usable on one feed" if r.one_feed_kw is not None else ", single feed")
         for r in racks
     )
-    with _figure(8, 0.9 + 0.75 * len(racks)) as (fig, ax):
+    with _figure(7, 1.2 + 0.8 * len(racks)) as (fig, ax):
         names = [r.name for r in racks][::-1]
         rows = list(range(len(racks)))
         loads = [r.load_kw for r in racks][::-1]
         colours = [VERMILION if r.load_kw > r.budget_kw + 1e-9 else BLUE for r in racks][::-1]
         ax.barh(rows, loads, height=0.5, color=colours, label="load (vendor maximum)")
         for y, r in zip(rows, racks[::-1], strict=True):
-            ax.plot([r.budget_kw] * 2, [y - 0.35, y + 0.35], color="black", linewidth=2.5)
+            ax.plot([r.budget_kw] * 2, [y - 0.4, y + 0.4], color="black", linewidth=2)
             if r.one_feed_kw is not None:
-                ax.plot([r.one_feed_kw] * 2, [y - 0.35, y + 0.35], color=ORANGE, linewidth=2.5, linestyle=(0, (2, 1)))
+                # shorter than the budget mark, so both stay visible when they coincide
+                ax.plot(
+                    [r.one_feed_kw] * 2, [y - 0.2, y + 0.2], color=ORANGE, linewidth=3.5, linestyle=(0, (1.5, 0.75))
+                )
             ax.annotate(
                 f"{r.load_kw:.1f} kW",
                 (r.load_kw, y),
@@ -102,8 +105,8 @@ def rack_power(racks: Sequence[RackView]) -> tuple[str, str]:
                 color="white",
                 fontweight="bold",
             )
-        ax.plot([], [], color="black", linewidth=2.5, label="budget (feeds, contract)")
-        ax.plot([], [], color=ORANGE, linewidth=2.5, linestyle=(0, (2, 1)), label="usable on one feed")
+        ax.plot([], [], color="black", linewidth=2, label="budget (feeds, contract)")
+        ax.plot([], [], color=ORANGE, linewidth=3.5, linestyle=(0, (1.5, 0.75)), label="usable on one feed")
         ax.set_yticks(rows, names)
         ax.set_xlabel("kW")
         top = max([r.budget_kw for r in racks] + [r.load_kw for r in racks])
