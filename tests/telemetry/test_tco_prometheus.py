@@ -52,10 +52,15 @@ def fed(prometheus_stack: Stack) -> Stack:
         s.rates[("vllm:generation_tokens", model)] = tokens
         s.rates[("vllm:prompt_tokens", model)] = tokens * 4
         s.rates[("vllm:request_success", model)] = requests
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:  # a full window of scrapes
-        n = prometheus_stack.value(f"count_over_time(DCGM_FI_DEV_GPU_UTIL{{Hostname='dgx-b01',gpu='0'}}[{WINDOW}])")
-        if n is not None and n >= 15:
+    fed_at = time.monotonic()
+    deadline = fed_at + 120
+    while time.monotonic() < deadline:
+        # The series must span more than the window: a series younger than the window makes rate() extrapolate
+        # over part of it only (Prometheus limits extrapolation to ~1.1 scrape intervals).
+        first = prometheus_stack.value(
+            "min_over_time(timestamp(DCGM_FI_DEV_GPU_UTIL{Hostname='dgx-b01',gpu='0'})[1m:1s])"
+        )
+        if first is not None and time.time() - first > 20 + 6:
             return prometheus_stack
         time.sleep(1)
     raise RuntimeError("Prometheus did not collect a window of samples")

@@ -6,8 +6,8 @@ Metal, https://inflect.com/blog/ai-inference-on-bare-metal-performance-cost-and-
 - utilisation: avg(avg_over_time(DCGM_FI_DEV_GPU_UTIL{Hostname=~"<servers>"}[window])) / 100 (the exporter's GPU
   utilisation gauge in percent: https://github.com/NVIDIA/dcgm-exporter/blob/main/etc/default-counters.csv);
 - tokens/s and requests/s: sum(rate(<engine counter>[window])), the counter names from the engine's metric table
-  (engines/vllm.py: vllm:generation_tokens_total, vllm:request_success_total); vLLM labels every series with
-  model_name = --served-model-name, which gpuctl sets to the deployment's model;
+  (engines/vllm.py: vllm:generation_tokens_total, vllm:request_success_total), filtered by the engine's
+  `served_model_label` when it has one (vLLM: model_name = --served-model-name, the deployment's model);
 - peak tokens/s: max_over_time(sum(rate(counter[5m]))[window:1m]).
 
 Hybrid sizing: the bare-metal share of the steady (average) traffic becomes a replica count; the rest, and the
@@ -32,7 +32,6 @@ from ..model import Deployment, Site
 _WINDOW = re.compile(r"^[1-9][0-9]{0,4}[smhdw]$")
 _URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/-]*)?$")
 GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL"
-MODEL_LABEL = "model_name"  # vLLM's label on every series (engines/vllm.py)
 TIMEOUT_S = 30
 
 
@@ -119,12 +118,16 @@ def measure(prom: Prometheus, site: Site, window: str, deployment: Deployment | 
     for signal in ("generation_tokens", "prompt_tokens", "request_success"):
         parts = []
         for dep in deployments:
-            metric = engines.get(dep.engine).metrics(dep.engine_version).get(signal)
+            engine = engines.get(dep.engine)
+            metric = engine.metrics(dep.engine_version).get(signal)
             if metric is None:
                 continue
             sel = metric.selector
-            if dep.engine == "vllm":
-                label = f'{MODEL_LABEL}="{dep.model}"'
+            # An engine that labels its series with the served model's name (vLLM: model_name) says so; the
+            # series of other engines are the site's total.
+            label_name = getattr(engine, "served_model_label", None)
+            if label_name is not None:
+                label = f'{label_name}="{dep.model}"'
                 sel = sel[:-1] + f",{label}}}" if sel.endswith("}") else f"{sel}{{{label}}}"
             parts.append(sel)
         if parts:
