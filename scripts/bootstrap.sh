@@ -11,16 +11,18 @@
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
 #     all        provision, pulumi, tco, report and lab
 #     dev        + the checks and tests: netplan.io (rendered network configuration), chromium (the report's
-#                browser test), prometheus (tco --prometheus test), gpuctl[dev]
+#                browser test), prometheus (tco --prometheus test), gpuctl[dev], and the real serving parts of the
+#                proof tests (scripts/realparts.sh: vLLM CPU, vllm-router, Prometheus)
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '5,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 lab_debs=(mmdebstrap apt-utils gnupg zstd openssh-client iproute2 util-linux)
 debs=(python3 python3-venv)
 extras=()
+realparts=0
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(all dev)
 for part in "${parts[@]}"; do
@@ -30,7 +32,7 @@ for part in "${parts[@]}"; do
     pulumi | tco | report) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io chromium prometheus); extras+=(dev) ;;
+    dev) debs+=(netplan.io chromium prometheus); extras+=(dev); realparts=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, report, lab, all or dev" >&2; exit 2 ;;
   esac
@@ -63,4 +65,7 @@ if [ "${had_hash:-}" != "$hash" ] || [ "${had_extras:-}" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${want:+[$want]}"
   echo "$hash $want" > "$stamp"
+fi
+if [ "$realparts" = 1 ]; then
+  bash scripts/realparts.sh
 fi

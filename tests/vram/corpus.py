@@ -2,7 +2,7 @@
 
 A case's architecture comes from the config.json fields stored with its model (vram/hf.py reads them as it reads a
 config.json), its GPU from the catalog, its engine's memory profile from the engine registry; flags that are not
-EngineSettings fields (enforce_eager, TensorRT-LLM's kv_cache_free_gpu_mem_fraction and build limits) adjust the
+EngineSettings fields (enforce_eager, VLLM_USE_V1 on 0.7.x, TensorRT-LLM's kv_cache_free_gpu_mem_fraction) adjust the
 profile the way the engine would.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from gpuctl import catalog, engines
+from gpuctl.engines import vllm
 from gpuctl.model.arch import ModelArch
 from gpuctl.model.serving import MemoryProfile, RankMemory, SchedulerLimits, SchedulerRequest
 from gpuctl.vram import EngineSettings, Prediction, arch_from_hf_mapping, predict
@@ -126,6 +127,9 @@ def profile(case: Case) -> MemoryProfile:
     flags = dict(case.flags)
     if "kv_cache_free_gpu_mem_fraction" in flags:  # TensorRT-LLM's own knob (its profile is a dataclass)
         prof = dataclasses.replace(prof, kv_cache_free_gpu_mem_fraction=flags.pop("kv_cache_free_gpu_mem_fraction"))
+    if flags.pop("vllm_use_v1", False):  # 0.7.x's opt-in V1 engine: the accounting of the first V1 release
+        first_v1 = next(row for row in vllm.ACCOUNTING if row.v1)
+        prof = dataclasses.replace(prof, accounting=first_v1)
     if flags.pop("enforce_eager", False):
         prof = _Eager(prof)
     assert not flags, f"{case.id}: flags gpuctl does not model: {sorted(flags)}"

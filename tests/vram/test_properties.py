@@ -61,3 +61,13 @@ def test_fp8_kv_cache_never_holds_fewer_tokens(model: str, gpu: str, s: EngineSe
     fp8 = run(model, gpu, dataclasses.replace(s, kv_cache_dtype="fp8"))
     assert fp8.kv_cache_tokens >= auto.kv_cache_tokens
     assert fp8.fits or not auto.fits
+
+
+def test_pipeline_stages_split_layers_as_vllm_does() -> None:
+    """vLLM's get_pp_indices gives the remainder to the stages before the last (its docs' examples: 61 layers)."""
+    from gpuctl.vram.engine import _stage_layers
+
+    assert _stage_layers(61, 2) == [31, 30]
+    assert _stage_layers(61, 4) == [15, 15, 16, 15]
+    assert _stage_layers(27, 2) == [14, 13]
+    assert _stage_layers(32, 4) == [8, 8, 8, 8]

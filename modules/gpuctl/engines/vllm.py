@@ -34,14 +34,21 @@ class Accounting:
 
     since: str  # the first release this accounting applies to
     v1: bool
-    # Sampler warm-up of the profile run: max_num_seqs × vocab × this many bytes (fp32 logits, softmax,
-    # sort). ≥0.11: 39 B, the mean of GT-D (Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3 5.56/5.64,
-    # gpt-oss 7.38 GiB, all at max_num_seqs 1024). v1 before 0.11: 10.5 B, from GT-E (Qwen2-7B on an A100,
-    # 0.51 GiB non-KV overhead at max_num_seqs 256). v0: 4 B, one fp32 logit per entry (an estimate: no v0 log
-    # among the calibration cases).
+    # Sampler warm-up of the profile run: max_num_seqs × vocab × this many bytes. Physically the dummy sampler
+    # run (gpu_model_runner._dummy_sampler_run: temperature 0.5, top_p 0.9, top_k vocab − 1, penalties) holds
+    # several [num_seqs × vocab] tensors at once: with the PyTorch top-k/top-p path fp32 logits, penalised copy,
+    # sorted values, int64 sort indices, softmax and cumsum, about 30-40 B per logit; FlashInfer's sampling
+    # kernels skip the sort, about 10 B. Fitted (the corpus's fitted set, tests/vram/corpus): ≥0.11: 39 B, the
+    # mean of GT-D (Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3 5.56/5.64, gpt-oss 7.38 GiB, all at
+    # max_num_seqs 1024 on H100). v1 before 0.11: 10.5 B, from GT-E (Qwen2-7B on an A100, 0.51 GiB non-KV
+    # overhead at max_num_seqs 256, FlashInfer installed). Which of the two paths a run takes (version, GPU or
+    # the FlashInfer install) the fitted runs cannot separate. v0: 4 B, one fp32 logit per entry (an estimate:
+    # v0 profiles a whole max_model_len prompt below 32K context, whose forward pass dominates, so its logs in
+    # the corpus do not test this term).
     sampler_bytes_per_logit: float
-    # Non-torch memory (NCCL, CUDA context growth after init): GT-D 0.13 GiB at tp1, 0.55 GiB at tp2;
-    # GT-E (0.10.1) implies about 0.25 GiB at tp2.
+    # Non-torch memory: allocations outside torch's allocator after start-up, i.e. the CUDA context's growth
+    # (cuBLAS/attention workspaces) and, at tp > 1, NCCL communicator buffers and the custom all-reduce IPC
+    # buffers. Fitted: GT-D 0.13 GiB at tp1, 0.55 GiB at tp2 (0.11); GT-E (0.10.1) implies about 0.25 GiB at tp2.
     non_torch_tp1_gib: float
     non_torch_tpn_gib: float
     # From v0.21 the CUDA graph pool is estimated and taken out of the budget (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
@@ -126,8 +133,16 @@ class VllmMemory:
         else:
             seqs, batched, chunked = 256, max(r.max_model_len, 2048), False
         batched = r.max_num_batched_tokens or batched
-        whole_prefill = f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"
-        return SchedulerLimits(r.max_num_seqs or seqs, batched, () if chunked else (whole_prefill,))
+        notes = (
+            [] if chunked else [f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"]
+        )
+        if parse_version(self.version) < parse_version(ACCOUNTING[0].since):
+            # Held-out logs of 0.2/0.3 (docs/vram-comparison.md) show their own non-torch and profiling behaviour.
+            notes.append(
+                f"vLLM {self.version} predates the oldest accounting gpuctl models ({ACCOUNTING[0].since}); "
+                "its prediction uses that one and may be off by GiB"
+            )
+        return SchedulerLimits(r.max_num_seqs or seqs, batched, tuple(notes))
 
     def non_torch_gib(self, ranks: int) -> float:
         return self.accounting.non_torch_tp1_gib if ranks == 1 else self.accounting.non_torch_tpn_gib

@@ -138,8 +138,14 @@ def _kv_bytes_per_layer_token(arch: ModelArch, tp: int, kv_dtype: str) -> float:
 
 
 def _stage_layers(num_layers: int, pp: int) -> list[int]:
+    """Decoder layers per pipeline stage as vLLM partitions them (`get_pp_indices`): an even share, the remainder
+    one each to the stages before the last (the last also runs the final norm, LM head and sampler),
+    https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/distributed/utils.py."""
     base, extra = divmod(num_layers, pp)
-    return [base + (1 if i >= pp - extra else 0) for i in range(pp)]  # remainder to the last stages
+    parts = [base] * pp
+    for i in range(2, extra + 2):
+        parts[-i] += 1
+    return parts
 
 
 def _forward_bytes(arch: ModelArch, tp: int, batched_tokens: int) -> float:
@@ -156,16 +162,20 @@ def _forward_bytes(arch: ModelArch, tp: int, batched_tokens: int) -> float:
 class _KvLayout:
     """How many blocks a request of a given length needs, per vLLM's KV cache groups."""
 
-    def __init__(self, arch: ModelArch, block: int, max_batched: int) -> None:
+    def __init__(self, arch: ModelArch, block: int, max_batched: int, layers: int) -> None:
+        """`layers`: the decoder layers of one pipeline stage (each stage keeps its own KV cache groups)."""
         self.block = block
         self.max_batched = max_batched
-        L = arch.num_layers
+        self.layers = L = layers
         self.window = arch.sliding_window
         if arch.sliding_window_layers == "all":
             self.full, self.sliding = 0, L
         elif arch.sliding_window_layers == "alternate":
             self.sliding = L // 2
             self.full = L - self.sliding
+        elif arch.sliding_window_pattern is not None:  # every Nth layer global (Gemma-3's 5 local : 1 global)
+            self.full = L // arch.sliding_window_pattern
+            self.sliding = L - self.full
         else:
             self.full, self.sliding = L, 0
         self.groups = [n for n in (self.full, self.sliding) if n]
@@ -204,6 +214,7 @@ class _Stage:
     blocks: int
     weights_gib: float
     activation_gib: float
+    layout: _KvLayout  # the stage's layers in vLLM's KV cache groups
 
 
 def _tightest_stage(
@@ -216,13 +227,17 @@ def _tightest_stage(
     sampler: float,
     non_torch: float,
     graph_gib: float,
-    page: float,
+    per_layer_token: float,
+    layouts: list[_KvLayout],
 ) -> _Stage:
-    """The stage with the fewest KV blocks: vLLM sets every rank's block count to the minimum over ranks."""
-    stages = _stage_layers(arch.num_layers, s.pipeline_parallel_size)
+    """The stage with the fewest KV blocks: vLLM sets every rank's block count to the minimum over ranks. A block
+    spans the layers of its own stage (one page per layer of a KV cache group), so a stage with more layers gets
+    fewer blocks from the same memory."""
     worst: _Stage | None = None
-    for i, layers in enumerate(stages):
-        first, last = i == 0, i == len(stages) - 1
+    for i, layout in enumerate(layouts):
+        layers = layout.layers
+        first, last = i == 0, i == len(layouts) - 1
+        page = per_layer_token * layout.block * layout.group_layers
         weights = rw.stage(layers, arch.num_layers, first, last, arch.tie_word_embeddings) / GIB
         activation = max(forward, sampler if last else 0.0) / GIB
         used = RankMemory(weights, activation, non_torch, graph_gib)
@@ -230,7 +245,7 @@ def _tightest_stage(
         available -= s.kv_correction_gib
         blocks = int(available * GIB // page) if available > 0 else 0
         if worst is None or blocks < worst.blocks:
-            worst = _Stage(available, blocks, weights, activation)
+            worst = _Stage(available, blocks, weights, activation, layout)
     assert worst is not None
     return worst
 
@@ -272,7 +287,7 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryPro
     graph_gib = profile.cuda_graph_gib(arch.num_layers, tp)
     budget = total * s.gpu_memory_utilization
     per_layer_token = _kv_bytes_per_layer_token(arch, tp, s.kv_cache_dtype)
-    layout = _KvLayout(arch, block, limits.max_num_batched_tokens)
+    layouts = [_KvLayout(arch, block, limits.max_num_batched_tokens, n) for n in _stage_layers(arch.num_layers, pp)]
     stage = _tightest_stage(
         arch,
         s,
@@ -283,12 +298,13 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryPro
         sampler=limits.max_num_seqs * arch.vocab_size * profile.sampler_bytes_per_logit,
         non_torch=profile.non_torch_gib(tp * pp),
         graph_gib=graph_gib,
-        page=per_layer_token * block * layout.group_layers,
+        per_layer_token=per_layer_token,
+        layouts=layouts,
     )
 
-    need = layout.blocks_needed(max_len)
+    layout = stage.layout
+    need = max(stage_layout.blocks_needed(max_len) for stage_layout in layouts)  # every stage holds the request
     fits = stage.available_gib > 0 and stage.blocks >= need
-    layers_per_rank = arch.num_layers if pp == 1 else max(_stage_layers(arch.num_layers, pp))
     pred = Prediction(
         model=arch.id,
         gpu=gpu.id,
@@ -305,7 +321,7 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryPro
         cuda_graph_gib=graph_gib,
         cuda_graph_in_budget=profile.graphs_in_budget,
         kv_cache_gib=stage.available_gib,
-        kv_bytes_per_token=int(per_layer_token * layers_per_rank),
+        kv_bytes_per_token=int(per_layer_token * layout.layers),  # on a rank of the binding stage
         block_size=block,
         num_blocks=stage.blocks,
         kv_cache_tokens=stage.blocks // layout.n_groups * block,

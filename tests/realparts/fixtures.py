@@ -1,0 +1,171 @@
+"""Session fixtures of the real-parts proof, registered for the whole suite by one `pytest_plugins` line in
+tests/conftest.py (so other test directories can use them too):
+
+- `tiny_model`: the tiny Llama directory (built once, cached beside the vLLM venv);
+- `realparts`: two real vLLM replicas started with the arguments gpuctl rendered for the test deployment
+  (tests/realparts/rendered.py lists the substitutions), the real vllm-router in front of them, and a real
+  Prometheus on loopback scraping both replicas and the router. One start per session; every process is
+  stopped by PID at the end, also when a start fails.
+
+Without the parts (scripts/realparts.sh not run) the tests skip, except in CI or with GPUCTL_REQUIRE_LAB=1, where
+a missing part is a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import parts, rendered
+
+TINY_MODEL_SCRIPT = Path(__file__).with_name("tiny_model.py")
+REPLICAS = 2
+REPLICA_READY_S = 600.0  # 26 s alone on two idle cores; CI shares them with nothing, a developer's machine may not
+SCRAPE_INTERVAL_S = 1
+
+
+def require_parts() -> None:
+    reason = parts.missing_parts()
+    if reason is None:
+        return
+    if os.environ.get("GPUCTL_REQUIRE_LAB") or os.environ.get("CI"):  # CI: a missing part fails, never skips
+        pytest.fail(f"the real serving parts cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    require_parts()
+    digest = hashlib.sha256(TINY_MODEL_SCRIPT.read_bytes()).hexdigest()[:12]
+    out = parts.VENV / "models" / f"tiny-llama-{digest}"
+    if not (out / "config.json").is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(parts.PYTHON), str(TINY_MODEL_SCRIPT), str(out)], check=True, timeout=300)
+    return out
+
+
+@dataclass
+class Replica:
+    port: int
+    argv: list[str]
+    proc: parts.Proc | None = None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.running()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass
+class RealParts:
+    """The running parts. Tests may kill replicas; `restore()` brings any dead one back with the same command."""
+
+    deployment: rendered.TestDeployment
+    processes: parts.Processes
+    replicas: list[Replica]
+    router_url: str = ""
+    router_metrics_url: str = ""
+    prometheus_url: str = ""
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def start_replica(self, i: int) -> None:
+        r = self.replicas[i]
+        r.proc = self.processes.start(f"replica-{i}-{time.monotonic_ns()}", r.argv, rendered.REPLICA_ENV)
+
+    def wait_replicas(self) -> None:
+        for r in self.replicas:
+            assert r.proc is not None
+            parts.wait_until_ready(r.proc, f"{r.url}/health", REPLICA_READY_S)
+
+    def restore(self) -> None:
+        """Restart replicas a test killed and wait until the router admits them again."""
+        dead = [i for i, r in enumerate(self.replicas) if not r.running()]
+        for i in dead:
+            self.start_replica(i)
+        self.wait_replicas()
+        if dead:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and self.router_healthy_workers() < len(self.replicas):
+                time.sleep(0.5)
+
+    def router_healthy_workers(self) -> int:
+        """How many workers the router counts healthy, from its own metrics."""
+        status, text = parts.http("GET", self.router_metrics_url, timeout=5)
+        if status != 200:
+            return 0
+        return sum(
+            1
+            for line in str(text).splitlines()
+            if line.startswith("vllm_router_worker_health{") and line.rsplit(" ", 1)[1] == "1"
+        )
+
+
+def prometheus_config(path: Path, replica_ports: list[int], router_metrics_port: int) -> None:
+    targets = ", ".join(f"'127.0.0.1:{p}'" for p in replica_ports)
+    path.write_text(
+        f"global:\n  scrape_interval: {SCRAPE_INTERVAL_S}s\n  evaluation_interval: {SCRAPE_INTERVAL_S}s\n"
+        "scrape_configs:\n"
+        f"  - job_name: vllm\n    static_configs: [{{targets: [{targets}]}}]\n"
+        f"  - job_name: vllm-router\n    static_configs: [{{targets: ['127.0.0.1:{router_metrics_port}']}}]\n"
+    )
+
+
+def _start(stack: RealParts, workdir: Path, tiny: Path) -> None:
+    t0 = time.monotonic()
+    for i in range(REPLICAS):
+        port = parts.free_port()
+        argv = rendered.replica_argv(stack.deployment.replica_args(), tiny, port)
+        stack.replicas.append(Replica(port, argv))
+        stack.start_replica(i)
+
+    router_port, metrics_port, prom_port = parts.free_port(), parts.free_port(), parts.free_port()
+    prom_cfg = workdir / "prometheus.yml"
+    prometheus_config(prom_cfg, [r.port for r in stack.replicas], metrics_port)
+    prom = stack.processes.start(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={prom_cfg}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+        ],
+    )
+    stack.prometheus_url = f"http://127.0.0.1:{prom_port}"
+    parts.wait_until_ready(prom, f"{stack.prometheus_url}/-/ready", 60)
+
+    stack.wait_replicas()
+    stack.timings_s["replicas_ready"] = time.monotonic() - t0
+
+    router_argv = rendered.router_argv(stack.deployment, [r.url for r in stack.replicas], router_port, metrics_port)
+    router = stack.processes.start("vllm-router", router_argv)
+    stack.router_url = f"http://127.0.0.1:{router_port}"
+    stack.router_metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    parts.wait_until_ready(router, f"{stack.router_url}/health", 60)
+    stack.timings_s["all_ready"] = time.monotonic() - t0
+
+
+@pytest.fixture(scope="session")
+def realparts(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealParts]:
+    workdir = tmp_path_factory.mktemp("realparts")
+    stack = RealParts(rendered.load(), parts.Processes(workdir), [])
+    try:
+        _start(stack, workdir, tiny_model)
+        yield stack
+    finally:
+        stack.processes.stop_all()
+
+
+@pytest.fixture
+def serving(realparts: RealParts) -> RealParts:
+    """The running parts with every replica up (restarting any an earlier test killed)."""
+    realparts.restore()
+    return realparts
