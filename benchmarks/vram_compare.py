@@ -33,6 +33,7 @@ NOMINAL_GB = {  # what the other calculators take as the GPU's memory: the marke
     "a100-sxm4-80gb": 80,
     "a100-40gb": 40,
     "l4": 24,
+    "l40s": 48,
     "a10": 24,
     "rtx-3090": 24,
     "rtx-4090": 24,

@@ -256,16 +256,13 @@ def expansion_right(site: Site, t: ColoTerms, needs: FacilityNeeds, d: Demand) -
 
 
 def compliance(site: Site, t: ColoTerms, needs: FacilityNeeds, d: Demand) -> list[Shortfall]:
-    missing = [c for c in needs.compliance if c not in t.certifications]
-    if not missing:
+    """The site's compliance profile (`security.compliance`, one fact shared with the SEC rules) against the
+    facility's certifications."""
+    profile = site.security.compliance
+    if profile == "none" or profile in t.certifications:
         return []
     have = ", ".join(t.certifications) or "none"
-    return [
-        Shortfall(
-            "certifications",
-            f"the workloads need {', '.join(missing)}; the facility carries {have}",
-        )
-    ]
+    return [Shortfall("certifications", f"security.compliance is {profile}; the facility carries {have}")]
 
 
 Check = Callable[[Site, ColoTerms, FacilityNeeds, Demand], list[Shortfall]]

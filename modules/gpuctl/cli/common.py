@@ -20,6 +20,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "pulumi": ("pulumi", "pulumi_kubernetes", "pulumi_command", "pulumi_policy"),
     "tco": ("matplotlib",),
     "report": ("jinja2", "matplotlib"),
+    "pki": ("cryptography",),
 }
 
 

@@ -66,9 +66,8 @@ class GrowthStep(Strict):
 
 
 class FacilityNeeds(Strict):
-    """What the site's workloads need from any facility."""
+    """What the site's workloads need from any facility (their compliance profile is `security.compliance`)."""
 
-    compliance: list[Certification] = Field(default_factory=list, description="Certifications the data requires.")
     recovery_time_objective_min: NonNegativeInt | None = Field(
         default=None, le=10_080, description="How long a hardware fault may take to reach hands in the cage."
     )

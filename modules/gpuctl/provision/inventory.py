@@ -22,6 +22,7 @@ from ..model import Server, Site
 from ..model.site import ProvisioningSettings
 from ..render.k8s import node_labels
 from ..render.netplan import netplan
+from ..render.security.nftables import ruleset as nftables_ruleset
 from ..render.ssh_config import ssh_config
 
 SSH_CONFIG = "ssh_config"
@@ -63,6 +64,7 @@ def host_vars(site: Site, server: Server) -> dict[str, Any]:
         "nvidia_driver_nvswitch": spec.nvswitch,
         "dcgm_gpu_count": site.gpu_count(server),
         "containerd_nvidia_runtime": site.gpu_count(server) > 0,
+        "firewall_ruleset": nftables_ruleset(site, server),
     }
     if server.addresses:
         mgmt = next((a for a in server.addresses if _purpose(site, a.network) == "management"), server.addresses[0])
@@ -128,7 +130,11 @@ def containerd_vars(p: ProvisioningSettings) -> dict[str, Any]:
 
 
 def global_vars(site: Site) -> dict[str, Any]:
-    return {"ansible_python_interpreter": "/usr/bin/python3", **provisioning_vars(site.provisioning)}
+    return {
+        "ansible_python_interpreter": "/usr/bin/python3",
+        **provisioning_vars(site.provisioning),
+        "firewall_rollback_s": site.security.firewall.rollback_s,
+    }
 
 
 def inventory(site: Site, ssh_config_file: Path, overlay: Overlay | None = None) -> dict[str, Any]:

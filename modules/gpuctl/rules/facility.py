@@ -144,8 +144,8 @@ def expansion_right(site: Site) -> Iterator[Hit]:
     sources=SOURCES,
 )
 def compliance_certifications(site: Site) -> Iterator[Hit]:
-    """`needs.compliance` against the facility's `certifications`: regulated data may only be processed in a
-    facility that carries the certification."""
+    """The site's `security.compliance` profile (hipaa, soc2, fedramp) against the facility's `certifications`:
+    regulated data may only be processed in a facility that carries the certification."""
     yield from _hits(site, fac.compliance)
 
 
