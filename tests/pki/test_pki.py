@@ -121,3 +121,32 @@ def test_a_key_readable_by_others_is_refused(site_dir: Path) -> None:
 def test_unknown_certificate_name_is_a_clear_error(site_dir: Path) -> None:
     with pytest.raises(PkiError, match="no certificate named nope in this site; known: gpuctl-gateway, lab-app"):
         issue(_site(site_dir), Store(site_dir / "pki"), {"nope"}, now=NOW)
+
+
+def test_an_external_issuer_signs_the_site_certificates_and_its_key_must_be_0600(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from gpuctl.pki import make_ca
+
+    cert, key = make_ca("corporate issuing CA", 365, NOW)
+    (tmp_path / "issuer.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = tmp_path / "issuer.key"
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_file.chmod(0o644)
+    text = LAB.read_text().replace(
+        "security:\n",
+        f"security:\n  ca: {{source: external, cert_file: {tmp_path}/issuer.crt, key_file: {key_file}}}\n",
+    )
+    (tmp_path / "site.yaml").write_text(text)
+    site = load_site(tmp_path / "site.yaml").site
+    with pytest.raises(PkiError, match="private key has mode 0644"):
+        issue(site, Store(tmp_path / "pki"), now=NOW)
+    key_file.chmod(0o600)
+    out = issue(site, Store(tmp_path / "pki"), now=NOW)
+    assert out.issued[0] == "ca/ca (external)"
+    leaf = Store(tmp_path / "pki").load_cert(Store(tmp_path / "pki").cert_path("client", "lab-app"))
+    leaf.verify_directly_issued_by(cert)
+    with pytest.raises(PkiError, match="external"):
+        rotate(site, Store(tmp_path / "pki"), ca=True, now=NOW)

@@ -108,6 +108,21 @@ def test_forbidden_model_or_endpoint_is_403_and_never_reaches_an_engine(
     assert {n: len(e.seen) for n, e in gw.engines.items()} == before
 
 
+def test_a_second_model_key_cannot_reach_another_deployment(gw: Gateway) -> None:
+    """HAProxy's json_query takes the first `model`, Python's JSON (vLLM's) the last: the request goes to the first
+    model's deployment, whose engine serves only its own model and refuses the other (404)."""
+    import http.client
+
+    raw = '{"model": "qwen2.5-7b", "model": "llama-3.1-70b", "messages": []}'
+    conn = http.client.HTTPSConnection("localhost", gw.port, context=gw.context("lab-app"), timeout=10)
+    before = len(gw.engines["llama-70b"].seen)
+    conn.request("POST", CHAT, raw, {"Content-Type": "application/json"})
+    assert conn.getresponse().status == 404
+    conn.close()
+    assert len(gw.engines["llama-70b"].seen) == before
+    assert gw.engines["qwen-7b"].seen[-1] == ("gpuctl-gateway", CHAT)
+
+
 def test_the_rate_limit_answers_429_past_rate_plus_burst(gw: Gateway) -> None:
     ctx = gw.context("lab-limited")
     statuses = [gw.call(ctx, CHAT, QWEN)[0] for _ in range(6)]

@@ -176,6 +176,7 @@ class Security(Strict):
 
 
 Loc = tuple[str | int, ...]
+RESERVED_CLIENT = "gpuctl-gateway"  # the gateway's client certificate (render/security/certs.py GATEWAY)
 
 
 def security_references(security: Security, deployments: set[str], networks: set[str]) -> Iterator[tuple[Loc, str]]:
@@ -187,6 +188,8 @@ def security_references(security: Security, deployments: set[str], networks: set
         loc = base + ("clients", ci)
         if client.name in seen:
             yield loc + ("name",), f"duplicate client name '{client.name}'"
+        if client.name == RESERVED_CLIENT:
+            yield loc + ("name",), f"'{RESERVED_CLIENT}' is the gateway's own identity towards the engines"
         seen.add(client.name)
         if teams and client.team not in teams:
             yield loc + ("team",), f"unknown team '{client.team}'; declared: {', '.join(sorted(teams))}"

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ...model import Site
+from ...model.security import RESERVED_CLIENT
 
-GATEWAY = "gpuctl-gateway"
+GATEWAY = RESERVED_CLIENT
 
 
 @dataclass(frozen=True)
