@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "plan": Command("plan_cmd", "plan"),
     "rules": Command("rules_cmd", "rules"),
     "vram": Command("vram_cmd", "vram"),
+    "render": Command("render_cmd", "render"),
     "tco": Command("tco_cmd", "tco"),  # --chart needs the tco extra (checked there)
     "report": Command("report_cmd", "report"),  # needs the report extra (checked there)
     "colo": Command("colo_cmd", "colo_app"),  # --chart needs the report extra (checked there)

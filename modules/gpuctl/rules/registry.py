@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cooling, facility, k8s, network, power, security, space, vram
+from . import cooling, facility, k8s, network, power, security, serving, space, vram
 from .base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -13,6 +13,7 @@ RULES: tuple[Rule, ...] = (
     *k8s.RULES,
     *vram.RULES,
     *facility.RULES,
+    *serving.RULES,
     *security.RULES,
 )
 
