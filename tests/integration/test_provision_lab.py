@@ -71,6 +71,23 @@ def test_provision_verify_break_resume(lab: core.LabState) -> None:
     assert failing_checks() == set()
 
 
+def test_containerd_is_the_real_package_with_the_nvidia_runtime_merged(lab: core.LabState) -> None:
+    """The real Debian containerd and runc from the lab's repository; the configuration as containerd itself merges
+    it (its built-in defaults under gpuctl's file), read back from the real binary."""
+    host = "lab-l4-1"
+    assert "1.6.20~ds1" in ssh(lab, host, "containerd --version")
+    assert ssh(lab, host, "dpkg-query -W -f='${Version}' runc") == "1.1.5+ds1-1+deb12u1"
+    dump = ssh(lab, host, "containerd --config /etc/containerd/config.toml config dump")
+    runtimes = 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes'
+    nvidia = dump.split(f"[{runtimes}.nvidia.options]", 1)[1].split("[", 1)[0]
+    runc = dump.split(f"[{runtimes}.runc.options]", 1)[1].split("[", 1)[0]
+    assert 'BinaryName = "/usr/bin/nvidia-container-runtime"' in nvidia and "SystemdCgroup = true" in nvidia
+    assert "SystemdCgroup = true" in runc
+    assert 'sandbox_image = "registry.k8s.io/pause:3.10"' in dump
+    assert 'default_runtime_name = "runc"' in dump, "the NVIDIA runtime is not the default (RuntimeClass nvidia)"
+    assert 'bin_dir = "/usr/lib/cni"' in dump, "Debian's defaults kept"
+
+
 def test_nvidia_smi_reports_declared_gpus(lab: core.LabState) -> None:
     out = ssh(lab, "lab-dgx-1", "nvidia-smi --query-gpu=name,memory.total --format=csv,noheader")
     assert out.strip().splitlines() == ["NVIDIA H100 80GB HBM3, 81559 MiB"] * 8

@@ -1,5 +1,6 @@
-"""Cordon, drain and uncordon against the fake API server (which validates every object); the serving manifests
-the Pulumi program applies validate against the Kubernetes schemas."""
+"""Cordon, drain and uncordon against the test Kubernetes API (gpuctl.lab.kube_api: real PodDisruptionBudgets,
+schema validation of every object); the serving manifests the Pulumi program applies validate against the
+Kubernetes schemas."""
 
 from __future__ import annotations
 
@@ -8,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from gpuctl.lab.kube_api import Server
 from gpuctl.loader import load_site
 from gpuctl.provision.k8s_api import drain, uncordon
 from gpuctl.render import kschema, serving
 from tests.conftest import EXAMPLE
 
-from .fake_k8s import FakeApiServer
-
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[FakeApiServer, str]]:
-    with FakeApiServer() as server:
+def api(tmp_path: Path) -> Iterator[tuple[Server, str]]:
+    with Server() as server:
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(server.kubeconfig())
         yield server, str(kubeconfig)
@@ -38,29 +38,33 @@ def test_every_serving_manifest_validates() -> None:
     ]
 
 
-def test_drain_evicts_all_but_daemonsets_and_waits_out_a_pdb(api: tuple[FakeApiServer, str]) -> None:
+def test_drain_evicts_all_but_daemonsets_and_waits_out_a_pdb(api: tuple[Server, str]) -> None:
     server, kubeconfig = api
     c = server.cluster
-    c.add_node("gpu-a01")
-    c.add_pod("inference", "vllm-0", "gpu-a01")
-    c.add_pod("inference", "vllm-1", "gpu-a01")
+    for node in ("gpu-a01", "gpu-a02", "gpu-a03"):
+        c.add_node(node, gpus=4)
+    c.add_pod("inference", "vllm-0", "gpu-a01", {"app": "vllm"})
+    c.add_pod("inference", "vllm-1", "gpu-a01", {"app": "vllm"})
+    c.add_pod("inference", "vllm-2", "gpu-a02", {"app": "vllm"})
     c.add_pod("gpu-operator", "dcgm-exporter-x", "gpu-a01", owner_kind="DaemonSet")
-    c.add_pod("inference", "elsewhere", "gpu-a02")
-    c.pdb_blocks["vllm-1"] = 1
+    # two of three replicas must stay up: one eviction at a time, each waiting for the replacement to run
+    c.add_pdb("inference", "vllm", {"app": "vllm"}, minAvailable=2)
     changed, evicted = drain(kubeconfig, "gpu-a01", timeout_s=30)
     assert changed
     assert sorted(evicted) == ["inference/vllm-0", "inference/vllm-1"]
-    assert c.nodes["gpu-a01"]["spec"]["unschedulable"] is True
-    assert {p["metadata"]["name"] for p in c.pods} == {"dcgm-exporter-x", "elsewhere"}
+    assert c.get("nodes", None, "gpu-a01")["spec"]["unschedulable"] is True
+    assert c.pods_on("gpu-a01") == ["gpu-operator/dcgm-exporter-x"]
+    assert len(c.pods_on("gpu-a02")) + len(c.pods_on("gpu-a03")) == 3, "replacements run elsewhere"
     assert uncordon(kubeconfig, "gpu-a01") is True
-    assert c.nodes["gpu-a01"]["spec"]["unschedulable"] is False
+    assert c.get("nodes", None, "gpu-a01")["spec"]["unschedulable"] is False
     assert uncordon(kubeconfig, "gpu-a01") is False
 
 
-def test_drain_gives_up_when_a_pdb_never_allows(api: tuple[FakeApiServer, str]) -> None:
+def test_drain_gives_up_when_a_pdb_never_allows(api: tuple[Server, str]) -> None:
     server, kubeconfig = api
     server.cluster.add_node("n1")
-    server.cluster.add_pod("inference", "stuck", "n1")
-    server.cluster.pdb_blocks["stuck"] = 10_000
+    server.cluster.add_pod("inference", "stuck", "n1", {"app": "one"})
+    server.cluster.add_pdb("inference", "one", {"app": "one"}, maxUnavailable=0)
     with pytest.raises(RuntimeError, match="HTTP 429"):
         drain(kubeconfig, "n1", timeout_s=3)
+    assert server.cluster.pods_on("n1") == ["inference/stuck"]

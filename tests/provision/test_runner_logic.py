@@ -231,3 +231,42 @@ def test_a_target_outside_the_overlay_is_refused(tmp_path: Path) -> None:
         "lab-l40s-1, lab-l40s-2 not in the running lab (started from x, rack lab-a): provision a target inside it"
     )
     assert err.value.exit_code == 2
+
+
+# ----- the tools gpuctl runs -----
+
+
+def _executable(path: Path) -> Path:
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_ansible_playbook_is_found_beside_the_interpreter_without_activation(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    venv_bin = tmp_path / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    python = _executable(venv_bin / "python")
+    playbook = _executable(venv_bin / "ansible-playbook")
+    other = tmp_path / "other"
+    other.mkdir()
+    ssh = _executable(other / "ssh")
+    monkeypatch.setattr(runner.sys, "executable", str(python))
+    monkeypatch.setenv("PATH", str(other))  # not activated: the venv's bin is not on PATH
+    assert runner.require_tools() == {"ansible-playbook": str(playbook), "ssh": str(ssh)}
+    assert runner.ansible_env(tmp_path / "state")["PATH"].split(":")[:2] == [str(venv_bin), str(other)]
+
+
+def test_a_missing_ansible_playbook_names_what_to_install(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    python = _executable(bin_dir / "python")
+    _executable(bin_dir / "ssh")
+    monkeypatch.setattr(runner.sys, "executable", str(python))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(runner.ToolMissing) as err:
+        runner.require_tools()
+    assert err.value.exit_code == 2
+    assert err.value.message == (
+        f"ansible-playbook not found beside {python} or on PATH: install gpuctl with its provisioning extra into "
+        f"the same environment (`{python} -m pip install 'gpuctl[provision]'`, or `pipx install 'gpuctl[provision]'`)"
+    )

@@ -36,7 +36,7 @@ LAB = load_site(ROOT / "inventories" / "lab" / "site.yaml").site
 # Paths as the roles write them (verify reads the same defaults; these name the fake host's files).
 DEFAULTS = all_defaults()
 NETPLAN = DEFAULTS["network_netplan_file"]
-CONTAINERD_DROPIN = f"{DEFAULTS['container_toolkit_dropin_dir']}/{DEFAULTS['container_toolkit_dropin_name']}"
+CONTAINERD_CONFIG = DEFAULTS["containerd_config_files"]["kubeadm"]
 SRIOV_RULE = "/run/udev/rules.d/99-sriov-netplan-setup.rules"
 
 
@@ -134,8 +134,9 @@ def healthy(site: Site, name: str) -> FakeHost:
         host.commands["dcgm-exporter"] = Result(0, "active\n")
         host.commands["9400/metrics"] = Result(0, 'DCGM_FI_DEV_GPU_UTIL{gpu="0"} 0\n')
         host.listening.add("tcp://0.0.0.0:5555")
-        host.files[CONTAINERD_DROPIN] = '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia]\n'
-        host.files[p.containerd_config] = 'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n'
+        host.files[CONTAINERD_CONFIG] = (
+            'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia]\n'
+        )
     if s.nics:
         host.files[NETPLAN] = "# rendered\n" + yaml.safe_dump({"network": netplan(site, s)})
         for bond in s.bonds:
@@ -195,7 +196,7 @@ def test_the_messages_of_a_healthy_dgx() -> None:
     assert got["fabric-manager"][1] == "nvidia-fabricmanager 550.127.05-0ubuntu1 (running), driver 550.127.05-0ubuntu1"
     assert got["dcgm-hostengine"][1] == "nv-hostengine running, listening on 5555"
     assert got["dcgm-exporter"][1] == "dcgm-exporter running, /metrics exports DCGM_FI_DEV_GPU_UTIL"
-    assert got["container-runtime"][1] == ("nvidia-container-toolkit 1.17.4-1; containerd imports the NVIDIA runtime")
+    assert got["container-runtime"][1] == ("nvidia-container-toolkit 1.17.4-1; containerd registers the NVIDIA runtime")
     assert got["netplan"][1] == "netplan file matches the site spec"
     assert got["bond-bond0"][1] == "networkd bond0: mode 802.3ad, MTU and MII as declared"
     assert got["sriov"][1] == (
@@ -343,18 +344,19 @@ def test_dcgm_exporter_running_without_the_gpu_metric() -> None:
     assert got["dcgm-exporter"][1] == "dcgm-exporter running, /metrics unreachable or empty"
 
 
-def test_missing_containerd_drop_in() -> None:
+def test_missing_containerd_config() -> None:
     host = healthy(FRA1, "gpu-a01")
-    del host.files[CONTAINERD_DROPIN]
+    del host.files[CONTAINERD_CONFIG]
     got = fails_only(host, FRA1, "gpu-a01", "container-runtime")
     assert got["container-runtime"][1] == (
-        "nvidia-container-toolkit 1.17.4-1; containerd does not import the NVIDIA runtime"
+        "nvidia-container-toolkit 1.17.4-1; containerd does not register the NVIDIA runtime"
     )
 
 
-def test_containerd_config_without_the_import() -> None:
+def test_containerd_config_without_the_nvidia_runtime() -> None:
     host = healthy(FRA1, "gpu-a01")
-    host.files["/etc/containerd/config.toml"] = "version = 2\n"
+    host.files[CONTAINERD_CONFIG] = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+
     fails_only(host, FRA1, "gpu-a01", "container-runtime")
 
 
@@ -363,7 +365,7 @@ def test_container_toolkit_missing() -> None:
     del host.packages["nvidia-container-toolkit"]
     got = fails_only(host, LAB, "lab-l4-1", "container-runtime")
     assert got["container-runtime"][1] == (
-        "nvidia-container-toolkit missing; containerd does not import the NVIDIA runtime"
+        "nvidia-container-toolkit missing; containerd does not register the NVIDIA runtime"
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gpuctl.model.k8s import ContainerRuntimeSettings
 from gpuctl.model.site import ProvisioningSettings
 from gpuctl.provision.inventory import provisioning_vars
 from gpuctl.provision.roles import PLAYBOOKS_DIR, ROLES_DIR, all_defaults, argument_specs, role_defaults
@@ -86,18 +87,51 @@ OTHER_VALUES: dict[str, Any] = {
     "apt_repository_components": "main",
     "apt_key_url": "http://mirror.example/nvidia/key.gpg",
     "container_toolkit_version": "1.16.2-1",
-    "containerd_config": "/var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl",
     "timezone": "Europe/Berlin",
     "ntp_servers": ["ntp.example"],
 }
 
 
-@pytest.mark.parametrize("field", sorted(set(ProvisioningSettings.model_fields) - {"ssh"}))
+@pytest.mark.parametrize("field", sorted(set(ProvisioningSettings.model_fields) - {"ssh", "container_runtime"}))
 def test_every_provisioning_setting_reaches_a_role(field: str) -> None:
     """Each setting but the SSH ones (those go to the ssh_config) changes exactly one role variable."""
     base = provisioning_vars(ProvisioningSettings())
     changed = provisioning_vars(ProvisioningSettings().model_copy(update={field: OTHER_VALUES[field]}))
     assert len([k for k in base if base[k] != changed[k]]) == 1
+
+
+RUNTIME_VALUES: dict[str, Any] = {
+    "containerd_version": "1.7.24~ds1-1",
+    "runc_version": "1.1.15+ds1-1",
+    "layout": "k3s",
+    "sandbox_image": "mirror.example/pause:3.10",
+}
+
+
+@pytest.mark.parametrize("field", sorted(RUNTIME_VALUES))
+def test_every_container_runtime_setting_reaches_a_role(field: str) -> None:
+    base = provisioning_vars(ProvisioningSettings())
+    runtime = ContainerRuntimeSettings().model_copy(update={field: RUNTIME_VALUES[field]})
+    changed = provisioning_vars(ProvisioningSettings(container_runtime=runtime))
+    assert len([k for k in base if base[k] != changed[k]]) == 1
+
+
+def test_a_containerd_mirror_sets_the_roles_source() -> None:
+    runtime = ContainerRuntimeSettings(
+        apt_repository_url="http://mirror.example/debian", apt_key_url="http://mirror.example/key.gpg"
+    )
+    v = provisioning_vars(ProvisioningSettings(container_runtime=runtime))
+    assert (v["containerd_repo_url"], v["containerd_repo_suite"], v["containerd_repo_key_url"]) == (
+        "http://mirror.example/debian",
+        "stable",
+        "http://mirror.example/key.gpg",
+    )
+    assert set(ContainerRuntimeSettings.model_fields) - {
+        "apt_repository_suite",
+        "apt_repository_components",
+        "apt_key_url",
+        "apt_repository_url",
+    } == set(RUNTIME_VALUES)
 
 
 def test_the_model_cache_is_one_directory() -> None:

@@ -89,10 +89,14 @@ def test_kubernetes_side(fra1) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_serving_objects_are_pulumis(fra1) -> None:  # type: ignore[no-untyped-def]
-    deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment")}
-    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service")}
+    gateway = "gpuctl-gateway"  # security's (issue 14): the mTLS gateway in its own namespace
+    deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment") if r.name != gateway}
+    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service") if r.name != gateway}
     policies = {r.name for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
-    assert set(deployments) == services == {p.removesuffix("-clients") for p in policies}
+    clients = {
+        p.removesuffix("-clients") for p in policies if p.endswith("-clients")
+    }  # security's: *-flows, default-deny
+    assert set(deployments) == services == clients
     assert len(deployments) == 3
     chat = deployments["llama-70b-chat"]
     assert chat.parent.endswith("gpuctl:k8s:GpuNodePool::h100-inference")
@@ -173,6 +177,42 @@ def test_provisioning_triggers_change_only_for_the_touched_rack(tmp_path) -> Non
     trig2 = {r.name: r.inputs["triggers"] for r in after.of_type("command:local:Command")}
     assert trig["rack-a-provision"] != trig2["rack-a-provision"]  # the first bond is in rack-a
     assert trig["rack-b-provision"] == trig2["rack-b-provision"]
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        "provisioning:\n  driver_version: 550.144.03-0ubuntu1\n",
+        "cluster:\n  dcgm_exporter_scrape_interval_s: 30\n",
+        "settings:\n  cooling_defaults_kw: {air_open: 14.0}\n",
+    ],
+)
+def test_site_wide_sections_re_provision_every_rack(tmp_path, section: str) -> None:  # type: ignore[no-untyped-def]
+    """A driver version (or any other site-wide section a host reads) changes every rack's trigger."""
+    from tests.conftest import EXAMPLE
+
+    text = EXAMPLE.read_text()
+    key = section.split(":", 1)[0] + ":\n"
+    text = text.replace(key, section, 1) if key in text else text.replace("racks:\n", section + "racks:\n", 1)
+    changed = tmp_path / "site.yaml"
+    changed.write_text(text)
+    before = {r.name: r.inputs["triggers"] for r in run_program(FRA1, provision=True).of_type("command:local:Command")}
+    after = {
+        r.name: r.inputs["triggers"] for r in run_program(str(changed), provision=True).of_type("command:local:Command")
+    }
+    assert set(before) == set(after) and len(before) >= 2
+    assert all(before[name] != after[name] for name in before)
+
+
+def test_roles_digest_covers_templates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gpuctl.infra.provision import roles_digest
+
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "a.j2").write_text("one")
+    first = roles_digest(tmp_path)
+    (tmp_path / "templates" / "a.j2").write_text("two")
+    assert roles_digest(tmp_path) != first
 
 
 def test_rack_rename_with_alias_is_not_a_replacement(tmp_path) -> None:  # type: ignore[no-untyped-def]

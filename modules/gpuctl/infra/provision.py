@@ -16,19 +16,22 @@ from ..model import Rack, Site
 
 
 def roles_digest(root: Path) -> str:
-    """Hash of every file under playbooks/ (role versions as the repository has them)."""
+    """Hash of every file under playbooks/ and templates/ (roles and the files they render, as the repository
+    has them; a role's templates/ links into templates/, hashed by content either way)."""
     h = hashlib.sha256()
-    base = root / "playbooks"
-    if base.is_dir():
-        for f in sorted(p for p in base.rglob("*") if p.is_file()):
-            h.update(str(f.relative_to(base)).encode())
-            h.update(f.read_bytes())
+    for top in ("playbooks", "templates"):
+        base = root / top
+        if base.is_dir():
+            for f in sorted(p for p in base.rglob("*") if p.is_file()):
+                h.update(f"{top}/{f.relative_to(base)}".encode())
+                h.update(f.read_bytes())
     return h.hexdigest()
 
 
 def rack_digest(site: Site, rack: Rack, roles: str) -> str:
     """What the rack's provisioning depends on: its servers (and their catalog entries), networks, the pools
-    and deployments that touch them, and the roles."""
+    and deployments that touch them, the site-wide sections every host reads (`provisioning`: versions and
+    sources; `settings`; `cluster`: version and join), and the roles and templates."""
     names = {s.name for s in rack.servers}
     pools = [p for p in site.node_pools if any(s.name in names for s in site.pool_servers(p))]
     data = {
@@ -37,6 +40,9 @@ def rack_digest(site: Site, rack: Rack, roles: str) -> str:
         "networks": [n.model_dump(mode="json") for n in site.networks],
         "pools": [p.model_dump(mode="json") for p in pools],
         "deployments": [d.model_dump(mode="json") for d in site.deployments if d.node_pool in {p.name for p in pools}],
+        "provisioning": site.provisioning.model_dump(mode="json"),
+        "settings": site.settings.model_dump(mode="json"),
+        "cluster": site.cluster.model_dump(mode="json"),
         "roles": roles,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -23,7 +23,7 @@ from ..provision.inventory import Overlay
 from .base import LabError, ensure_base
 from .config import LabConfig
 from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
-from .packages import COMPONENT, KEYRING, SUITE, build_repo, catalog
+from .packages import COMPONENT, KEYRING, SUITE, build_repo, catalog, debian_packages
 
 READY_TIMEOUT_S = 30.0
 
@@ -35,10 +35,10 @@ LAB_VARS: dict[str, Any] = {
     "base_apply_sysctl": False,
     "network_apply": False,
     "nvidia_driver_reboot_allowed": False,
-    "container_toolkit_restart_runtime": False,
+    "containerd_restart": False,
     "nvidia_driver_service_manager": "sysvinit",
     "dcgm_service_manager": "sysvinit",
-    "container_toolkit_service_manager": "sysvinit",
+    "containerd_service_manager": "sysvinit",
 }
 
 
@@ -257,11 +257,12 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         hosts = _hosts(site, rack, cfg)
         repo_dir = cfg.root / "repo"
         packages = catalog(site.provisioning)
-        key = build_repo(repo_dir, packages)
+        debs = debian_packages(site.provisioning, cfg.cache)
+        key = build_repo(repo_dir, packages, debs=debs)
         # Two more repositories under the same server, for offline-mirror runs: a complete mirror, and one
         # that lacks the fabric manager (the "package missing from the mirror" fault).
-        build_repo(repo_dir / "mirror", packages)
-        build_repo(repo_dir / "partial", [p for p in packages if "fabricmanager" not in p.name])
+        build_repo(repo_dir / "mirror", packages, debs=debs)
+        build_repo(repo_dir / "partial", [p for p in packages if "fabricmanager" not in p.name], debs=debs)
         ssh = cfg.root / "ssh"
         ssh.mkdir(mode=0o700, exist_ok=True)
         private = ssh / "id_ed25519"

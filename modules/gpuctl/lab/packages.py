@@ -147,6 +147,37 @@ def catalog(provisioning: ProvisioningSettings) -> list[Package]:
     return pkgs
 
 
+def debian_packages(provisioning: ProvisioningSettings, cache: Path) -> list[Path]:
+    """The real Debian containerd and runc at the spec's versions, downloaded once into the cache (the lab hosts are
+    Debian 12 and air-gapped: the lab repository serves them)."""
+    from .base import LabError
+
+    rt = provisioning.container_runtime
+    want = {"containerd": rt.containerd_version, "runc": rt.runc_version}
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, version in want.items():
+        found = sorted(debs.glob(f"{name}_{version.split(':')[-1]}_*.deb"))
+        if not found:
+            proc = subprocess.run(
+                ["apt-get", "-q", "-o", "APT::Sandbox::User=root", "download", f"{name}={version}"],
+                cwd=debs,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            found = sorted(debs.glob(f"{name}_{version.split(':')[-1]}_*.deb"))
+            if proc.returncode != 0 or not found:
+                raise LabError(
+                    f"cannot download the Debian package {name}={version} for the lab: {proc.stderr.strip()[-300:]} "
+                    "(the machine needs its Debian 12 sources and `apt-get update`; or set "
+                    "provisioning.container_runtime versions that Debian 12 has)"
+                )
+        out.append(found[-1])
+    return out
+
+
 def build_deb(pkg: Package, out: Path, work: Path) -> Path:
     root = work / f"{pkg.name}_{pkg.version.replace(':', '%3a')}"
     (root / "DEBIAN").mkdir(parents=True)
@@ -172,8 +203,9 @@ def build_deb(pkg: Package, out: Path, work: Path) -> Path:
     return deb
 
 
-def build_repo(repo: Path, packages: list[Package], suite: str = SUITE) -> Path:
-    """A signed one-component repository at `repo`; returns the path of the binary signing key."""
+def build_repo(repo: Path, packages: list[Package], suite: str = SUITE, debs: list[Path] | None = None) -> Path:
+    """A signed one-component repository at `repo` of the stand-ins and the real `debs`; returns the path of the
+    binary signing key."""
     if repo.exists():
         shutil.rmtree(repo)
     pool = repo / "pool"
@@ -182,13 +214,16 @@ def build_repo(repo: Path, packages: list[Package], suite: str = SUITE) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     for pkg in packages:
         build_deb(pkg, pool, work)
+    for deb in debs or []:
+        shutil.copy2(deb, pool / deb.name)
     shutil.rmtree(work, ignore_errors=True)
-    binary = repo / "dists" / suite / COMPONENT / "binary-all"
-    binary.mkdir(parents=True)
     packages_txt = subprocess.run(
         ["apt-ftparchive", "packages", "pool"], cwd=repo, check=True, capture_output=True, text=True
     ).stdout
-    (binary / "Packages").write_text(packages_txt)
+    for arch in ("all", "amd64", "arm64"):
+        binary = repo / "dists" / suite / COMPONENT / f"binary-{arch}"
+        binary.mkdir(parents=True)
+        (binary / "Packages").write_text(packages_txt)
     release = subprocess.run(
         [
             "apt-ftparchive",

@@ -44,7 +44,10 @@ class ModelArch(Strict):
     norms_per_layer: PositiveInt = 2
     dtype: Literal["bf16", "fp16", "fp32"] = "bf16"
     sliding_window: PositiveInt | None = None
-    sliding_window_layers: Literal["all", "alternate"] | None = None
+    sliding_window_layers: Literal["all", "alternate", "pattern"] | None = None
+    sliding_window_pattern: int | None = Field(
+        default=None, ge=2, le=1024, description="With 'pattern': every Nth layer keeps full attention (Gemma-3: 6)."
+    )
     moe: MoE | None = None
     mla: Mla | None = None
     quantization: Literal["fp8", "int8", "int4"] | None = Field(
@@ -59,4 +62,6 @@ class ModelArch(Strict):
     def _window(self) -> ModelArch:
         if (self.sliding_window is None) != (self.sliding_window_layers is None):
             raise ValueError("sliding_window and sliding_window_layers go together")
+        if (self.sliding_window_layers == "pattern") != (self.sliding_window_pattern is not None):
+            raise ValueError("sliding_window_layers 'pattern' and sliding_window_pattern go together")
         return self

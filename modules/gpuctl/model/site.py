@@ -21,7 +21,6 @@ from .base import (
     DebVersion,
     DnsLabel,
     Host,
-    HostPath,
     HttpUrl,
     LocalPath,
     LongText,
@@ -33,9 +32,10 @@ from .base import (
     UnixUser,
 )
 from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
-from .k8s import LabelKey, LabelValue, NodePool
+from .k8s import ContainerRuntimeSettings, KubernetesSettings, LabelKey, LabelValue, NodePool
 from .network import Network
 from .rack import CoolingType, Rack, Server
+from .security import Security, security_references
 from .serving import Deployment
 
 Loc = tuple[str | int, ...]
@@ -87,6 +87,7 @@ class ClusterSettings(Strict):
     )
     gpu_operator_namespace: DnsLabel = "gpu-operator"
     container_runtime: Literal["containerd", "cri-o"] = "containerd"
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     dcgm_exporter_scrape_interval_s: int = Field(default=15, ge=1, le=3600)
     service_monitor_labels: dict[LabelKey, LabelValue] = Field(
         default_factory=lambda: {"release": "kube-prometheus-stack"},
@@ -132,11 +133,7 @@ class ProvisioningSettings(Strict):
         "any file on the host into a world-readable keyring.",
     )
     container_toolkit_version: DebVersion = "1.17.4-1"
-    containerd_config: HostPath = Field(
-        default="/etc/containerd/config.toml",
-        description="k3s: /var/lib/rancher/k3s/agent/etc/containerd/config.toml.tmpl; RKE2: /var/lib/rancher/rke2/"
-        "agent/etc/containerd/config.toml.tmpl",
-    )
+    container_runtime: ContainerRuntimeSettings = Field(default_factory=ContainerRuntimeSettings)
     timezone: TimeZone = "UTC"
     ntp_servers: list[Host] = Field(default_factory=lambda: ["0.pool.ntp.org", "1.pool.ntp.org"], max_length=16)
 
@@ -161,6 +158,7 @@ class Site(Strict):
     racks: list[Rack] = Field(min_length=1)
     node_pools: list[NodePool] = Field(default_factory=list)
     deployments: list[Deployment] = Field(default_factory=list)
+    security: Security = Field(default_factory=Security)
     suppressions: list[Suppression] = Field(default_factory=list)
 
     _catalog: Catalog = PrivateAttr()
@@ -177,6 +175,9 @@ class Site(Strict):
         catalog, problems = base.extended(self.catalog)
         models: dict[str, ModelArch] = dict(context.get("models") or {})
         problems.extend(_references(self, catalog))
+        problems.extend(
+            security_references(self.security, {d.name for d in self.deployments}, {n.name for n in self.networks})
+        )
         for di, dep in enumerate(self.deployments):
             if dep.model not in models:
                 problems.append(

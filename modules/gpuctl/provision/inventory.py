@@ -22,6 +22,7 @@ from ..model import Server, Site
 from ..model.site import ProvisioningSettings
 from ..render.k8s import node_labels
 from ..render.netplan import netplan
+from ..render.security.nftables import ruleset as nftables_ruleset
 from ..render.ssh_config import ssh_config
 
 SSH_CONFIG = "ssh_config"
@@ -62,6 +63,8 @@ def host_vars(site: Site, server: Server) -> dict[str, Any]:
         "network_netplan": netplan(site, server),
         "nvidia_driver_nvswitch": spec.nvswitch,
         "dcgm_gpu_count": site.gpu_count(server),
+        "containerd_nvidia_runtime": site.gpu_count(server) > 0,
+        "firewall_ruleset": nftables_ruleset(site, server),
     }
     if server.addresses:
         mgmt = next((a for a in server.addresses if _purpose(site, a.network) == "management"), server.addresses[0])
@@ -104,12 +107,34 @@ def provisioning_vars(p: ProvisioningSettings) -> dict[str, Any]:
         "nvidia_driver_repo_components": p.apt_repository_components,
         "nvidia_driver_repo_key_url": p.apt_key_url,
         "container_toolkit_version": p.container_toolkit_version,
-        "container_toolkit_containerd_config": p.containerd_config,
+        **containerd_vars(p),
     }
 
 
+def containerd_vars(p: ProvisioningSettings) -> dict[str, Any]:
+    rt = p.container_runtime
+    out: dict[str, Any] = {
+        "containerd_version": rt.containerd_version,
+        "containerd_runc_version": rt.runc_version,
+        "containerd_layout": rt.layout,
+        "containerd_sandbox_image": rt.sandbox_image,
+    }
+    if rt.apt_repository_url:
+        out |= {
+            "containerd_repo_url": rt.apt_repository_url,
+            "containerd_repo_suite": rt.apt_repository_suite,
+            "containerd_repo_components": rt.apt_repository_components,
+            "containerd_repo_key_url": rt.apt_key_url or "",
+        }
+    return out
+
+
 def global_vars(site: Site) -> dict[str, Any]:
-    return {"ansible_python_interpreter": "/usr/bin/python3", **provisioning_vars(site.provisioning)}
+    return {
+        "ansible_python_interpreter": "/usr/bin/python3",
+        **provisioning_vars(site.provisioning),
+        "firewall_rollback_s": site.security.firewall.rollback_s,
+    }
 
 
 def inventory(site: Site, ssh_config_file: Path, overlay: Overlay | None = None) -> dict[str, Any]:

@@ -28,6 +28,37 @@ class ProvisionError(GpuctlError):
     """Provisioning cannot start (a target outside the overlay's hosts)."""
 
 
+class ToolMissing(ProvisionError):
+    """A tool gpuctl runs (ansible-playbook) is neither beside gpuctl's interpreter nor on PATH: exit 2."""
+
+
+TOOLS = ("ansible-playbook", "ssh")
+
+
+def tool_dirs() -> list[str]:
+    """Where gpuctl looks for the tools it runs: beside the interpreter running gpuctl first (a venv run by absolute
+    path or pipx, neither activated, keeps ansible-playbook there), then PATH."""
+    return [str(Path(sys.executable).parent), *os.environ.get("PATH", os.defpath).split(os.pathsep)]
+
+
+def require_tools(tools: tuple[str, ...] = TOOLS) -> dict[str, str]:
+    """Each tool's path; a missing one is a clear error naming what to install."""
+    search = os.pathsep.join(tool_dirs())
+    found = {t: shutil.which(t, path=search) for t in tools}
+    missing = [t for t, where in found.items() if where is None]
+    if missing:
+        how = {
+            "ansible-playbook": "install gpuctl with its provisioning extra into the same environment "
+            f"(`{sys.executable} -m pip install 'gpuctl[provision]'`, or `pipx install 'gpuctl[provision]'`)",
+            "ssh": "install the OpenSSH client (`apt-get install openssh-client`)",
+        }
+        raise ToolMissing(
+            f"{', '.join(missing)} not found beside {sys.executable} or on PATH: "
+            + "; ".join(how.get(t, f"install {t}") for t in missing)
+        )
+    return {t: str(where) for t, where in found.items()}
+
+
 class PreflightError(ProvisionError):
     """The site has pre-flight error findings: exit 1, as `gpuctl validate` and `gpuctl plan` exit for them."""
 
@@ -108,7 +139,7 @@ def ansible_env(state_dir: Path) -> dict[str, str]:
     cp = state_dir / "cp"
     cp.mkdir(parents=True, exist_ok=True)
     # ansible-playbook lives beside the interpreter running gpuctl (a venv or pipx): found without activating it.
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    path = os.pathsep.join(tool_dirs())
     return strategy() | {
         "PATH": path,
         "ANSIBLE_ROLES_PATH": str(ROLES_DIR),
@@ -179,6 +210,7 @@ def provision(
     refuse_secret_extra_vars(extra_vars or {}, secret_names)
     secrets = read_secrets(Path(secrets_file), secret_names) if secrets_file else {}
     site = _preflight(site_path)
+    require_tools()
     state_dir = STATE_DIR / site.name
     journal = Journal(state_dir / "journal.json")
     pattern, hosts = _select_hosts(site, target, journal, resume, limit)

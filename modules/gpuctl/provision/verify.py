@@ -141,15 +141,9 @@ def check_dcgm(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple
 def check_container_runtime(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
     if not site.gpu_count(server):
         return
-    dropin_dir = str(v["container_toolkit_dropin_dir"])
-    dropin = host.file(f"{dropin_dir}/{v['container_toolkit_dropin_name']}")
-    main = host.file(v["container_toolkit_containerd_config"])
-    ok = (
-        dropin.exists
-        and f"runtimes.{v['container_toolkit_runtime_name']}" in dropin.content_string
-        and main.exists
-        and f"{dropin_dir}/*.toml" in main.content_string
-    )
+    layout = str(v["containerd_layout"]) if v["containerd_layout"] != "auto" else "kubeadm"
+    config = host.file(v["containerd_config_files"][layout])
+    ok = config.exists and f"runtimes.{v['containerd_nvidia_runtime_name']}]" in config.content_string.replace('"', "")
     name = v["container_toolkit_package"]
     toolkit = host.package(name)
     ok = ok and toolkit.is_installed
@@ -158,7 +152,7 @@ def check_container_runtime(host: Any, site: Site, server: Server, v: Vars) -> I
         ok,
         (
             f"{name} {toolkit.version if toolkit.is_installed else 'missing'}; "
-            f"containerd {'imports' if ok else 'does not import'} the NVIDIA runtime"
+            f"containerd {'registers' if ok else 'does not register'} the NVIDIA runtime"
         ),
     )
 

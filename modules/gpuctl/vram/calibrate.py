@@ -16,13 +16,22 @@ MAX_LOG_BYTES = 256 * 2**20  # a start-up log is KiB to a few MiB; a day of serv
 # Log lines as vLLM writes them (0.8.5-0.33.0 wording): vllm/v1/worker/gpu_worker.py and gpu_model_runner.py
 # ("Model loading took", "Available KV cache memory"), vllm/v1/core/kv_cache_utils.py ("GPU KV cache size"),
 # vllm/worker/worker.py for v0 ("model weights take", "non_torch_memory takes"); at v0.11.0:
-# https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/worker/gpu_worker.py.
+# https://github.com/vllm-project/vllm/blob/v0.11.0/vllm/v1/worker/gpu_worker.py. Older wordings too: 0.6.4's one
+# "Memory profiling results: ... non_torch_memory=0.35GiB kv_cache_size=3.81GiB" line, 0.6.5's table
+# ("available_kv_cache_memory    53.29GiB"), "Loading model weights took 14.9888 GB", v0's refusal "the maximum number
+# of tokens that can be stored in KV cache (23648)", and TensorRT-LLM's "Using 10718 tokens in paged KV cache".
+# A start-up that failed logs a negative KV memory.
 _PATTERNS = {
-    "weights_gib": re.compile(r"[Mm]odel (?:weights|loading) took ([\d.]+) ?GiB|model weights take ([\d.]+) ?GiB"),
-    "kv_cache_gib": re.compile(r"Available KV cache memory: ([\d.]+) GiB|reserved for KV Cache is ([\d.]+) ?GiB"),
-    "kv_cache_tokens": re.compile(r"GPU KV cache size: ([\d,]+) tokens"),
-    "activation_gib": re.compile(r"PyTorch activation peak memory takes ([\d.]+) ?GiB"),
-    "non_torch_gib": re.compile(r"non_torch_memory takes ([\d.]+) ?GiB"),
+    "weights_gib": re.compile(r"[Mm]odel (?:weights|loading) took ([\d.]+) ?Gi?B|model weights take +([\d.]+) ?GiB"),
+    "kv_cache_gib": re.compile(
+        r"Available KV cache memory: (-?[\d.]+) GiB|reserved for KV Cache is (-?[\d.]+) ?GiB"
+        r"|kv_cache_size=(-?[\d.]+)GiB|available_kv_cache_memory +(-?[\d.]+)GiB"
+    ),
+    "kv_cache_tokens": re.compile(
+        r"GPU KV cache size: ([\d,]+) tokens|stored in KV cache \(([\d,]+)\)|Using ([\d,]+) tokens in paged KV cache"
+    ),
+    "activation_gib": re.compile(r"PyTorch activation peak memory(?: takes)? +([\d.]+) ?GiB"),
+    "non_torch_gib": re.compile(r"non_torch_memory(?: takes |=| +)([\d.]+) ?GiB"),
 }
 
 

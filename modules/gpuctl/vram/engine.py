@@ -173,6 +173,9 @@ class _KvLayout:
         elif arch.sliding_window_layers == "alternate":
             self.sliding = L // 2
             self.full = L - self.sliding
+        elif arch.sliding_window_pattern is not None:  # every Nth layer global (Gemma-3's 5 local : 1 global)
+            self.full = L // arch.sliding_window_pattern
+            self.sliding = L - self.full
         else:
             self.full, self.sliding = L, 0
         self.groups = [n for n in (self.full, self.sliding) if n]

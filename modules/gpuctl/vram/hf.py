@@ -123,6 +123,26 @@ def _quantization(q: _Fields | None) -> str | None:
     return None
 
 
+def _window_layers(cfg: _Fields, model_type: str | None) -> dict[str, Any]:
+    """Which layers use the sliding window: config.json's `layer_types` where given (transformers 4.53+), else
+    the model family's rule: Gemma-2 alternates, Gemma-3 keeps every `sliding_window_pattern`-th layer global
+    (transformers' configuration_gemma3.py, default 6), other models slide on every layer."""
+    types = cfg.data.get("layer_types")
+    if isinstance(types, list) and types and all(isinstance(t, str) for t in types):
+        full = sum(t == "full_attention" for t in types)
+        if full == 0:
+            return {"sliding_window_layers": "all"}
+        if full * 2 >= len(types):  # half or more global: counted as alternating
+            return {"sliding_window_layers": "alternate"}
+        return {"sliding_window_layers": "pattern", "sliding_window_pattern": len(types) // full}
+    if model_type == "gemma2":
+        return {"sliding_window_layers": "alternate"}
+    if model_type in ("gemma3", "gemma3_text"):
+        pattern = cfg.integer("sliding_window_pattern", 6, least=2)
+        return {"sliding_window_layers": "pattern", "sliding_window_pattern": min(pattern or 6, 1024)}
+    return {"sliding_window_layers": "all"}
+
+
 _REQUIRED = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
 # ModelArch fields and the config.json keys they come from (for reporting the model's own bounds).
 _SOURCE_KEYS = {
@@ -135,6 +155,7 @@ _SOURCE_KEYS = {
     "vocab_size": ("vocab_size",),
     "max_position_embeddings": ("max_position_embeddings",),
     "sliding_window": ("sliding_window",),
+    "sliding_window_pattern": ("sliding_window_pattern", "layer_types"),
     "name": ("_name_or_path",),
     "id": ("_name_or_path",),
     "num_experts": ("num_local_experts", "n_routed_experts", "num_experts"),
@@ -256,7 +277,7 @@ def _arch(p: Path, text: str, raw: Any) -> ModelArch:
     window = cfg.integer("sliding_window", least=0)  # 0 or null: no sliding window
     if window and cfg.flag("use_sliding_window", True):
         data["sliding_window"] = window
-        data["sliding_window_layers"] = "alternate" if model_type in ("gemma2", "gemma3") else "all"
+        data.update(_window_layers(cfg, model_type))
     experts = next(
         (n for k in ("num_local_experts", "n_routed_experts", "num_experts") if (n := cfg.integer(k, least=0))), None
     )
