@@ -35,10 +35,12 @@ COMMANDS: dict[str, Command] = {
     "plan": Command("plan_cmd", "plan"),
     "rules": Command("rules_cmd", "rules"),
     "vram": Command("vram_cmd", "vram"),
+    "render": Command("render_cmd", "render"),
     "tco": Command("tco_cmd", "tco"),  # --chart needs the tco extra (checked there)
     "lab": Command("lab_cmd", "lab_app"),  # root and the Debian packages of `bootstrap.sh lab`
     "provision": Command("provision_cmd", "provision_cmd", extra="provision"),
     "verify": Command("verify_cmd", "verify_cmd", extra="provision"),
+    "burnin": Command("burnin_cmd", "burnin_cmd", extra="provision"),
     "pki": Command("pki_cmd", "pki_app", extra="pki"),
 }
 
