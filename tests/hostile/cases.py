@@ -79,6 +79,11 @@ HOSTILE: list[tuple[tuple[str | int, ...], str, Any]] = [
         "deployments[qwen-7b].clients[0].pod_labels",
         [{"namespace": "apps", "pod_labels": {"app": "x y"}}],
     ),
+    (("deployments", 0, "env"), "deployments[qwen-7b].env", {"A=B; id": "1"}),
+    (("security", "clients", 0, "name"), "security.clients[lab-app:/v1/models 1].name", "lab-app:/v1/models 1"),
+    (("security", "clients", 1, "endpoints"), "security.clients[lab-embedder].endpoints[0]", ["/v1/chat completions"]),
+    (("security", "teams", 0, "group"), "security.teams[lab].group", "lab\nsystem:masters"),
+    (("security", "gateway"), "security.gateway.hostnames[0]", {"hostnames": ["localhost;id"]}),
     (("market",), "market", "eu\x1b[2J\x1b[31mall clear"),
     (("market",), "market", "reads\u202efdp.exe"),
     (

@@ -20,6 +20,7 @@ import yaml
 from gpuctl.loader import load_site
 from gpuctl.provision.inventory import inventory
 from gpuctl.render import k8s, kschema, objects
+from gpuctl.render.security import gateway
 from gpuctl.render.ssh_config import ssh_config
 from tests.conftest import ROOT
 
@@ -47,6 +48,8 @@ def rendered(site_name: str) -> dict[str, str]:
     files["ssh_config"] = ssh_config(site, site_dir)
     files["objects.yaml"] = yaml.safe_dump_all(objects.site_objects(site), sort_keys=False)
     files["gpu-operator-values.yaml"] = yaml.safe_dump(k8s.gpu_operator_values(site), sort_keys=False)
+    files["gateway-haproxy.cfg"] = gateway.config(site, "/etc/gpuctl/gateway")
+    files["gateway-maps.txt"] = "".join(f"## {name}\n{text}" for name, text in gateway.maps(site).items())
     return files
 
 

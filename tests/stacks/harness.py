@@ -22,6 +22,7 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import yaml
+from google.protobuf import json_format
 from pulumi.runtime.config import set_all_config
 
 from gpuctl.infra.program import build, from_stack_config, load_and_validate
@@ -57,6 +58,7 @@ class Recorded:
     custom: bool
     parent: str | None = None
     aliases: list[str] = field(default_factory=list)
+    wire: dict[str, Any] = field(default_factory=dict)  # the inputs as the program sent them (secrets still wrapped)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -94,6 +96,7 @@ def run_program(
     validate: bool = True,
     stack: str = "test",
     config: dict[str, Any] | None = None,
+    secret_keys: tuple[str, ...] = (),
 ) -> Run:
     """Run the program with `config` (default: the site file, kubeconfig and provision flag given) as the stack
     config. `site_file` is relative to the project root, or absolute (a test's tmp_path)."""
@@ -104,8 +107,10 @@ def run_program(
     parents: dict[str, str] = {}
     aliases: dict[str, list[str]] = {}
     dependencies: dict[str, set[str]] = {}
+    wire: dict[str, dict[str, Any]] = {}
 
     def recording_register(request: Any) -> Any:
+        wire[request.name] = json_format.MessageToDict(request.object)
         parents[request.name] = request.parent
         dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
         aliases[request.name] = [a.spec.name for a in request.aliases if a.HasField("spec")] + list(request.aliasURNs)
@@ -126,7 +131,10 @@ def run_program(
         if kubeconfig is not None:
             config["gpuctl:kubeconfig"] = kubeconfig
     # Pulumi hands every config value to the program as a string; structured values as JSON.
-    set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+        [k for k in config if k in (secret_keys or ())],
+    )
 
     @pulumi.runtime.test
     def program() -> None:
@@ -147,6 +155,7 @@ def run_program(
     for r in mocks.resources:
         r.parent = parents.get(r.name) or None
         r.aliases = aliases.get(r.name, [])
+        r.wire = wire.get(r.name, {})
     return Run(mocks, exported, dependencies)
 
 

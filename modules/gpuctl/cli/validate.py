@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..loader import load_site
+from ..loader import LoadedSite, load_site
 from ..report import FORMATS, ReportFormat
 from ..rules import Result, evaluate
 from . import env
-from .common import MkdirOpt, emit, format_option, site_files
+from .common import MkdirOpt, emit, format_option, missing_extra_message, site_files
 
 FormatOpt = Annotated[ReportFormat, format_option("Report format.", envvar=env.FORMAT)]
 
@@ -36,6 +37,24 @@ def validate(
     Exit 0: clean (warnings allowed unless --strict); 1: error findings; 2: the spec cannot be read.
     """
     render = FORMATS[format]
-    results: list[Result] = [evaluate(load_site(f)) for f in site_files(path)]
+    loaded = [load_site(f) for f in site_files(path)]
+    results: list[Result] = [evaluate(site) for site in loaded]
     emit(render(results), output, mkdir)
+    for site in loaded:
+        _certificate_warnings(site)
     return 1 if any(r.failed(strict) for r in results) else 0
+
+
+def _certificate_warnings(loaded: LoadedSite) -> None:
+    """Expired certificates and those due for renewal in the site's store (pki/ beside the site file), on stderr so
+    the report on stdout stays in its format. The store is read only where one exists."""
+    store = Path(loaded.file).parent / "pki"
+    if not (store / "ca" / "ca.crt").is_file():
+        return
+    if find_spec("cryptography") is None:
+        typer.echo(f"warning: {store}: certificates not checked: {missing_extra_message('pki', 'expiry')}", err=True)
+        return
+    from ..pki import warnings  # cryptography loads only for sites that have a store
+
+    for target, message in warnings(loaded.site, store):
+        typer.echo(f"warning: {loaded.file}: {target}: {message}", err=True)

@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 from ..model import Site
 from ..render import k8s as manifests
 from ..render import kschema, objects
+from . import security
 from .components import GpuNodePool
 
 # A model can take longer to load than Pulumi's 10-minute Deployment await
@@ -84,6 +85,8 @@ def declare(
             depends_on=depends,
         )
         out[objects.object_key(obj)] = _declare(obj, opts)
+    out.update(security.declare_secrets(site, prov, parent, out))  # values only from Pulumi secret config
+    out.update(security.declare_gateway_tls(site, prov, parent, out))
     return out
 
 

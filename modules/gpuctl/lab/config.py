@@ -20,6 +20,7 @@ BASE_PACKAGES = (
     "less",
     "netplan.io",
     "gnupg",
+    "nftables",  # the firewall role's packet filter (security tests apply real rules in the lab)
 )
 SUITE = "bookworm"
 

@@ -36,6 +36,9 @@ BondMode = Literal["balance-rr", "active-backup", "balance-xor", "broadcast", "8
 class Network(Strict):
     name: Name
     purpose: Literal["management", "bmc", "data", "storage", "compute"] = "data"
+    tenancy: Literal["dedicated", "shared"] = Field(
+        default="dedicated", description="shared: the facility's network other tenants are on too (SEC004)."
+    )
     vlan_id: Annotated[int, Field(ge=1, le=4094)] | None = None
     cidr: Annotated[IPv4Network | IPv6Network, Field(union_mode="left_to_right")]
     mtu: Mtu = 1500

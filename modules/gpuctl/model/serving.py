@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .base import DnsLabel, ImageRef, Name, ReleaseVersion, ServiceName, Strict
+from .base import DnsLabel, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
 
 # A catalog id, or a path to a Hugging Face config.json relative to the site file that never leaves its
@@ -23,6 +23,7 @@ ModelRef = Annotated[
     StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$"),
 ]
 Cidr = Annotated[IPv4Network | IPv6Network, Field(union_mode="left_to_right")]
+EnvName = Annotated[str, StringConstraints(max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Tokens = Annotated[int, Field(gt=0, le=2**24)]
 # A serving engine's registered name (gpuctl.engines). The model cannot import the engines (they sit above it):
 # the Site checks the name against the registered ones it receives in its validation context.
@@ -62,6 +63,7 @@ class Deployment(Strict):
     namespace: DnsLabel = "inference"
     image: ImageRef | None = Field(default=None, description="Engine image; default by engine and version.")
     clients: list[Client] = Field(default_factory=list, description="Allowed callers; none means no ingress.")
+    env: dict[EnvName, Text] = Field(default_factory=dict, description="Extra engine environment variables.")
 
     @property
     def gpus_per_pod(self) -> int:

@@ -35,6 +35,7 @@ from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
 from .k8s import ContainerRuntimeSettings, KubernetesSettings, LabelKey, LabelValue, NodePool
 from .network import Network
 from .rack import CoolingType, Rack, Server
+from .security import Security, security_references
 from .serving import Deployment
 
 Loc = tuple[str | int, ...]
@@ -157,6 +158,7 @@ class Site(Strict):
     racks: list[Rack] = Field(min_length=1)
     node_pools: list[NodePool] = Field(default_factory=list)
     deployments: list[Deployment] = Field(default_factory=list)
+    security: Security = Field(default_factory=Security)
     suppressions: list[Suppression] = Field(default_factory=list)
 
     _catalog: Catalog = PrivateAttr()
@@ -173,6 +175,9 @@ class Site(Strict):
         catalog, problems = base.extended(self.catalog)
         models: dict[str, ModelArch] = dict(context.get("models") or {})
         problems.extend(_references(self, catalog))
+        problems.extend(
+            security_references(self.security, {d.name for d in self.deployments}, {n.name for n in self.networks})
+        )
         for di, dep in enumerate(self.deployments):
             if dep.model not in models:
                 problems.append(

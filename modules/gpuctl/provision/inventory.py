@@ -23,6 +23,7 @@ from ..model.k8s import KubernetesSettings
 from ..model.site import ProvisioningSettings
 from ..render.k8s import node_labels
 from ..render.netplan import netplan
+from ..render.security.nftables import ruleset as nftables_ruleset
 from ..render.ssh_config import ssh_config
 
 SSH_CONFIG = "ssh_config"
@@ -64,6 +65,7 @@ def host_vars(site: Site, server: Server) -> dict[str, Any]:
         "nvidia_driver_nvswitch": spec.nvswitch,
         "dcgm_gpu_count": site.gpu_count(server),
         "containerd_nvidia_runtime": site.gpu_count(server) > 0,
+        "firewall_ruleset": nftables_ruleset(site, server),
     }
     if server.addresses:
         mgmt = next((a for a in server.addresses if _purpose(site, a.network) == "management"), server.addresses[0])
@@ -159,6 +161,7 @@ def global_vars(site: Site) -> dict[str, Any]:
         "ansible_python_interpreter": "/usr/bin/python3",
         **provisioning_vars(site.provisioning),
         **kubernetes_vars(site.cluster.kubernetes),
+        "firewall_rollback_s": site.security.firewall.rollback_s,
     }
 
 

@@ -23,13 +23,17 @@ TOPOLOGY_FEEDS = "topology.gpuctl.dev/pdu-feeds"
 
 
 def namespaces(site: Site) -> list[dict[str, Any]]:
-    names = [site.cluster.gpu_operator_namespace, *sorted({d.namespace for d in site.deployments})]
+    from .security.k8s import pod_security_labels  # security's objects build on this module
+
+    psa = pod_security_labels(site)
+    names = [site.cluster.gpu_operator_namespace, *sorted({d.namespace for d in site.deployments}), *sorted(psa)]
     seen: list[str] = []
     for n in names:
         if n not in seen:
             seen.append(n)
     return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": dict(MANAGED_BY)}} for n in seen
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": {**MANAGED_BY, **psa.get(n, {})}}}
+        for n in seen
     ]
 
 

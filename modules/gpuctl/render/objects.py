@@ -14,6 +14,7 @@ from typing import Any
 
 from ..model import Site
 from . import k8s, serving
+from .security.k8s import objects as security_objects
 
 # The NVIDIA container runtime is a named containerd runtime, not the default one (11a configures the handler);
 # a GPU pod selects it by this RuntimeClass.
@@ -34,7 +35,7 @@ def site_objects(site: Site) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = [*k8s.namespaces(site), runtime_class()]
     objects.append(k8s.dcgm_service_monitor(site))  # observability (issue 13) replaces this by its own call
     objects += serving.manifests(site)
-    # Security (issue 14) adds its objects here with one call.
+    objects += security_objects(site)  # security (issue 14): NetworkPolicies, ServiceAccounts, RBAC
     return objects
 
 

@@ -16,6 +16,12 @@ from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, MANAGED_BY
 RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
+# What Pod Security "restricted" asks of a container that needs no privilege (GPUs come from the device plugin).
+CONTAINER_SECURITY: dict[str, Any] = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 def image(dep: Deployment) -> str:
@@ -56,6 +62,9 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
                 "metadata": {"labels": _labels(dep)},
                 "spec": {
                     "runtimeClassName": RUNTIME_CLASS,
+                    # its own identity, no API token (render/security/k8s.py declares the ServiceAccount)
+                    "serviceAccountName": dep.name,
+                    "automountServiceAccountToken": False,
                     "affinity": {
                         "nodeAffinity": {
                             "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -78,6 +87,8 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
                             "name": "engine",
                             "image": image(dep),
                             "args": engine_args(site, dep),
+                            **_env(dep),
+                            "securityContext": CONTAINER_SECURITY,
                             "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
                             "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
                             "readinessProbe": {
@@ -104,6 +115,10 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
             },
         },
     }
+
+
+def _env(dep: Deployment) -> dict[str, Any]:
+    return {"env": [{"name": k, "value": v} for k, v in sorted(dep.env.items())]} if dep.env else {}
 
 
 def service(dep: Deployment) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""The mTLS gateway's configuration (HAProxy 2.6, Debian 12's `haproxy`), rendered from the spec.
+
+Why HAProxy: its `json_query` converter (2.1+) reads `model` from the buffered JSON body without a scripting
+module (nginx needs njs, a separate module, for that); TLS client verification, per-identity stick-table rate
+limits, upstream mutual TLS and a Prometheus exporter (USE_PROMEX, built into Debian's package) are all native;
+and certificates are reloaded without dropping connections (`-sf` hands the listeners over).
+
+What it enforces, in order: a client certificate from the site CA (`verify required`: no certificate, another CA's
+or an expired one fail the handshake); the path is on the identity's endpoint list (else 403); POST bodies name a
+model the identity may call (else 403; a body that is not JSON or larger than the buffer has no model: 403); the
+identity's rate (else 429). GET /v1/models is answered by the gateway with the identity's own models. Every other
+path: 403. Upstreams are reached over TLS with the gateway's client certificate, their certificates verified.
+
+Files the configuration names (gpuctl.pki.gateway_files writes them, 0600 where a key is inside):
+server.pem, client-ca.pem, upstream-ca.pem, upstream-client.pem, plus the maps rendered here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ... import engines
+from ...model import Site
+from .certs import service_names
+
+# Prompts are JSON: the body must fit the buffer to be read (HAProxy: req.body sees at most tune.bufsize).
+MAX_BODY_BYTES = 1024 * 1024
+MAPS = ("endpoints.map", "models.map", "routes.map", "model_list.map", "rate.map")
+
+
+@dataclass(frozen=True)
+class Upstream:
+    host: str
+    port: int
+    server_name: str  # the name its certificate must carry (SNI and verifyhost)
+
+
+def upstreams(site: Site) -> dict[str, Upstream]:
+    """Each deployment's Service, by deployment name (tests and the lab pass their own addresses)."""
+    out = {}
+    for dep in site.deployments:
+        name = service_names(dep.name, dep.namespace)[1]
+        out[dep.name] = Upstream(name, engines.get(dep.engine).port, name)
+    return out
+
+
+def maps(site: Site) -> dict[str, str]:
+    """The lookup tables: `<client>:<path>` -> 1, `<client>:<model>` -> 1, `<client>:<model>` -> backend,
+    `<client>` -> its /v1/models answer, `<client>` -> requests per second allowed (rate + burst)."""
+    endpoints, models, routes, model_list, rate = [], [], [], [], []
+    deps = {d.name: d for d in site.deployments}
+    for c in site.security.clients:
+        endpoints += [f"{c.name}:{path} 1" for path in sorted(set(c.endpoints))]
+        served: dict[str, str] = {}
+        for name in c.deployments:
+            served.setdefault(deps[name].model, name)
+        for model, dep in sorted(served.items()):
+            models.append(f"{c.name}:{model} 1")
+            routes.append(f"{c.name}:{model} be_{dep}")
+        listing = {
+            "object": "list",
+            "data": [{"id": m, "object": "model", "owned_by": "gpuctl"} for m in sorted(served)],
+        }
+        model_list.append(f"{c.name} {json.dumps(listing, separators=(',', ':'))}")
+        if c.rate_limit is not None:
+            rate.append(f"{c.name} {c.rate_limit.requests_per_second + c.rate_limit.burst}")
+    head = "# DO NOT EDIT: rendered by gpuctl from the site's security.clients\n"
+    return {
+        name: head + "".join(line + "\n" for line in lines)
+        for name, lines in zip(MAPS, (endpoints, models, routes, model_list, rate), strict=True)
+    }
+
+
+def config(
+    site: Site,
+    tls_dir: str,
+    bind: str = "0.0.0.0",
+    ups: dict[str, Upstream] | None = None,
+    admin_socket: str | None = None,
+    maps_dir: str | None = None,
+) -> str:
+    """haproxy.cfg. `tls_dir` holds the certificate files, `maps_dir` (default: the same) the maps; `ups`
+    overrides the Service addresses."""
+    gw = site.security.gateway
+    ups = ups if ups is not None else upstreams(site)
+    d = tls_dir.rstrip("/")
+    m = (maps_dir or tls_dir).rstrip("/")
+    lines = [
+        "# DO NOT EDIT: rendered by gpuctl from the site spec (render/security/gateway.py)",
+        "global",
+        "    log stderr format raw local0 info",
+        f"    tune.bufsize {MAX_BODY_BYTES}",
+        "    ssl-default-bind-options ssl-min-ver TLSv1.2",
+        "    ssl-default-server-options ssl-min-ver TLSv1.2",
+    ]
+    if admin_socket:
+        lines.append(f"    stats socket {admin_socket} mode 600 level admin")
+    verify = "required" if gw.upstream_tls == "verify" else "none"
+    lines += [
+        "",
+        "defaults",
+        "    mode http",
+        "    log global",
+        "    timeout connect 5s",
+        "    timeout client 300s",
+        "    timeout server 300s",
+        "    timeout http-request 30s",
+        "    option http-buffer-request",
+        # Who called what and the verdict; never headers or bodies (prompts, keys).
+        '    log-format "%ci %ft %b %ST %Tt client=%[var(txn.client)] %HM %HPO"',
+        "",
+        "backend st_rate",
+        "    stick-table type string len 64 size 100k expire 10s store http_req_rate(1s)",
+        "",
+        "frontend api",
+        f"    bind {bind}:{gw.port} ssl crt {d}/server.pem ca-file {d}/client-ca.pem verify required",
+        "    http-request set-var(txn.client) ssl_c_s_dn(CN)",
+        "    http-request set-var(txn.path) path",
+        "    http-request set-var(txn.ep) var(txn.client),concat(:,txn.path)",
+        f"    http-request deny deny_status 403 unless {{ var(txn.ep),map_str({m}/endpoints.map) -m found }}",
+        "    http-request track-sc0 var(txn.client) table st_rate",
+        f"    http-request set-var(txn.limit) var(txn.client),map_str_int({m}/rate.map,0)",
+        "    http-request deny deny_status 429 if { var(txn.limit) -m int gt 0 } "
+        "{ sc_http_req_rate(0),sub(txn.limit) gt 0 }",
+        "    http-request return status 200 content-type application/json "
+        f'lf-string "%[var(txn.client),map_str({m}/model_list.map)]" if {{ method GET }} {{ path /v1/models }}',
+        "    http-request deny deny_status 405 unless { method POST }",
+        "    http-request set-var(txn.model) req.body,json_query('$.model')",
+        "    http-request set-var(txn.mk) var(txn.client),concat(:,txn.model)",
+        f"    http-request deny deny_status 403 unless {{ var(txn.mk),map_str({m}/models.map) -m found }}",
+        f"    use_backend %[var(txn.mk),map_str({m}/routes.map)]",
+        "    default_backend be_deny",
+        "",
+        "backend be_deny",
+        "    http-request deny deny_status 403",
+        "",
+        "frontend metrics",
+        f"    bind {bind}:{gw.metrics_port}",
+        "    http-request use-service prometheus-exporter if { path /metrics }",
+        "    http-request deny deny_status 404",
+    ]
+    for dep in site.deployments:
+        up = ups[dep.name]
+        check = f" verifyhost {up.server_name}" if verify == "required" else ""
+        lines += [
+            "",
+            f"backend be_{dep.name}",
+            f"    server {dep.name} {up.host}:{up.port} ssl verify {verify} ca-file {d}/upstream-ca.pem "
+            f"crt {d}/upstream-client.pem sni str({up.server_name}){check} init-addr last,libc,none",
+        ]
+    return "\n".join(lines) + "\n"

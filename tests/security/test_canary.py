@@ -1,0 +1,107 @@
+"""No private key, token or prompt leaves where it belongs: the gpuctl pki commands' output, every file they write
+(keys only in 0600 files), every file rendered for the example sites, and the real gateway's log are searched."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gpuctl.loader import load_site
+from gpuctl.provision.inventory import host_vars
+from gpuctl.render import k8s, serving
+from gpuctl.render.security import gateway
+from gpuctl.render.security import k8s as security_k8s
+from tests.conftest import ROOT
+
+from .gateway_env import HAPROXY, running_gateway
+
+KEY_BLOCK = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\n(.+?)\n-----END", re.S)
+KEY_FILES = {".key", ".pem"}
+
+
+def _gpuctl(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-c", "from gpuctl.cli.app import main; main()", *args], capture_output=True)
+
+
+def _key_fragments(root: Path) -> list[bytes]:
+    """Pieces of every private key under root: a 32-byte run of each key's base64 body (any copy would hold it)."""
+    out = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            for body in KEY_BLOCK.findall(path.read_bytes()):
+                flat = body.replace(b"\n", b"")
+                out += [flat[i : i + 32] for i in range(0, len(flat) - 32, 48)]
+    return out
+
+
+def test_pki_commands_print_no_key_and_keep_keys_in_0600_files(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "inventories" / "lab" / "site.yaml", tmp_path / "site.yaml")
+    site = str(tmp_path / "site.yaml")
+    outputs = [_gpuctl("pki", "issue", site), _gpuctl("pki", "rotate", site, "--force"), _gpuctl("pki", "list", site)]
+    outputs += [
+        _gpuctl("pki", "rotate", site, "--ca"),
+        _gpuctl("validate", site),
+        _gpuctl("pki", "list", site, "-f", "json"),
+    ]
+    assert [o.returncode for o in outputs] == [0, 0, 0, 0, 0, 0], [o.stderr for o in outputs]
+    fragments = _key_fragments(tmp_path / "pki")
+    assert len(fragments) > 50  # 1 CA + 7 leaves + their rotated copies: many keys to look for
+    printed = b"".join(o.stdout + o.stderr for o in outputs)
+    assert b"PRIVATE KEY" not in printed and not [f for f in fragments if f in printed]
+    holders = [p for p in (tmp_path / "pki").rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
+    assert holders and all(p.suffix in KEY_FILES and stat.S_IMODE(p.stat().st_mode) == 0o600 for p in holders)
+    public = [p for p in (tmp_path / "pki").rglob("*") if p.is_file() and p not in holders]
+    assert public and not [p for p in public for f in fragments if f in p.read_bytes()]
+
+
+@pytest.mark.parametrize("site_name", ["fra1", "lab"])
+def test_rendered_files_carry_no_secret(site_name: str) -> None:
+    site = load_site(ROOT / "inventories" / site_name / "site.yaml").site
+    texts = [
+        yaml.safe_dump_all([*serving.manifests(site), *k8s.namespaces(site), *security_k8s.objects(site)]),
+        yaml.safe_dump_all(security_k8s.secret_shells(site)),
+        gateway.config(site, "/etc/gpuctl/gateway"),
+        *gateway.maps(site).values(),
+        *(yaml.safe_dump(host_vars(site, s)) for _, s in site.all_servers()),
+    ]
+    for text in texts:
+        assert "PRIVATE KEY" not in text and "stringData" not in text and "password" not in text.lower()
+
+
+@pytest.mark.skipif(shutil.which(HAPROXY) is None, reason="Debian package haproxy not installed")
+def test_gateway_log_has_identities_and_verdicts_but_no_prompt_or_key(tmp_path: Path) -> None:
+    prompt = "prompt-canary-" + base64.b16encode(b"secret prompt").decode()
+    with running_gateway(tmp_path) as gw:
+        assert (
+            gw.call(
+                gw.context("lab-app"),
+                "/v1/chat/completions",
+                {"model": "qwen2.5-7b", "messages": [{"role": "user", "content": prompt}]},
+            )[0]
+            == 200
+        )
+        assert (
+            gw.call(
+                gw.context("lab-app"),
+                "/v1/chat/completions",
+                {"model": "llama-3.1-70b", "messages": [{"role": "user", "content": prompt}]},
+            )[0]
+            == 403
+        )
+        time.sleep(0.5)  # HAProxy writes a request's line when its stream ends: let the last one land
+    log = gw.logs()
+    assert "client=lab-app POST /v1/chat/completions" in log and " 403 " in log
+    assert prompt not in log and "PRIVATE KEY" not in log
+    fragments = _key_fragments(tmp_path)
+    assert fragments and not [f for f in fragments if f.decode() in log]
+    rendered = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in {".cfg", ".map"}]
+    assert rendered and not [p for p in rendered if b"PRIVATE KEY" in p.read_bytes()]
