@@ -77,16 +77,15 @@ def test_check_mode_on_provisioned_hosts_reports_nothing_and_changes_nothing(lab
 
 
 def test_allocatable_gpus_come_from_the_host_not_the_spec(lab: core.LabState) -> None:
-    host = next(h for h in lab.hosts if h.name == "lab-l4-1")
-    path = Path(host.dir) / "upper" / "etc" / "gpuctl-lab" / "gpus.json"
-    original = path.read_text()
-    data = json.loads(original)
-    path.write_text(json.dumps({**data, "count": data["count"] - 1}))
+    from gpuctl.lab import faults
+
+    original = faults.read(lab, "lab-l4-1")
+    faults.inject(lab, "lab-l4-1", remove_gpus=1)
     try:
-        seen = wait_for(lambda: node(lab, host.name)["status"]["allocatable"]["nvidia.com/gpu"] == "3", 30)
+        seen = wait_for(lambda: node(lab, "lab-l4-1")["status"]["allocatable"]["nvidia.com/gpu"] == "3", 30)
         assert seen, "the kubelet reports what the host's nvidia-smi lists (3), not the spec's 4"
     finally:
-        path.write_text(original)
+        faults.inject(lab, "lab-l4-1", gpus=original["gpus"])
 
 
 def test_a_label_change_restarts_the_kubelet(lab: core.LabState, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gpuctl.lab import core
+from gpuctl.lab import core, faults
 
 from .conftest import LAB_SITE
 from .test_provision_lab import failing_checks, gpuctl, provision, ssh
@@ -98,9 +98,8 @@ def test_wrong_ssh_key_is_reported(lab: core.LabState) -> None:
 
 
 def test_gpu_mismatch_is_named_by_verify(lab: core.LabState) -> None:
-    path = Path(next(h.dir for h in lab.hosts if h.name == "lab-l40s-2")) / "upper" / "etc" / "gpuctl-lab" / "gpus.json"
-    original = path.read_text()
-    path.write_text(json.dumps({"name": "NVIDIA L4", "memory_mib": 23034, "count": 4, "host_id": 9}))
+    original = faults.read(lab, "lab-l40s-2")
+    faults.inject(lab, "lab-l40s-2", gpu={i: {"name": "NVIDIA L4", "memory_mib": 23034} for i in range(4)})
     try:
         assert failing_checks() == {("lab-l40s-2", "gpus")}
         out = gpuctl("verify", "lab-l40s-2", "--site", str(LAB_SITE), "--lab", "-f", "json")
@@ -108,4 +107,4 @@ def test_gpu_mismatch_is_named_by_verify(lab: core.LabState) -> None:
         gpus = next(r for r in json.loads(out.stdout) if r["check"] == "gpus")
         assert "sees 4× NVIDIA L4 (23034 MiB); declared 4× NVIDIA L40S (46068 MiB)" in gpus["message"]
     finally:
-        path.write_text(original)
+        faults.inject(lab, "lab-l40s-2", gpus=original["gpus"])

@@ -92,9 +92,12 @@ OTHER_VALUES: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("field", sorted(set(ProvisioningSettings.model_fields) - {"ssh", "container_runtime"}))
+@pytest.mark.parametrize(
+    "field", sorted(set(ProvisioningSettings.model_fields) - {"ssh", "container_runtime", "burnin"})
+)
 def test_every_provisioning_setting_reaches_a_role(field: str) -> None:
-    """Each setting but the SSH ones (those go to the ssh_config) changes exactly one role variable."""
+    """Each setting but the SSH ones (those go to the ssh_config) and burn-in's (`gpuctl burnin` passes them:
+    tests/provision/test_burnin_gate.py) changes exactly one role variable."""
     base = provisioning_vars(ProvisioningSettings())
     changed = provisioning_vars(ProvisioningSettings().model_copy(update={field: OTHER_VALUES[field]}))
     assert len([k for k in base if base[k] != changed[k]]) == 1

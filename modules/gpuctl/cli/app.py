@@ -39,6 +39,7 @@ COMMANDS: dict[str, Command] = {
     "lab": Command("lab_cmd", "lab_app"),  # root and the Debian packages of `bootstrap.sh lab`
     "provision": Command("provision_cmd", "provision_cmd", extra="provision"),
     "verify": Command("verify_cmd", "verify_cmd", extra="provision"),
+    "burnin": Command("burnin_cmd", "burnin_cmd", extra="provision"),
     "pki": Command("pki_cmd", "pki_app", extra="pki"),
 }
 

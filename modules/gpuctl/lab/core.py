@@ -22,8 +22,18 @@ from ..model import Site
 from ..provision.inventory import Overlay
 from .base import LabError, ensure_base
 from .config import LabConfig
-from .net import attach, create_bridge, lab_links, lab_namespaces, ns_run, run
-from .packages import COMPONENT, KEYRING, SUITE, build_repo, catalog, debian_packages, kubernetes_packages
+from .faults import hardware, healthy_busbw
+from .net import add_ports, attach, create_bridge, lab_links, lab_namespaces, ns_run, run
+from .packages import (
+    COMPONENT,
+    KEYRING,
+    NCCL_TESTS_PACKAGE,
+    SUITE,
+    build_repo,
+    catalog,
+    debian_packages,
+    kubernetes_packages,
+)
 
 READY_TIMEOUT_S = 30.0
 KUBE_API_PORT = 6443
@@ -43,6 +53,8 @@ LAB_VARS: dict[str, Any] = {
     "kubernetes_node_service_manager": "sysvinit",
     # The test API speaks plain HTTP: there is no CA to pin.
     "kubernetes_node_unsafe_skip_ca_verification": True,
+    # nccl-tests is not an NVIDIA package: the lab's repository plays the site mirror that carries a build.
+    "burnin_nccl_tests_package": NCCL_TESTS_PACKAGE,
 }
 
 
@@ -55,6 +67,7 @@ class LabHost:
     gpu_name: str | None
     gpu_count: int
     memory_mib: int
+    nccl_busbw_gbs: float = 0.0
 
 
 @dataclass
@@ -163,6 +176,7 @@ def _hosts(site: Site, rack: str | None, cfg: LabConfig) -> list[LabHost]:
                 gpu_name=(gpu.smi_name or gpu.name) if gpu else None,
                 gpu_count=site.gpu_count(server),
                 memory_mib=(gpu.memory_mib or 0) if gpu else 0,
+                nccl_busbw_gbs=healthy_busbw(gpu),
             )
         )
     return hosts
@@ -200,6 +214,8 @@ def _prepare_host(h: LabHost, index: int, client_pub: str) -> str:
     auth = upper / "root" / ".ssh" / "authorized_keys"
     auth.write_text(client_pub)
     auth.chmod(0o600)
+    (upper / "etc" / "gpuctl-lab" / "hardware.json").write_text(json.dumps(hardware(h, index), indent=1))
+    # The lab's dcgm-exporter stand-in reads this summary (kept for it; nvidia-smi reads hardware.json).
     (upper / "etc" / "gpuctl-lab" / "gpus.json").write_text(
         json.dumps(
             {
@@ -292,8 +308,11 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         attach(cfg, "rt", cfg.netns("router"), cfg.router_ip, None)
         ns_run(cfg.netns("router"), "sysctl", "-qw", "net.ipv4.ip_forward=0")
         attach(cfg, "repo", cfg.netns("repo"), cfg.repo_ip, cfg.router_ip)
+        servers = {s.name: s for _, s in site.all_servers()}
         for i, h in enumerate(hosts):
             attach(cfg, f"h{i}", h.netns, h.ip, cfg.router_ip)
+            # NIC port names are the site's wiring (no catalog fact): the one thing a lab host takes from the spec.
+            add_ports(h.netns, [p.name for nic in servers[h.name].nics for p in nic.ports])
         state = LabState(
             site_file=str(site_file),
             rack=rack,

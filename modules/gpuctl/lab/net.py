@@ -40,6 +40,16 @@ def attach(cfg: LabConfig, short: str, ns: str, ip: str, gateway: str | None) ->
         ns_run(ns, "ip", "route", "add", "default", "via", gateway)
 
 
+def add_ports(ns: str, names: Sequence[str]) -> None:
+    """The server's NIC ports as links inside its namespace, so live checks find them by name. This kernel has
+    neither dummy nor bonding links (probed: "Unknown device type"), so each port is one end of a veth pair whose
+    other end (lp<n>) stays in the namespace too; a veth has no SR-IOV sysfs, so `sriov_numvfs` is absent as on
+    a NIC without SR-IOV."""
+    for i, name in enumerate(names):
+        ns_run(ns, "ip", "link", "add", name, "type", "veth", "peer", "name", f"lp{i}")
+        ns_run(ns, "ip", "link", "set", name, "up")
+
+
 def lab_namespaces(cfg: LabConfig) -> list[str]:
     out = run(["ip", "netns", "list"], check=False).stdout
     return [line.split()[0] for line in out.splitlines() if line.startswith(f"{cfg.prefix}-")]

@@ -1,6 +1,8 @@
 """Stand-in NVIDIA packages under their real names, built with dpkg-deb into a signed apt repository.
 
-The driver package installs an nvidia-smi that answers for the GPUs the host is declared to have; daemons
+The driver package installs an nvidia-smi that answers for the GPUs the host has (its hardware file, written
+from the catalog at `lab up` and changed by tests: gpuctl.lab.faults), DCGM a dcgmi with `diag -j` and
+`dmon`, and a stand-in nccl-tests package an all_reduce_perf with `-J`; daemons
 (nv-hostengine, dcgm-exporter, fabric manager, persistenced) ship SysV init scripts because lab hosts have
 no systemd. The repository carries what the site's spec asks for (driver branch and version, container toolkit
 version) plus one newer driver build, so pinning and rolling upgrades can be exercised. Names, ports and paths
@@ -23,6 +25,8 @@ from ..model.site import ProvisioningSettings
 UPGRADE_DRIVER_VERSION = "550.144.03-0ubuntu1"
 DCGM_VERSION = "1:3.3.9"
 DCGM_EXPORTER_VERSION = "3.3.9-3.6.1"
+NCCL_TESTS_PACKAGE = "nccl-tests"
+NCCL_TESTS_VERSION = "2.19.6-1"
 # Ports the real daemons listen on by default: nv-hostengine 5555 (nv-hostengine(1),
 # https://docs.nvidia.com/datacenter/dcgm/latest/reference/command-line-reference/nv-hostengine.html),
 # dcgm-exporter 9400 (https://github.com/NVIDIA/dcgm-exporter, "-a, --address ... :9400"), fabric manager 6666
@@ -153,7 +157,16 @@ def catalog(provisioning: ProvisioningSettings) -> list[Package]:
             "datacenter-gpu-manager",
             DCGM_VERSION,
             "NVIDIA DCGM (stand-in nv-hostengine)",
-            files=_service("nvidia-dcgm", "nv-hostengine", HOSTENGINE_PORT, "NVIDIA DCGM host engine"),
+            files=_service("nvidia-dcgm", "nv-hostengine", HOSTENGINE_PORT, "NVIDIA DCGM host engine")
+            | {"/usr/bin/dcgmi": (_standin("dcgmi"), 0o755)},
+        ),
+        # NVIDIA ships nccl-tests as source (https://github.com/NVIDIA/nccl-tests), not as a package: a site
+        # builds it into its own mirror; the lab's repository plays that mirror with a stand-in.
+        Package(
+            NCCL_TESTS_PACKAGE,
+            NCCL_TESTS_VERSION,
+            "nccl-tests all_reduce_perf (stand-in)",
+            files={"/usr/bin/all_reduce_perf": (_standin("all_reduce_perf"), 0o755)},
         ),
         Package(
             "dcgm-exporter",

@@ -29,7 +29,20 @@ class GpuSpec(Strict):
     training_fabric_gbps: NonNegativeFloat = Field(
         default=0, description="East-west bandwidth a training node needs per GPU (0: no requirement)."
     )
+    nccl_allreduce_min_busbw_gbs: PositiveFloat | None = Field(
+        default=None,
+        description="Burn-in gate: the lowest all_reduce_perf bus bandwidth (GB/s, largest messages) a server "
+        "with all its GPUs of this model may show within the node. None: no published figure; burn-in fails "
+        "the NCCL check until a site catalog entry gives one.",
+    )
+    nccl_source: Text | None = Field(default=None, description="Where nccl_allreduce_min_busbw_gbs comes from.")
     source: Text = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _nccl_threshold_has_a_source(self) -> GpuSpec:
+        if (self.nccl_allreduce_min_busbw_gbs is None) != (self.nccl_source is None):
+            raise ValueError("nccl_allreduce_min_busbw_gbs and nccl_source go together: a threshold needs its source")
+        return self
 
 
 class PsuSpec(Strict):

@@ -31,6 +31,7 @@ from .base import (
     TimeZone,
     UnixUser,
 )
+from .burnin import BurninSettings
 from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
 from .k8s import ContainerRuntimeSettings, KubernetesSettings, LabelKey, LabelValue, NodePool
 from .network import Network
@@ -136,6 +137,7 @@ class ProvisioningSettings(Strict):
     container_runtime: ContainerRuntimeSettings = Field(default_factory=ContainerRuntimeSettings)
     timezone: TimeZone = "UTC"
     ntp_servers: list[Host] = Field(default_factory=lambda: ["0.pool.ntp.org", "1.pool.ntp.org"], max_length=16)
+    burnin: BurninSettings = Field(default_factory=BurninSettings)
 
 
 class Suppression(Strict):

@@ -115,3 +115,69 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
         if not dry_run and evicted:
             raise KubernetesError(f"pods still on {node} after {timeout_s} s")
     return changed or bool(evicted), evicted
+
+
+# Burn-in (gpuctl.provision.burnin) and live verify (gpuctl.provision.verify).
+BURNIN_REASON = "gpuctl.dev/burnin-reason"
+
+
+def set_burnin_verdict(kubeconfig: str, node: str, passed: bool, reason: str) -> str:
+    """A passing node: the burn-in label serving pods require, the reason annotation removed, uncordoned. A
+    failing node: label removed, reason annotated, cordoned. One strategic-merge patch (null deletes a key);
+    the label is set through the API because NodeRestriction forbids kubelets labels under this prefix."""
+    from ..render.k8s import BURNIN_LABEL, BURNIN_PASSED
+
+    core = _core(kubeconfig)
+    meta: dict[str, Any] = {
+        "labels": {BURNIN_LABEL: BURNIN_PASSED if passed else None},
+        "annotations": {BURNIN_REASON: None if passed else reason},
+    }
+    core.patch_node(node, {"metadata": meta, "spec": {"unschedulable": not passed}})
+    return "labelled burn-in passed, uncordoned" if passed else "cordoned, reason annotated, label removed"
+
+
+def node_state(kubeconfig: str, node: str) -> dict[str, Any]:
+    """What verify reads of a node: its Ready condition, allocatable nvidia.com/gpu, labels, cordon, annotations;
+    `found` False when the API has no such node."""
+    from kubernetes.client.exceptions import ApiException
+
+    core = _core(kubeconfig)
+    try:
+        n = core.read_node(node)
+    except ApiException as exc:
+        if exc.status == 404:
+            return {"found": False}
+        raise KubernetesError(f"reading node {node}: HTTP {exc.status} {exc.reason}") from None
+    conditions = {c.type: c for c in (n.status.conditions or [])} if n.status else {}
+    ready = conditions.get("Ready")
+    return {
+        "found": True,
+        "ready": bool(ready and ready.status == "True"),
+        "ready_reason": (ready.reason or ready.message or "") if ready else "no Ready condition",
+        "allocatable_gpus": str(((n.status.allocatable or {}) if n.status else {}).get("nvidia.com/gpu", "0")),
+        "labels": dict(n.metadata.labels or {}),
+        "annotations": dict(n.metadata.annotations or {}),
+        "unschedulable": bool(n.spec.unschedulable) if n.spec else False,
+    }
+
+
+def endpoint_health(kubeconfig: str, namespace: str, service: str, port: int, path: str) -> tuple[bool, int, str]:
+    """GET a Service's health route through the API server's service proxy
+    (/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH): (deployed, HTTP status, first bytes of the body).
+    deployed is False when the cluster has no such Service (serving not deployed)."""
+    from kubernetes.client.exceptions import ApiException
+
+    core = _core(kubeconfig)
+    try:
+        core.read_namespaced_service(service, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False, 404, ""
+        raise KubernetesError(f"reading service {namespace}/{service}: HTTP {exc.status} {exc.reason}") from None
+    try:
+        body = core.connect_get_namespaced_service_proxy_with_path(
+            f"{service}:{port}", namespace, path.lstrip("/"), _request_timeout=10
+        )
+    except ApiException as exc:
+        return True, int(exc.status or 0), str(exc.body or exc.reason or "")[:200]
+    return True, 200, str(body)[:200]

@@ -3,7 +3,11 @@
 Each check names what the site declares and what the host has: driver version, GPUs nvidia-smi sees (model,
 count, memory), fabric manager present, running and matching the driver on NVSwitch systems, DCGM host engine
 and exporter running and listening, the container runtime configured, netplan rendering the declared bonds,
-VLANs, MTU and VFs, and IOMMU on the kernel command line when VFs are declared.
+VLANs, MTU and VFs, and IOMMU on the kernel command line when VFs are declared. Live state too: persistence mode
+and uncorrected ECC errors, the last XID per GPU (DCGM), bond mode and member state from /proc/net/bonding and
+sriov_numvfs from sysfs (each skipped with its reason where the kernel or device has none), and with a
+kubeconfig each node's Ready condition, allocatable nvidia.com/gpu and burn-in gate, and every deployment's
+health route through the API server's service proxy.
 
 What a check expects comes from the host's variables as the roles see them (`roles.host_variables`: the role
 defaults under the rendered inventory), so a version, path, port, package or service name is written once; the
@@ -22,6 +26,7 @@ import yaml
 
 from ..loader import load_site
 from ..model import Server, Site
+from .burnin_results import BurninParseError, parse_dmon, parse_smi_csv
 from .inventory import SSH_CONFIG, Overlay, inventory, write_ssh_config
 from .journal import Journal
 from .roles import host_variables
@@ -39,11 +44,18 @@ class CheckResult:
     skipped: bool = False
 
 
-Check = Callable[[Any, Site, Server, Vars], Iterator[tuple[str, bool, str]]]
+Check = Callable[[Any, Site, Server, Vars], Iterator[tuple[str, bool | None, str]]]
 
 
 def _sh(host: Any, cmd: str) -> Any:
-    return host.run(cmd)
+    try:
+        return host.run(cmd)
+    except RuntimeError as exc:
+        # testinfra's SSH backend raises when a command exits 255 (it cannot tell it from ssh's own failure); the
+        # host answered before (verify_host checks), so it is the command's status.
+        if exc.args and hasattr(exc.args[0], "rc"):
+            return exc.args[0]
+        raise
 
 
 def check_driver(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
@@ -206,6 +218,163 @@ def check_iommu(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tupl
     )
 
 
+# Live state ------------------------------------------------------------------------------------------------
+# A check yields (id, passed, message); passed None means skipped (the message says why).
+
+SMI_HEALTH = [
+    "index",
+    "persistence_mode",
+    "ecc.errors.uncorrected.volatile.total",
+    "ecc.errors.corrected.volatile.total",
+]
+
+
+def check_gpu_health(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool | None, str]]:
+    """Persistence mode on every GPU (nvidia-smi's persistence_mode) and no uncorrected ECC error since the
+    driver loaded (ecc.errors.uncorrected.volatile.total; `nvidia-smi --help-query-gpu`)."""
+    if not site.gpu_count(server):
+        return
+    out = _sh(host, f"nvidia-smi --query-gpu={','.join(SMI_HEALTH)} --format=csv,noheader,nounits")
+    if out.rc != 0:
+        yield "gpu-health", False, f"nvidia-smi failed (rc {out.rc}): {out.stdout.strip() or out.stderr.strip()}"
+        return
+    try:
+        rows = parse_smi_csv(out.stdout, SMI_HEALTH)
+    except BurninParseError as exc:
+        yield "gpu-health", False, str(exc)
+        return
+    off = [r["index"] for r in rows if r["persistence_mode"] != "Enabled"]
+    yield (
+        "persistence-mode",
+        not off,
+        f"persistence mode off on GPU {', '.join(off)}" if off else f"persistence mode on, {len(rows)} GPUs",
+    )
+    bad = [f"GPU {r[SMI_HEALTH[0]]}: {r[SMI_HEALTH[2]]}" for r in rows if r[SMI_HEALTH[2]] not in ("0", "[N/A]")]
+    corrected = sum(int(r[SMI_HEALTH[3]]) for r in rows if r[SMI_HEALTH[3]].isdigit())
+    yield (
+        "ecc",
+        not bad,
+        f"uncorrected ECC errors: {'; '.join(bad)}"
+        if bad
+        else f"no uncorrected ECC error ({corrected} corrected since the driver loaded)",
+    )
+
+
+def check_xid(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool | None, str]]:
+    """The last XID per GPU, DCGM field 230 (DCGM_FI_DEV_XID_ERRORS) through `dcgmi dmon`: non-zero means the
+    driver reported an error (https://docs.nvidia.com/deploy/xid-errors/)."""
+    if not site.gpu_count(server):
+        return
+    out = _sh(host, "dcgmi dmon -e 230 -c 1")
+    xids = parse_dmon(out.stdout)
+    if out.rc != 0 or not xids:
+        yield "xid", False, f"dcgmi dmon failed (rc {out.rc}): {(out.stdout.strip() or out.stderr.strip())[:200]}"
+        return
+    raised = [f"GPU {g} XID {x}" for g, x in sorted(xids.items()) if x not in ("0", "N/A")]
+    yield "xid", not raised, ", ".join(raised) if raised else f"no XID on {len(xids)} GPUs"
+
+
+# bond_mode_name() in the Linux kernel, drivers/net/bonding/bond_main.c: what /proc/net/bonding/<bond> prints.
+BOND_MODE_NAMES = {
+    "balance-rr": "load balancing (round-robin)",
+    "active-backup": "fault-tolerance (active-backup)",
+    "balance-xor": "load balancing (xor)",
+    "broadcast": "fault-tolerance (broadcast)",
+    "802.3ad": "IEEE 802.3ad Dynamic link aggregation",
+    "balance-tlb": "transmit load balancing",
+    "balance-alb": "adaptive load balancing",
+}
+
+
+def bond_state(text: str) -> tuple[str, str, dict[str, str]]:
+    """/proc/net/bonding/<bond> (drivers/net/bonding/bond_procfs.c): the mode, the bond's MII status and each
+    member's MII status."""
+    mode = status = ""
+    members: dict[str, str] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "Bonding Mode":
+            mode = value
+        elif key == "Slave Interface":
+            current = value
+            members[current] = ""
+        elif key == "MII Status":
+            if current is None:
+                status = value
+            elif not members[current]:
+                members[current] = value
+    return mode, status, members
+
+
+def check_bonds_live(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool | None, str]]:
+    if not server.bonds:
+        return
+    if not host.file("/proc/net/bonding").exists:
+        for bond in server.bonds:
+            yield f"bond-{bond.name}-live", None, "skipped: the kernel has no bonding driver (no /proc/net/bonding)"
+        return
+    for bond in server.bonds:
+        f = host.file(f"/proc/net/bonding/{bond.name}")
+        if not f.exists:
+            yield f"bond-{bond.name}-live", False, f"{bond.name} does not exist (no /proc/net/bonding/{bond.name})"
+            continue
+        mode, status, members = bond_state(f.content_string)
+        want_mode = BOND_MODE_NAMES[bond.mode]
+        down = [m for m in bond.members if members.get(m) != "up"]
+        ok = mode == want_mode and status == "up" and not down
+        detail = f"mode '{mode}' (declared '{want_mode}'), MII {status or '?'}"
+        if down:
+            detail += "; members not up: " + ", ".join(f"{m} ({members.get(m) or 'absent'})" for m in down)
+        yield f"bond-{bond.name}-live", ok, detail
+
+
+def check_sriov_live(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool | None, str]]:
+    for nic in server.nics:
+        for port in nic.ports:
+            if not port.sriov_vfs:
+                continue
+            cid = f"sriov-{port.name}-live"
+            if not host.file(f"/sys/class/net/{port.name}").exists:
+                yield cid, False, f"port {port.name} is not on the host"
+                continue
+            numvfs = host.file(f"/sys/class/net/{port.name}/device/sriov_numvfs")
+            if not numvfs.exists:
+                yield cid, None, f"skipped: {port.name} has no sriov_numvfs in sysfs (no SR-IOV device or driver)"
+                continue
+            have = numvfs.content_string.strip()
+            yield cid, have == str(port.sriov_vfs), f"{port.name}: {have} VFs, declared {port.sriov_vfs}"
+
+
+LIVE_CHECKS = (check_gpu_health, check_xid, check_bonds_live, check_sriov_live)
+
+
+def check_node(kubeconfig: str, site: Site, server: Server) -> Iterator[tuple[str, bool | None, str]]:
+    """The node through the Kubernetes API: Ready, allocatable nvidia.com/gpu equal to the catalog's count, and
+    the burn-in gate (label set, not cordoned; else the reason gpuctl burnin annotated)."""
+    from ..render.k8s import BURNIN_LABEL, BURNIN_PASSED
+    from .k8s_api import BURNIN_REASON, node_state
+
+    state = node_state(kubeconfig, server.name)
+    if not state["found"]:
+        yield "node-ready", False, f"no node {server.name} in the cluster"
+        return
+    yield "node-ready", state["ready"], "Ready" if state["ready"] else f"not Ready: {state['ready_reason']}"
+    count = site.gpu_count(server)
+    if not count:
+        return
+    have = state["allocatable_gpus"]
+    yield "node-gpus", have == str(count), f"allocatable nvidia.com/gpu {have}, catalog {count}"
+    passed = state["labels"].get(BURNIN_LABEL) == BURNIN_PASSED and not state["unschedulable"]
+    reason = state["annotations"].get(BURNIN_REASON, "")
+    if passed:
+        msg = "burn-in passed, schedulable"
+    else:
+        msg = "cordoned" if state["unschedulable"] else "schedulable without the burn-in label"
+        msg += f": {reason}" if reason else " (no burn-in verdict: run gpuctl burnin)"
+    yield "node-burnin", passed, msg
+
+
 CHECKS: tuple[Check, ...] = (
     check_driver,
     check_gpus,
@@ -214,7 +383,27 @@ CHECKS: tuple[Check, ...] = (
     check_container_runtime,
     check_network,
     check_iommu,
+    *LIVE_CHECKS,
 )
+
+
+def check_endpoints(kubeconfig: str, site: Site) -> Iterator[tuple[str, bool | None, str]]:
+    """Each deployment's Service answers its engine's readiness route (through the API server's service proxy);
+    a deployment whose Service the cluster does not have is skipped: serving is not deployed."""
+    from .. import engines
+    from .k8s_api import endpoint_health
+
+    for dep in site.deployments:
+        engine = engines.get(dep.engine)
+        deployed, status, body = endpoint_health(
+            kubeconfig, dep.namespace, dep.name, engine.port, engine.readiness_path
+        )
+        where = f"{dep.namespace}/{dep.name}:{engine.port}{engine.readiness_path}"
+        if not deployed:
+            yield f"endpoint-{dep.name}", None, f"skipped: no Service {dep.namespace}/{dep.name} (not deployed)"
+        else:
+            detail = f"HTTP {status}" + (f": {body.strip()[:120]}" if status != 200 and body.strip() else "")
+            yield f"endpoint-{dep.name}", status == 200, f"{where} answers {detail}"
 
 
 def _host_for(address: str, ssh_config: Path) -> Any:
@@ -235,11 +424,13 @@ def verify_host(name: str, site: Site, server: Server, ssh_config: Path, v: Vars
         return [CheckResult(name, "reachable", False, f"cannot connect over SSH: {str(exc).splitlines()[0][:200]}")]
     for check in CHECKS:
         for cid, ok, msg in check(host, site, server, v):
-            results.append(CheckResult(name, cid, ok, msg))
+            results.append(CheckResult(name, cid, ok is not False, msg, skipped=ok is None))
     return results
 
 
-def verify(site_file: str | Path, target: str = "all", overlay: Overlay | None = None) -> list[CheckResult]:
+def verify(
+    site_file: str | Path, target: str = "all", overlay: Overlay | None = None, kubeconfig: str | None = None
+) -> list[CheckResult]:
     """Check `target`'s hosts against the site; with an overlay, through its SSH configuration and variables."""
     site = load_site(site_file).site
     _, hosts = resolve_target(site, target)
@@ -254,6 +445,16 @@ def verify(site_file: str | Path, target: str = "all", overlay: Overlay | None =
     with ThreadPoolExecutor(max_workers=min(8, len(hosts) or 1)) as pool:
         futures = [pool.submit(verify_host, h, site, servers[h], ssh_config, host_variables(inv, h)) for h in hosts]
         results = [r for f in futures for r in f.result()]
+    if kubeconfig:
+        for h in hosts:
+            results += [
+                CheckResult(h, cid, ok is not False, msg, skipped=ok is None)
+                for cid, ok, msg in check_node(kubeconfig, site, servers[h])
+            ]
+        results += [
+            CheckResult("cluster", cid, ok is not False, msg, skipped=ok is None)
+            for cid, ok, msg in check_endpoints(kubeconfig, site)
+        ]
     statuses = {h: "passed" if all(r.passed for r in results if r.host == h) else "failed" for h in hosts}
     journal = Journal(STATE_DIR / site.name / "journal.json")
     journal.record_verify({**journal.data.get("last_verify", {}).get("hosts", {}), **statuses})

@@ -43,3 +43,29 @@ def render(results: Sequence[Result]) -> str:
         suite.set("skipped", str(len(res.suppressed)))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def host_checks(title: str, rows: Sequence[tuple[str, str, bool, bool, str]]) -> str:
+    """Live checks (`gpuctl verify`, `gpuctl burnin`): a suite per host, a case per (host, check, passed,
+    skipped, message); a failed check is a failure, a skipped one says why."""
+    suites = ET.Element("testsuites", name=title)
+    for host in sorted({r[0] for r in rows}):
+        mine = [r for r in rows if r[0] == host]
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=host,
+            tests=str(len(mine)),
+            failures=str(sum(not passed and not skipped for _, _, passed, skipped, _ in mine)),
+            skipped=str(sum(skipped for *_, skipped, _ in mine)),
+        )
+        for _, check, passed, skipped, message in mine:
+            case = ET.SubElement(suite, "testcase", classname=host, name=check)
+            if skipped:
+                ET.SubElement(case, "skipped", message=message)
+            elif not passed:
+                ET.SubElement(case, "failure", message=message).text = message
+            else:
+                ET.SubElement(case, "system-out").text = message
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
