@@ -9,13 +9,14 @@
 #     tco        + tco --chart: gpuctl[tco] (matplotlib)
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
 #     all        provision, pulumi, tco and lab
-#     dev        + the checks and tests: netplan.io (rendered network configuration), gpuctl[dev], and the real
+#     dev        + the checks and tests: netplan.io (rendered network configuration), nginx-light (burst gateway
+#                under nginx -t and live), curl (weights staging script), gpuctl[dev], and the real
 #                serving parts of the proof tests (scripts/realparts.sh: vLLM CPU, vllm-router, Prometheus)
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '5,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 lab_debs=(mmdebstrap apt-utils gnupg zstd openssh-client iproute2 util-linux)
 security_debs=(haproxy nftables)  # the real mTLS gateway and host packet filter the security tests run
@@ -31,7 +32,7 @@ for part in "${parts[@]}"; do
     pulumi | tco) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io "${security_debs[@]}"); extras+=(dev); realparts=1 ;;
+    dev) debs+=(netplan.io nginx-light curl "${security_debs[@]}"); extras+=(dev); realparts=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, lab, all or dev" >&2; exit 2 ;;
   esac

@@ -63,16 +63,29 @@ def test_a_fourth_engine_is_one_module(tmp_path: Path, capsys: pytest.CaptureFix
         objects = serving.manifests(loaded.site)
         for obj in objects:
             kschema.validate(obj)
-        deployment, service, policy = objects[:3]
+        by_key = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+        deployment, service = by_key[("Deployment", "qwen-7b")], by_key[("Service", "qwen-7b")]
+        policy = by_key[("NetworkPolicy", "qwen-7b-clients")]
         container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == ["toy"]
         assert container["image"] == "registry.example.com/toy/server:1.0"
         assert container["args"] == ["serve", "/models/qwen2.5-7b", "--listen=:9000", "--context=16384"]
-        assert container["ports"] == [{"name": "http", "containerPort": 9000, "protocol": "TCP"}]
+        assert container["ports"] == [
+            {"name": "http", "containerPort": 9000, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9100, "protocol": "TCP"},
+        ]
         assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
         assert container["startupProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
         assert service["spec"]["ports"][0]["port"] == 9000
         assert policy["kind"] == "NetworkPolicy"
-        llama = objects[3]["spec"]["template"]["spec"]["containers"][0]  # the other deployment stays on vLLM
+        other = next(
+            o
+            for o in objects
+            if o["kind"] == "Deployment"
+            and o["metadata"]["name"] != "qwen-7b"
+            and o["metadata"]["labels"]["gpuctl.io/component"] == "engine"
+        )
+        llama = other["spec"]["template"]["spec"]["containers"][0]  # the other deployment stays on vLLM
         assert llama["image"].startswith("docker.io/vllm/vllm-openai:") and llama["ports"][0]["containerPort"] == 8000
 
         # gpuctl vram --engine toy

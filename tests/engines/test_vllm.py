@@ -37,6 +37,61 @@ def test_args_from_the_deployment() -> None:
     assert ENGINE.args(deployment(precision="bf16"), None)[-2:] == ["--dtype", "bfloat16"]
 
 
+def test_scheduler_limits_come_from_the_target_concurrency() -> None:
+    args = ENGINE.args(deployment(target_concurrency=64, prompt_tokens=2000), 8192)
+    assert args[args.index("--max-num-seqs") + 1] == "64"
+    # one decode token per running sequence + one average prompt, rounded up to 256
+    assert args[args.index("--max-num-batched-tokens") + 1] == "2304"
+    small = ENGINE.args(deployment(target_concurrency=4, prompt_tokens=100), 8192)
+    assert small[small.index("--max-num-batched-tokens") + 1] == "2048"
+    assert "--max-num-seqs" not in ENGINE.args(deployment(), 8192)  # no target: the engine's defaults
+    explicit = ENGINE.args(deployment(target_concurrency=64, max_num_seqs=32, max_num_batched_tokens=8192), None)
+    assert explicit[explicit.index("--max-num-seqs") + 1] == "32"
+    assert explicit[explicit.index("--max-num-batched-tokens") + 1] == "8192"
+
+
+@pytest.mark.parametrize(
+    ("fields", "cc", "quantization"),
+    [({"precision": "int4"}, 9.0, "awq_marlin"), ({"precision": "int4"}, 7.5, "awq"),
+     ({"precision": "int4", "quantization_method": "gptq"}, 8.9, "gptq_marlin"),
+     ({"precision": "int8"}, 9.0, "compressed-tensors"),
+     ({"precision": "int8", "quantization_method": "bitsandbytes"}, 8.0, "bitsandbytes"),
+     ({"precision": "fp8"}, 8.0, "fp8")],
+)  # fmt: skip
+def test_int8_int4_and_fp8_reach_the_arguments(fields: dict[str, str], cc: float, quantization: str) -> None:
+    args = ENGINE.args(deployment(**fields), None, cc)
+    assert args[args.index("--quantization") + 1] == quantization
+    assert "--dtype" not in args
+
+
+@pytest.mark.parametrize(
+    ("fields", "cc", "problem"),
+    [({"precision": "int4"}, 7.0, "vllm runs int4 (awq) from compute capability 7.5; this GPU is 7.0"),
+     ({"precision": "int4", "quantization_method": "compressed-tensors"}, 7.5,
+      "vllm runs int4 (compressed-tensors) from compute capability 8.0; this GPU is 7.5"),
+     ({"precision": "bf16"}, 7.5, "bf16 needs compute capability 8.0 (Ampere) or newer; this GPU is 7.5"),
+     ({"precision": "fp8"}, 9.0, None), ({"precision": "int4", "quantization_method": "gptq"}, 7.0, None)],
+)  # fmt: skip
+def test_unsupported_combinations_say_why(fields: dict[str, str], cc: float, problem: str | None) -> None:
+    assert ENGINE.unsupported(deployment(**fields), cc) == problem
+
+
+def test_multi_node_commands_run_a_ray_cluster_over_the_group() -> None:
+    dep = deployment(tensor_parallel_size=8, pipeline_parallel_size=2)
+    leader, worker = ENGINE.multi_node(dep, ENGINE.args(dep, 4096)) or ([], [])
+    assert leader[:2] == worker[:2] == ["sh", "-c"]
+    script = "/vllm-workspace/examples/online_serving/multi-node-serving.sh"
+    assert leader[2].startswith(
+        f"bash {script} leader --ray_cluster_size=$(LWS_GROUP_SIZE); "
+        "exec python3 -m vllm.entrypoints.openai.api_server --model /models/llama-3.1-8b"
+    )
+    assert "--pipeline-parallel-size 2" in leader[2] and leader[2].endswith("--distributed-executor-backend ray")
+    assert worker[2] == (
+        "exec bash /vllm-workspace/examples/online_serving/multi-node-serving.sh worker "
+        "--ray_address=$(LWS_LEADER_ADDRESS)"
+    )
+
+
 @pytest.mark.parametrize(
     ("version", "kv"),
     [("0.6.3", "vllm:gpu_cache_usage_perc"), ("0.9.1", "vllm:gpu_cache_usage_perc"),

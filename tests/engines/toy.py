@@ -50,9 +50,31 @@ class Toy:
     def image(self, version: str | None) -> str:
         return f"registry.example.com/toy/server:{version or '1.0'}"
 
-    def args(self, deployment: Deployment, max_model_len: int | None) -> list[str]:
+    model_label = "model"
+
+    def served_model(self, deployment: Deployment) -> str:
+        return deployment.model
+
+    def command(self, deployment: Deployment) -> list[str]:
+        return ["toy"]
+
+    def args(
+        self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
+    ) -> list[str]:
         args = ["serve", f"/models/{deployment.model}", f"--listen=:{PORT}"]
         return args + [f"--context={max_model_len}"] if max_model_len else args
+
+    def files(self, deployment: Deployment, max_model_len: int | None) -> dict[str, str]:
+        return {}
+
+    def env(self, deployment: Deployment) -> dict[str, str]:
+        return {}
+
+    def unsupported(self, deployment: Deployment, compute_capability: float | None) -> str | None:
+        return "toy serves bf16 only" if deployment.precision not in ("auto", "bf16") else None
+
+    def multi_node(self, deployment: Deployment, args: list[str]) -> tuple[list[str], list[str]] | None:
+        return None
 
     def metrics(self, version: str | None) -> Mapping[str, Metric]:
         return {"requests_waiting": Metric("toy_queue_depth", "gauge", "requests")}

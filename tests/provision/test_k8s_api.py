@@ -26,7 +26,10 @@ def api(tmp_path: Path) -> Iterator[tuple[Server, str]]:
 
 def test_every_serving_manifest_validates() -> None:
     manifests = serving.manifests(load_site(EXAMPLE).site)
-    assert {m["kind"] for m in manifests} == {"Deployment", "Service", "NetworkPolicy"}
+    assert {m["kind"] for m in manifests} == {
+        *("Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "ConfigMap", "ScaledObject"),
+        *("ServiceAccount", "Role", "RoleBinding", "PriorityClass"),
+    }
     for m in manifests:
         kschema.validate(m)
     dep = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == "llama-70b-chat")

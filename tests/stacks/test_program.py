@@ -89,14 +89,16 @@ def test_kubernetes_side(fra1) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_serving_objects_are_pulumis(fra1) -> None:  # type: ignore[no-untyped-def]
-    gateway = "gpuctl-gateway"  # security's (issue 14): the mTLS gateway in its own namespace
-    deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment") if r.name != gateway}
-    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service") if r.name != gateway}
-    policies = {r.name for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
-    clients = {
-        p.removesuffix("-clients") for p in policies if p.endswith("-clients")
-    }  # security's: *-flows, default-deny
-    assert set(deployments) == services == clients
+    def component(r: Recorded) -> str:
+        return str(r.inputs["metadata"].get("labels", {}).get("gpuctl.io/component", ""))
+
+    # engine objects only: router, burst gateway and security's (issue 14) objects carry another component or none
+    deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment") if component(r) == "engine"}
+    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service") if component(r) == "engine"}
+    policies = {
+        r.name for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if component(r) == "engine"
+    }
+    assert set(deployments) == services == {p.removesuffix("-clients") for p in policies}
     assert len(deployments) == 3
     chat = deployments["llama-70b-chat"]
     assert chat.parent.endswith("gpuctl:k8s:GpuNodePool::h100-inference")
@@ -106,6 +108,10 @@ def test_serving_objects_are_pulumis(fra1) -> None:  # type: ignore[no-untyped-d
     assert container["resources"]["limits"] == {"nvidia.com/gpu": "4"}
     volumes = chat.inputs["spec"]["template"]["spec"]["volumes"]
     assert {"name": "models", "hostPath": {"path": "/var/lib/gpuctl/models", "type": "Directory"}} in volumes
+    # custom resources wait for their CRDs: the ScaledObject is declared after KEDA's CRD is read
+    [scaled] = fra1.of_type("kubernetes:keda.sh/v1alpha1:ScaledObject")
+    assert scaled.inputs["spec"]["maxReplicaCount"] == 4
+    assert fra1.named("scaledobjects-crd").type.endswith("CustomResourceDefinition")
 
 
 def _manifest(r: Recorded) -> dict:  # type: ignore[type-arg]

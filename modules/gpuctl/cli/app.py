@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "plan": Command("plan_cmd", "plan"),
     "rules": Command("rules_cmd", "rules"),
     "vram": Command("vram_cmd", "vram"),
+    "render": Command("render_cmd", "render"),
     "tco": Command("tco_cmd", "tco"),  # --chart needs the tco extra (checked there)
     "lab": Command("lab_cmd", "lab_app"),  # root and the Debian packages of `bootstrap.sh lab`
     "provision": Command("provision_cmd", "provision_cmd", extra="provision"),

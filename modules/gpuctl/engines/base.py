@@ -15,6 +15,8 @@ from ..errors import UsageError
 from ..model.serving import Deployment, MemoryProfile
 
 MetricKind = Literal["counter", "gauge", "histogram"]
+# Where an engine's `files` are mounted (from a ConfigMap); `__` in a file's key stands for a directory separator.
+CONFIG_DIR = "/etc/gpuctl/engine"
 
 # The signals an engine can name a metric for (what observability asks for); an engine leaves out what it
 # does not expose. Units and kinds differ by engine (vLLM's end-to-end latency is a histogram in seconds,
@@ -92,8 +94,41 @@ class Engine(Protocol):
         """The default container image (a deployment's `image` overrides it); `version` None: the engine's."""
         ...
 
-    def args(self, deployment: Deployment, max_model_len: int | None) -> list[str]:
-        """The container's arguments; `max_model_len` is the spec's or the largest the memory model fits."""
+    @property
+    def model_label(self) -> str:
+        """The label on the engine's metrics that names the served model."""
+        ...
+
+    def served_model(self, deployment: Deployment) -> str:
+        """The model's name in the API and in the `model_label` of the metrics."""
+        ...
+
+    def command(self, deployment: Deployment) -> list[str]:
+        """The container's command (the server executable); `args` follow it."""
+        ...
+
+    def args(
+        self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
+    ) -> list[str]:
+        """The container's arguments; `max_model_len` is the spec's or the largest the memory model fits;
+        `compute_capability` is the pool GPU's (kernels differ by GPU), None when unknown."""
+        ...
+
+    def files(self, deployment: Deployment, max_model_len: int | None) -> dict[str, str]:
+        """Configuration files the server reads (ConfigMap keys; `__` stands for a directory separator)."""
+        ...
+
+    def env(self, deployment: Deployment) -> dict[str, str]:
+        """Environment variables the server needs (never secrets)."""
+        ...
+
+    def unsupported(self, deployment: Deployment, compute_capability: float | None) -> str | None:
+        """Why the engine cannot run the deployment's precision, quantization or KV cache dtype on this GPU."""
+        ...
+
+    def multi_node(self, deployment: Deployment, args: list[str]) -> tuple[list[str], list[str]] | None:
+        """Leader and worker container commands of a replica spread over several pods; None: the engine has no
+        multi-node mode gpuctl renders."""
         ...
 
     def metrics(self, version: str | None) -> Mapping[str, Metric]:

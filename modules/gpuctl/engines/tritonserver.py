@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..model.serving import Deployment
-from .base import Metric
+from .base import CONFIG_DIR, Metric
 
 RELEASE = "25.01"  # NGC container release (Triton 2.54.0) of the default images
 HTTP_PORT = 8000
@@ -24,6 +24,7 @@ METRICS_PORT = 8002
 LIVENESS_PATH = "/v2/health/live"
 READINESS_PATH = "/v2/health/ready"
 METRICS_PATH = "/metrics"
+REPOSITORY = f"{CONFIG_DIR}/repository"
 
 # Per model, updated per request. Latencies are cumulative counters in microseconds (rate() them); the
 # time-to-first-response histogram needs --metrics-config histogram_latencies=true, which is not passed.
@@ -51,7 +52,26 @@ class TritonServer:
     def image(self, version: str | None) -> str:
         return self.image_ref  # the release is the image's; engine_version does not select it
 
-    def args(self, deployment: Deployment, max_model_len: int | None) -> list[str]:
-        """The server with the deployment's model repository, HTTP on HTTP_PORT. The context length is the model
-        repository's (fixed when a TensorRT-LLM engine is built)."""
-        return ["tritonserver", f"--model-repository=/models/{deployment.model}", f"--http-port={HTTP_PORT}"]
+    @property
+    def model_label(self) -> str:
+        return "model"
+
+    def served_model(self, deployment: Deployment) -> str:
+        return "tensorrt_llm"  # the model of the generated repository
+
+    def command(self, deployment: Deployment) -> list[str]:
+        return ["tritonserver"]
+
+    def args(
+        self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
+    ) -> list[str]:
+        """The server over the model repository gpuctl generates (REPOSITORY, mounted from a ConfigMap), HTTP on
+        HTTP_PORT, metrics on METRICS_PORT, ready only once every model loaded. Options: src/command_line_parser.cc
+        (tests/engines/fixtures/tritonserver-v2.54.0-options.json)."""
+        return [
+            f"--model-repository={REPOSITORY}",
+            f"--http-port={HTTP_PORT}",
+            f"--metrics-port={METRICS_PORT}",
+            "--strict-readiness=true",
+            "--exit-on-error=true",
+        ]

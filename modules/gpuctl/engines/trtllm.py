@@ -1,5 +1,15 @@
-"""TensorRT-LLM, served by Triton's TensorRT-LLM backend: the `-trtllm-python-py3` image, Triton's command and
-endpoints, the backend's metrics, and TensorRT-LLM's memory accounting.
+"""TensorRT-LLM's OpenAI-compatible server, `trtllm-serve`: its image, command line, endpoints, metrics, and
+TensorRT-LLM's memory accounting.
+
+Command line: `trtllm-serve serve MODEL` with the options of tensorrt_llm/commands/serve.py
+(https://github.com/NVIDIA/TensorRT-LLM/blob/00209af149e7774406881a37283dce303571eb11/tensorrt_llm/commands/serve.py;
+tests/engines/fixtures/trtllm-serve-options.json holds the options extracted from it). Settings without an option
+(quantization, KV cache dtype) go in the YAML file `--extra_llm_api_options` reads, whose keys are the LLM API's
+(`quant_config.quant_algo`, `quant_config.kv_cache_quant_algo`, `kv_cache_config.dtype`). The PyTorch backend
+serves a bf16/fp16 checkpoint as it is; a quantized deployment uses the TensorRT backend, which builds the engine
+at start-up with the requested QuantAlgo (https://nvidia.github.io/TensorRT-LLM/features/quantization.html).
+Endpoints: `/health` and `/prometheus/metrics` on the API port
+(https://nvidia.github.io/TensorRT-LLM/latest/examples/prometheus_metrics.html).
 
 Memory: TensorRT-LLM fixes activation memory when the engine is built and gives the KV cache a fraction of the
 memory that is free once the engine is loaded, not of the total: `kv_cache_free_gpu_mem_fraction`, default 0.9,
@@ -13,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ..model.serving import RankMemory, SchedulerLimits, SchedulerRequest
-from . import tritonserver
-from .base import Metric
+import yaml
 
-IMAGE = f"nvcr.io/nvidia/tritonserver:{tritonserver.RELEASE}-trtllm-python-py3"
+from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRequest
+from . import quantization
+from .base import CONFIG_DIR, Metric
 
 
 @dataclass(frozen=True)
@@ -68,14 +79,96 @@ BACKEND_METRICS: Mapping[str, Metric] = {
 }
 
 
-class Trtllm(tritonserver.TritonServer):
-    """TensorRT-LLM engines in Triton's TensorRT-LLM backend."""
+# trtllm-serve's own metrics (prefix trtllm_, on /prometheus/metrics of the API port), from the page above.
+SERVE_METRICS: Mapping[str, Metric] = {
+    "requests_waiting": Metric("trtllm_num_requests_waiting", "gauge", "requests"),
+    "requests_running": Metric("trtllm_num_requests_running", "gauge", "requests"),
+    "kv_cache_usage": Metric("trtllm_kv_cache_utilization", "gauge", "ratio"),
+    "time_to_first_token": Metric("trtllm_time_to_first_token_seconds", "histogram", "seconds"),
+    "e2e_latency": Metric("trtllm_e2e_request_latency_seconds", "histogram", "seconds"),
+    "queue_time": Metric("trtllm_request_queue_time_seconds", "histogram", "seconds"),
+}
+RELEASE = "1.0.0"  # NGC nvcr.io/nvidia/tensorrt-llm/release tag of the default image
+IMAGE = f"nvcr.io/nvidia/tensorrt-llm/release:{RELEASE}"
+PORT = 8000
+EXTRA_OPTIONS = "extra-llm-api-options.yaml"
+# QuantAlgo (tensorrt_llm/quantization/mode.py) per precision and checkpoint method.
+QUANT_ALGO = {
+    ("fp8", None): "FP8",
+    ("int8", "compressed-tensors"): "W8A16",
+    ("int8", "gptq"): "W8A16_GPTQ",
+    ("int4", "awq"): "W4A16_AWQ",
+    ("int4", "gptq"): "W4A16_GPTQ",
+}
+
+
+def quant_algo(dep: Deployment) -> str | None:
+    return QUANT_ALGO.get((dep.precision, None if dep.precision == "fp8" else dep.quant_method))
+
+
+class Trtllm:
+    """TensorRT-LLM's trtllm-serve."""
 
     name = "trtllm"
-    image_ref = IMAGE
+    port = PORT
+    liveness_path = "/health"
+    readiness_path = "/health"
+    metrics_port = PORT
+    metrics_path = "/prometheus/metrics"
+
+    @property
+    def model_label(self) -> str:
+        return "model_name"
+
+    def image(self, version: str | None) -> str:
+        return IMAGE if version is None else f"nvcr.io/nvidia/tensorrt-llm/release:{version}"
+
+    def served_model(self, deployment: Deployment) -> str:
+        return f"/models/{deployment.model}"  # trtllm-serve names the model by its path
+
+    def command(self, deployment: Deployment) -> list[str]:
+        return ["trtllm-serve", "serve"]
+
+    def args(
+        self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
+    ) -> list[str]:
+        dep = deployment
+        args = [f"/models/{dep.model}", "--host", "0.0.0.0", "--port", str(PORT)]
+        args += ["--backend", "tensorrt" if quant_algo(dep) else "pytorch"]
+        args += ["--tp_size", str(dep.tensor_parallel_size), "--pp_size", str(dep.pipeline_parallel_size)]
+        if dep.engine_max_num_seqs:
+            args += ["--max_batch_size", str(dep.engine_max_num_seqs)]
+        if dep.engine_max_num_batched_tokens:
+            args += ["--max_num_tokens", str(dep.engine_max_num_batched_tokens)]
+        if max_model_len:
+            args += ["--max_seq_len", str(max_model_len)]
+        args += ["--kv_cache_free_gpu_memory_fraction", f"{MEMORY.kv_cache_free_gpu_mem_fraction:g}"]
+        if self.files(dep, max_model_len):
+            args += ["--extra_llm_api_options", f"{CONFIG_DIR}/{EXTRA_OPTIONS}"]
+        return args
+
+    def files(self, deployment: Deployment, max_model_len: int | None) -> dict[str, str]:
+        """The LLM API options without a command-line flag: quantization and the KV cache dtype."""
+        algo = quant_algo(deployment)
+        kv_fp8 = deployment.kv_cache_dtype == "fp8"
+        options: dict[str, Any] = {}
+        if algo:
+            options["quant_config"] = {"quant_algo": algo, **({"kv_cache_quant_algo": "FP8"} if kv_fp8 else {})}
+        elif kv_fp8:
+            options["kv_cache_config"] = {"dtype": "fp8"}
+        return {EXTRA_OPTIONS: yaml.safe_dump(options, sort_keys=True)} if options else {}
+
+    def env(self, deployment: Deployment) -> dict[str, str]:
+        return {}
+
+    def unsupported(self, deployment: Deployment, compute_capability: float | None) -> str | None:
+        return quantization.deployment_problem(quantization.TRTLLM, self.name, deployment, compute_capability)
+
+    def multi_node(self, deployment: Deployment, args: list[str]) -> tuple[list[str], list[str]] | None:
+        return None  # multi-node trtllm-serve runs under MPI (mpirun/srun); gpuctl renders no MPI launcher
 
     def metrics(self, version: str | None) -> Mapping[str, Metric]:
-        return {**tritonserver.CORE_METRICS, **BACKEND_METRICS}
+        return SERVE_METRICS
 
     def memory_profile(self, version: str | None) -> TrtllmMemory:
         return MEMORY

@@ -15,10 +15,12 @@ GT-D https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empi
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRequest
+from . import quantization
 from .base import Metric, parse_version
 
 DEFAULT_VERSION = "0.11.0"  # the newest release the calibration cases cover (GT-D)
@@ -26,6 +28,19 @@ DEFAULT_VERSION = "0.11.0"  # the newest release the calibration cases cover (GT
 IMAGE = "docker.io/vllm/vllm-openai:v{version}"
 PORT = 8000  # the API server's default --port
 BLOCK_SIZE = 16  # tokens per KV block on CUDA when --block-size is not given
+MULTI_NODE_SCRIPT = "/vllm-workspace/examples/online_serving/multi-node-serving.sh"
+
+
+def quantization_method(dep: Deployment, compute_capability: float | None) -> str | None:
+    """vLLM's --quantization for the deployment: fp8 quantizes a bf16 checkpoint at load; int8/int4 name how the
+    checkpoint was quantized. AWQ and GPTQ take their Marlin kernels from Ampere (vLLM picks them only when
+    --quantization is left to detection, so gpuctl names them)."""
+    if dep.precision == "fp8":
+        return "fp8"
+    method = dep.quant_method if dep.precision in ("int8", "int4") else None
+    if method in ("awq", "gptq") and compute_capability is not None and compute_capability >= quantization.MARLIN_CC:
+        return f"{method}_marlin"
+    return method
 
 
 @dataclass(frozen=True)
@@ -194,7 +209,15 @@ class Vllm:
     def image(self, version: str | None) -> str:
         return IMAGE.format(version=DEFAULT_VERSION if version is None else version)
 
-    def args(self, deployment: Deployment, max_model_len: int | None) -> list[str]:
+    def served_model(self, deployment: Deployment) -> str:
+        return deployment.model  # --served-model-name
+
+    def command(self, deployment: Deployment) -> list[str]:
+        return ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+
+    def args(
+        self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
+    ) -> list[str]:
         dep = deployment
         args = [
             "--model",
@@ -212,13 +235,40 @@ class Vllm:
         ]
         if max_model_len:
             args += ["--max-model-len", str(max_model_len)]
+        if dep.engine_max_num_seqs:
+            args += ["--max-num-seqs", str(dep.engine_max_num_seqs)]
+        if dep.engine_max_num_batched_tokens:
+            args += ["--max-num-batched-tokens", str(dep.engine_max_num_batched_tokens)]
         if dep.kv_cache_dtype != "auto":
             args += ["--kv-cache-dtype", dep.kv_cache_dtype]
-        if dep.precision in ("fp8",):
-            args += ["--quantization", "fp8"]
+        method = quantization_method(dep, compute_capability)
+        if method:
+            args += ["--quantization", method]
         elif dep.precision in ("bf16", "fp16"):
             args += ["--dtype", {"bf16": "bfloat16", "fp16": "float16"}[dep.precision]]
         return args
+
+    def unsupported(self, deployment: Deployment, compute_capability: float | None) -> str | None:
+        return quantization.deployment_problem(quantization.VLLM, self.name, deployment, compute_capability)
+
+    def files(self, deployment: Deployment, max_model_len: int | None) -> dict[str, str]:
+        return {}
+
+    def env(self, deployment: Deployment) -> dict[str, str]:
+        return {"HF_HUB_OFFLINE": "1"}  # weights come from the staged cache; never a hub at run time
+
+    def multi_node(self, deployment: Deployment, args: list[str]) -> tuple[list[str], list[str]] | None:
+        """Leader and worker commands of one replica spread over pods (LeaderWorkerSet): a Ray cluster the leader
+        heads, as in LeaderWorkerSet's vLLM example (kubernetes-sigs/lws v0.10.0 docs/examples/vllm/GPU/lws.yaml,
+        the script ships in the vllm-openai image); LWS sets LWS_GROUP_SIZE and LWS_LEADER_ADDRESS."""
+        serve = shlex.join([*self.command(deployment), *args, "--distributed-executor-backend", "ray"])
+        leader = f"bash {MULTI_NODE_SCRIPT} leader --ray_cluster_size=$(LWS_GROUP_SIZE); exec {serve}"
+        worker = f"exec bash {MULTI_NODE_SCRIPT} worker --ray_address=$(LWS_LEADER_ADDRESS)"
+        return ["sh", "-c", leader], ["sh", "-c", worker]
+
+    @property
+    def model_label(self) -> str:
+        return "model_name"
 
     def metrics(self, version: str | None) -> Mapping[str, Metric]:
         renamed = parse_version(DEFAULT_VERSION if version is None else version) >= KV_CACHE_USAGE_RENAMED

@@ -101,6 +101,7 @@ _MODULES = {
     "node.k8s.io": "node",
     "rbac.authorization.k8s.io": "rbac",
     "autoscaling": "autoscaling",
+    "scheduling.k8s.io": "scheduling",
 }
 
 

@@ -29,6 +29,9 @@ class GpuSpec(Strict):
     training_fabric_gbps: NonNegativeFloat = Field(
         default=0, description="East-west bandwidth a training node needs per GPU (0: no requirement)."
     )
+    compute_capability: float | None = Field(
+        default=None, ge=1, le=20, description="NVIDIA compute capability (9.0 Hopper); what engines' kernels need."
+    )
     nccl_allreduce_min_busbw_gbs: PositiveFloat | None = Field(
         default=None,
         description="Burn-in gate: the lowest all_reduce_perf bus bandwidth (GB/s, largest messages) a server "

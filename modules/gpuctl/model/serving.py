@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, StringConstraints, model_validator
 
-from .base import DnsLabel, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
+from .base import DnsLabel, HttpUrl, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
 
 # A catalog id, or a path to a Hugging Face config.json relative to the site file that never leaves its
@@ -44,6 +44,90 @@ class Client(Strict):
         return self
 
 
+# How an int8/int4 checkpoint was quantized (vLLM's --quantization names; TensorRT-LLM's QuantAlgo follows).
+QuantMethod = Literal["awq", "gptq", "compressed-tensors", "bitsandbytes"]
+DEFAULT_QUANT_METHOD: dict[str, QuantMethod] = {"int4": "awq", "int8": "compressed-tensors"}
+RouterPolicy = Literal[
+    "cache_aware", "round_robin", "random", "power_of_two", "consistent_hash", "kv_aware", "sticky_least_loaded"
+]
+# http(s):// URL of a model directory (a mirror, or an S3-compatible store's HTTPS endpoint), or an NFS export
+# (host:/export/dir). The characters exclude everything a shell or config file quotes or separates with.
+SourceUrl = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048,
+        pattern=r"^(https?://[A-Za-z0-9\[][A-Za-z0-9\-._~:/@%+=\]]*|[A-Za-z0-9][A-Za-z0-9.-]*:/[A-Za-z0-9_./-]*)$",
+    ),
+]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[a-f0-9]{64}$")]
+
+
+class ModelSource(Strict):
+    """Where a deployment's weights come from, and the manifest that verifies them: every file of the model
+    directory with its SHA-256 (the manifest itself pinned by its own digest, so a changed manifest is refused)."""
+
+    url: SourceUrl = Field(description="Model directory: https://mirror.example/models/x or nfs-host:/export/models/x.")
+    manifest_sha256: Sha256 = Field(description="SHA-256 of the directory's SHA256SUMS manifest (sha256sum format).")
+    size_gib: float = Field(gt=0, le=100_000, description="Total size; staging refuses a node without this free.")
+    token_secret: DnsLabel | None = Field(
+        default=None, description="Secret (key `token`) holding a bearer token for the source; never in the spec."
+    )
+    stage_image: ImageRef = Field(
+        default="docker.io/curlimages/curl:8.11.1",
+        description="Image of the staging init container (sh, curl, sha256sum, flock); point at your mirror.",
+    )
+
+    @property
+    def is_nfs(self) -> bool:
+        return not self.url.startswith(("http://", "https://"))
+
+
+class Router(Strict):
+    """The vllm-router in front of the deployment's replicas."""
+
+    policy: RouterPolicy = "cache_aware"
+    image: ImageRef = Field(
+        default="vllm-router:0.1.17",
+        description="Image with PyPI vllm-router 0.1.17 (published as a wheel; build it into your registry).",
+    )
+    replicas: int = Field(default=2, ge=1, le=64, description="Router pods; a PDB keeps all but one up.")
+    health_check_interval_s: int = Field(default=10, ge=1, le=3600)
+    max_retries: int = Field(default=3, ge=0, le=16)
+
+
+class Autoscaling(Strict):
+    """KEDA scales replicas between min and max on the engine's queue depth at its saturation point."""
+
+    prometheus_url: HttpUrl = Field(
+        default="http://prometheus-operated.monitoring.svc:9090", description="Prometheus KEDA queries."
+    )
+    min_replicas: int = Field(default=1, ge=0, le=10_000)
+    max_replicas: int = Field(ge=1, le=10_000)
+    priority: int = Field(
+        default=0, ge=0, le=1_000_000, description="When pool maxima overlap, the lower priority yields GPUs."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} > max_replicas {self.max_replicas}")
+        return self
+
+
+class Burst(Strict):
+    """An OpenAI-compatible endpoint outside the site that takes the overflow (the hybrid pattern)."""
+
+    url: HttpUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
+    credential_secret: DnsLabel = Field(description="Secret (key `api-key`) with the endpoint's API key.")
+    local_share_pct: float = Field(
+        default=75, gt=0, le=100, description="Share of steady traffic the local replicas must serve (70-80 %)."
+    )
+    gateway_image: ImageRef = Field(default="docker.io/library/nginx:1.27.3", description="The gateway's nginx image.")
+    steady_concurrency: int | None = Field(
+        default=None, gt=0, le=2**24, description="Requests in flight at steady state (rate × mean duration)."
+    )
+
+
 class Deployment(Strict):
     name: ServiceName
     model: ModelRef = Field(description="Model catalog id or a path to a Hugging Face config.json.")
@@ -64,6 +148,43 @@ class Deployment(Strict):
     image: ImageRef | None = Field(default=None, description="Engine image; default by engine and version.")
     clients: list[Client] = Field(default_factory=list, description="Allowed callers; none means no ingress.")
     env: dict[EnvName, Text] = Field(default_factory=dict, description="Extra engine environment variables.")
+    quantization_method: QuantMethod | None = Field(
+        default=None,
+        description="int8/int4: how the checkpoint is quantized (default int4 awq, int8 compressed-tensors).",
+    )
+    max_num_seqs: int | None = Field(default=None, gt=0, le=2**16, description="Default: target_concurrency.")
+    max_num_batched_tokens: Tokens | None = Field(default=None, description="Default: from target concurrency.")
+    max_unavailable: int = Field(default=1, ge=0, le=10_000, description="Replicas a disruption may take (PDB).")
+    source: ModelSource | None = None
+    router: Router = Field(default_factory=Router)
+    autoscaling: Autoscaling | None = None
+    burst: Burst | None = None
+
+    @property
+    def quant_method(self) -> QuantMethod | None:
+        return self.quantization_method or DEFAULT_QUANT_METHOD.get(self.precision)
+
+    @property
+    def engine_max_num_seqs(self) -> int | None:
+        """Sequences one replica runs at once: the spec's, else the target concurrency (None: engine default).
+        Past it requests queue, which is the saturation point autoscaling reads."""
+        return self.max_num_seqs or self.target_concurrency
+
+    @property
+    def engine_max_num_batched_tokens(self) -> int | None:
+        """Tokens one step carries: every running sequence's decode token plus one average prompt, so a new
+        request prefills in one step; at least 2048 (vLLM's floor for small GPUs), rounded up to 256."""
+        if self.max_num_batched_tokens:
+            return self.max_num_batched_tokens
+        seqs = self.engine_max_num_seqs
+        if seqs is None:
+            return None
+        want = seqs + (self.prompt_tokens or 2048)
+        return max(2048, -(-want // 256) * 256)
+
+    @property
+    def replicas_max(self) -> int:
+        return self.autoscaling.max_replicas if self.autoscaling else self.replicas
 
     @property
     def gpus_per_pod(self) -> int:
@@ -71,8 +192,12 @@ class Deployment(Strict):
         return self.tensor_parallel_size
 
     @property
+    def gpus_per_replica(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+    @property
     def gpus_total(self) -> int:
-        return self.tensor_parallel_size * self.pipeline_parallel_size * self.replicas
+        return self.gpus_per_replica * self.replicas
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
+
 from ..model import Site
 from . import k8s, serving
 from .security.k8s import objects as security_objects
@@ -44,3 +46,20 @@ def object_key(obj: dict[str, Any]) -> str:
     meta = obj["metadata"]
     ns = meta.get("namespace")
     return f"{obj['kind']}/{ns}/{meta['name']}" if ns else f"{obj['kind']}/{meta['name']}"
+
+
+HEADER = "# DO NOT EDIT: rendered by `gpuctl render` from site {site}; change the site spec and render again.\n"
+
+
+def object_path(obj: dict[str, Any]) -> str:
+    """Where an object's file goes: `<namespace>/<kind>-<name>.yaml`, `cluster/...` when cluster-scoped."""
+    meta = obj["metadata"]
+    return f"{meta.get('namespace') or 'cluster'}/{obj['kind'].lower()}-{meta['name']}.yaml"
+
+
+def files(site: Site) -> dict[str, str]:
+    """Every object as its own YAML file (path -> text), plus the GPU Operator's Helm values."""
+    head = HEADER.format(site=site.name)
+    out = {object_path(o): head + yaml.safe_dump(o, sort_keys=False) for o in site_objects(site)}
+    out["helm/gpu-operator-values.yaml"] = head + yaml.safe_dump(k8s.gpu_operator_values(site), sort_keys=False)
+    return out

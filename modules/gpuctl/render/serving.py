@@ -1,21 +1,31 @@
-"""Kubernetes manifests of the serving stack: per deployment a Deployment (GPU limits equal to requests,
-tolerations and affinity for its pool, readiness and startup probes), a Service and a NetworkPolicy admitting
-only the declared clients. The image, arguments, port and probe path come from the deployment's engine
-(gpuctl.engines); a context length the spec leaves open comes from the memory model.
+"""Kubernetes objects of each deployment's engine: the replicas (a Deployment, or a LeaderWorkerSet when a replica
+spans nodes), their engine files, weights staging, Service, NetworkPolicy and PodDisruptionBudget. The image,
+command, arguments, ports and probes come from the deployment's engine (gpuctl.engines); a context length the spec
+leaves open comes from the memory model. The router, autoscaling and burst gateway in front of the replicas are
+render/router.py, render/autoscaling.py and render/burst.py; `manifests` lists them all.
+
+Public API for tests and tools: `engine_command(site, dep)` is the engine's full command line as rendered.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from .. import engines
+from ..engines.base import CONFIG_DIR
+from ..engines.layout import compute_capability, layout
 from ..model import Deployment, Site
 from ..vram import deployment_prediction
-from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, MANAGED_BY
-
-RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
+from . import autoscaling, burst, router
+from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, TOPOLOGY_FEEDS, TOPOLOGY_RACK
+from .labels import COMPONENT, DEPLOYMENT, client_peers, labels, selector
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
+RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
+LWS_API = "leaderworkerset.x-k8s.io/v1"
+STAGE_SCRIPT = "stage-weights.sh"
+STAGE_DIR = "/opt/gpuctl"
 # What Pod Security "restricted" asks of a container that needs no privilege (GPUs come from the device plugin).
 CONTAINER_SECURITY: dict[str, Any] = {
     "allowPrivilegeEscalation": False,
@@ -29,136 +39,306 @@ def image(dep: Deployment) -> str:
     return dep.image or engines.get(dep.engine).image(dep.engine_version)
 
 
+def max_model_len(site: Site, dep: Deployment) -> int | None:
+    """The spec's context length, else the largest the memory model fits (capped by the model's own)."""
+    if dep.max_model_len is not None:
+        return dep.max_model_len
+    profile = engines.get(dep.engine).memory_profile(dep.engine_version)
+    p = deployment_prediction(site, dep, profile, with_workload=False)
+    if p is not None and p.max_model_len_supported > 0:
+        return min(p.max_model_len_supported, site.model_arch(dep).max_position_embeddings)
+    return None
+
+
 def engine_args(site: Site, dep: Deployment) -> list[str]:
-    engine = engines.get(dep.engine)
-    max_len = dep.max_model_len
-    if max_len is None:
-        profile = engine.memory_profile(dep.engine_version)
-        p = deployment_prediction(site, dep, profile, with_workload=False)
-        if p is not None and p.max_model_len_supported > 0:
-            max_len = min(p.max_model_len_supported, site.model_arch(dep).max_position_embeddings)
-    return engine.args(dep, max_len)
+    return engines.get(dep.engine).args(dep, max_model_len(site, dep), compute_capability(site, dep))
 
 
-def _labels(dep: Deployment) -> dict[str, str]:
-    return {**MANAGED_BY, "app.kubernetes.io/name": dep.name, f"{LABEL_PREFIX}/deployment": dep.name}
+def engine_command(site: Site, dep: Deployment) -> list[str]:
+    """The engine's command line exactly as a (single-pod) replica runs it: command + arguments."""
+    return [*engines.get(dep.engine).command(dep), *engine_args(site, dep)]
 
 
-def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
+def engine_files(site: Site, dep: Deployment) -> dict[str, str]:
+    return engines.get(dep.engine).files(dep, max_model_len(site, dep))
+
+
+def config_maps(site: Site, dep: Deployment) -> list[dict[str, Any]]:
+    out = []
+    files = engine_files(site, dep)
+    if files:
+        out.append(_config_map(dep, f"{dep.name}-engine", files))
+    if dep.source is not None:
+        script = resources.files(__package__).joinpath("stage_weights.sh").read_text(encoding="utf-8")
+        out.append(_config_map(dep, f"{dep.name}-stage", {STAGE_SCRIPT: script}))
+    return out
+
+
+def _config_map(dep: Deployment, name: str, data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": dep.namespace, "labels": labels(dep, "engine")},
+        "data": dict(sorted(data.items())),
+    }
+
+
+def _node_affinity(site: Site, dep: Deployment) -> dict[str, Any]:
     pool = site.pool(dep.node_pool)
-    gpus = str(dep.gpus_per_pod)
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": f"{LABEL_PREFIX}/pool", "operator": "In", "values": [pool.name]},
+                            {"key": BURNIN_LABEL, "operator": "In", "values": [BURNIN_PASSED]},
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+
+
+def _spread(dep: Deployment) -> list[dict[str, Any]]:
+    """Replicas over racks (a hard limit: a rack is one failure domain) and over PDU feed sets (best effort: the
+    scheduler may not find a node on another feed set with free GPUs)."""
+    match = {"matchLabels": selector(dep, "engine")}
+    return [
+        {"maxSkew": 1, "topologyKey": TOPOLOGY_RACK, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": match},
+        {"maxSkew": 1, "topologyKey": TOPOLOGY_FEEDS, "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": match},
+    ]
+
+
+def _stage_container(dep: Deployment) -> dict[str, Any]:
+    """Stages the weights into the node's cache before the engine starts (render/stage_weights.sh)."""
+    src = dep.source
+    assert src is not None
+    env: list[dict[str, Any]] = [
+        {"name": "STAGE_DEST", "value": f"/models/{dep.model}"},
+        {"name": "STAGE_MANIFEST_SHA256", "value": src.manifest_sha256},
+        {"name": "STAGE_SIZE_KIB", "value": str(int(src.size_gib * 1024 * 1024))},
+    ]
+    if src.is_nfs:
+        env += [{"name": "STAGE_SOURCE_DIR", "value": "/source"}, {"name": "STAGE_SOURCE_URL", "value": ""}]
+    else:
+        env += [{"name": "STAGE_SOURCE_DIR", "value": ""}, {"name": "STAGE_SOURCE_URL", "value": src.url}]
+    if src.token_secret:
+        # The token's Secret is the security side's (issue 14); only its name and key appear here.
+        ref = {"secretKeyRef": {"name": src.token_secret, "key": "token"}}
+        env.append({"name": "STAGE_TOKEN", "valueFrom": ref})
+    mounts = [
+        {"name": "models", "mountPath": "/models"},
+        {"name": "stage", "mountPath": STAGE_DIR, "readOnly": True},
+    ]
+    if src.is_nfs:
+        mounts.append({"name": "source", "mountPath": "/source", "readOnly": True})
+    return {
+        "name": "stage-weights",
+        "image": src.stage_image,
+        "command": ["sh", f"{STAGE_DIR}/{STAGE_SCRIPT}"],
+        "env": env,
+        "securityContext": CONTAINER_SECURITY,
+        "volumeMounts": mounts,
+    }
+
+
+def _volumes(site: Site, dep: Deployment) -> list[dict[str, Any]]:
+    vols: list[dict[str, Any]] = [
+        {"name": "models", "hostPath": {"path": MODEL_CACHE, "type": "Directory"}},
+        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}},
+    ]
+    files = engine_files(site, dep)
+    if files:
+        items = [{"key": k, "path": k.replace("__", "/")} for k in sorted(files)]
+        vols.append({"name": "engine", "configMap": {"name": f"{dep.name}-engine", "items": items}})
+    if dep.source is not None:
+        vols.append({"name": "stage", "configMap": {"name": f"{dep.name}-stage"}})
+        if dep.source.is_nfs:
+            server, _, path = dep.source.url.partition(":")
+            vols.append({"name": "source", "nfs": {"server": server, "path": path, "readOnly": True}})
+    return vols
+
+
+def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], gpus: int) -> dict[str, Any]:
+    """A GPU pod of the deployment: the nvidia runtime, the pool and burn-in affinity, its pool's tolerations."""
     engine = engines.get(dep.engine)
     ready = engine.readiness_path
+    gpu = str(gpus)
+    mounts = [
+        {"name": "models", "mountPath": "/models", "readOnly": True},
+        {"name": "shm", "mountPath": "/dev/shm"},
+    ]
+    if engine_files(site, dep):
+        mounts.append({"name": "engine", "mountPath": CONFIG_DIR, "readOnly": True})
+    container: dict[str, Any] = {
+        "name": "engine",
+        "image": image(dep),
+        "command": command,
+        "args": args,
+        "securityContext": CONTAINER_SECURITY,
+        "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
+        "resources": {"limits": {"nvidia.com/gpu": gpu}, "requests": {"nvidia.com/gpu": gpu}},
+        "readinessProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 10, "failureThreshold": 3},
+        "startupProbe": {"httpGet": {"path": ready, "port": "http"}, "periodSeconds": 10, "failureThreshold": 180},
+        "volumeMounts": mounts,
+    }
+    if engine.metrics_port != engine.port:
+        container["ports"].append({"name": "metrics", "containerPort": engine.metrics_port, "protocol": "TCP"})
+    env = {**engine.env(dep), **dep.env}  # the spec's extra variables (issue 14) after the engine's
+    if env:
+        container["env"] = [{"name": k, "value": v} for k, v in sorted(env.items())]
+    spec: dict[str, Any] = {
+        "runtimeClassName": RUNTIME_CLASS,
+        # its own identity, no API token (render/security/k8s.py declares the ServiceAccount)
+        "serviceAccountName": dep.name,
+        "automountServiceAccountToken": False,
+        "affinity": _node_affinity(site, dep),
+        "topologySpreadConstraints": _spread(dep),
+        "tolerations": [
+            {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
+            for t in site.pool(dep.node_pool).taints
+        ],
+    }
+    if dep.autoscaling is not None:
+        spec["priorityClassName"] = autoscaling.priority_class_name(dep.autoscaling.priority)
+    if dep.source is not None:
+        spec["initContainers"] = [_stage_container(dep)]
+    spec["containers"] = [container]
+    spec["volumes"] = _volumes(site, dep)
+    return spec
+
+
+def workload(site: Site, dep: Deployment) -> dict[str, Any]:
+    """One pod per replica (a Deployment), or one pod per pipeline stage (a LeaderWorkerSet group)."""
+    engine = engines.get(dep.engine)
+    shape = layout(site, dep)
+    args = engine_args(site, dep)
+    meta = {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")}
+    replicas = dep.autoscaling.min_replicas if dep.autoscaling else dep.replicas
+    replicas = max(replicas, 1)
+    if not shape.multi_node:
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta,
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": selector(dep, "engine")},
+                # GPUs are whole and scarce: replace pods one by one instead of surging past the pool, and
+                # never take more than the PDB allows.
+                "strategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": max(1, dep.max_unavailable)},
+                },
+                "template": {
+                    "metadata": {"labels": labels(dep, "engine")},
+                    "spec": pod_spec(site, dep, engine.command(dep), args, shape.gpus_per_pod),
+                },
+            },
+        }
+    commands = engine.multi_node(dep, args)
+    if commands is None:
+        raise ValueError(f"{dep.name}: engine {dep.engine} has no multi-node mode (rule SRV002 reports it)")
+    leader, worker = commands
     return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": _labels(dep)},
+        "apiVersion": LWS_API,
+        "kind": "LeaderWorkerSet",
+        "metadata": meta,
         "spec": {
-            "replicas": dep.replicas,
-            "selector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
-            # GPUs are whole and scarce: replace pods one by one instead of surging past the pool.
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
-            "template": {
-                "metadata": {"labels": _labels(dep)},
-                "spec": {
-                    "runtimeClassName": RUNTIME_CLASS,
-                    # its own identity, no API token (render/security/k8s.py declares the ServiceAccount)
-                    "serviceAccountName": dep.name,
-                    "automountServiceAccountToken": False,
-                    "affinity": {
-                        "nodeAffinity": {
-                            "requiredDuringSchedulingIgnoredDuringExecution": {
-                                "nodeSelectorTerms": [
-                                    {
-                                        "matchExpressions": [
-                                            {"key": f"{LABEL_PREFIX}/pool", "operator": "In", "values": [pool.name]},
-                                            {"key": BURNIN_LABEL, "operator": "In", "values": [BURNIN_PASSED]},
-                                        ]
-                                    }
-                                ]
-                            }
-                        }
-                    },
-                    "tolerations": [
-                        {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in pool.taints
-                    ],
-                    "containers": [
-                        {
-                            "name": "engine",
-                            "image": image(dep),
-                            "args": engine_args(site, dep),
-                            **_env(dep),
-                            "securityContext": CONTAINER_SECURITY,
-                            "ports": [{"name": "http", "containerPort": engine.port, "protocol": "TCP"}],
-                            "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
-                            "readinessProbe": {
-                                "httpGet": {"path": ready, "port": "http"},
-                                "periodSeconds": 10,
-                                "failureThreshold": 3,
-                            },
-                            "startupProbe": {
-                                "httpGet": {"path": ready, "port": "http"},
-                                "periodSeconds": 10,
-                                "failureThreshold": 180,
-                            },
-                            "volumeMounts": [
-                                {"name": "models", "mountPath": "/models", "readOnly": True},
-                                {"name": "shm", "mountPath": "/dev/shm"},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "models", "hostPath": {"path": MODEL_CACHE, "type": "Directory"}},
-                        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}},
-                    ],
+            "replicas": replicas,
+            "startupPolicy": "LeaderCreated",
+            "rolloutStrategy": {
+                "type": "RollingUpdate",
+                "rollingUpdateConfiguration": {"maxSurge": 0, "maxUnavailable": max(1, dep.max_unavailable)},
+            },
+            "leaderWorkerTemplate": {
+                "size": shape.pods_per_replica,
+                # A pipeline with a dead stage serves nothing: restart the whole group.
+                "restartPolicy": "RecreateGroupOnPodRestart",
+                "leaderTemplate": {
+                    "metadata": {"labels": labels(dep, "engine")},
+                    "spec": pod_spec(site, dep, leader[:1], leader[1:], shape.gpus_per_pod),
+                },
+                "workerTemplate": {
+                    "metadata": {"labels": labels(dep, "engine-worker")},
+                    "spec": _worker_spec(pod_spec(site, dep, worker[:1], worker[1:], shape.gpus_per_pod)),
                 },
             },
         },
     }
 
 
-def _env(dep: Deployment) -> dict[str, Any]:
-    return {"env": [{"name": k, "value": v} for k, v in sorted(dep.env.items())]} if dep.env else {}
+def _worker_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A pipeline worker serves no HTTP: no port, no HTTP probes (the leader's readiness covers the group)."""
+    container = {k: v for k, v in spec["containers"][0].items() if k not in ("ports", "readinessProbe", "startupProbe")}
+    return {**spec, "containers": [container]}
 
 
 def service(dep: Deployment) -> dict[str, Any]:
+    """The replicas' endpoints (leaders only for a LeaderWorkerSet): what the router discovers and calls."""
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": _labels(dep)},
+        "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")},
         "spec": {
-            "selector": {f"{LABEL_PREFIX}/deployment": dep.name},
+            "selector": selector(dep, "engine"),
             "ports": [{"name": "http", "port": engines.get(dep.engine).port, "targetPort": "http", "protocol": "TCP"}],
         },
     }
 
 
 def network_policy(dep: Deployment) -> dict[str, Any]:
-    sources: list[dict[str, Any]] = []
-    for c in dep.clients:
-        if c.cidr:
-            sources.append({"ipBlock": {"cidr": str(c.cidr)}})
-        else:
-            peer: dict[str, Any] = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": c.namespace}}}
-            if c.pod_labels:
-                peer["podSelector"] = {"matchLabels": dict(c.pod_labels)}
-            sources.append(peer)
+    """The engine admits its router (and the declared clients, who may also call a replica directly)."""
     port = engines.get(dep.engine).port
-    ingress = [{"from": sources, "ports": [{"port": port, "protocol": "TCP"}]}] if sources else []
+    sources = [{"podSelector": {"matchLabels": selector(dep, "router")}}, *client_peers(dep)]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": f"{dep.name}-clients", "namespace": dep.namespace, "labels": _labels(dep)},
+        "metadata": {"name": f"{dep.name}-clients", "namespace": dep.namespace, "labels": labels(dep, "engine")},
         "spec": {
-            "podSelector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
+            "podSelector": {"matchLabels": selector(dep, "engine")},
             "policyTypes": ["Ingress"],
-            "ingress": ingress,
+            "ingress": [{"from": sources, "ports": [{"port": port, "protocol": "TCP"}]}],
         },
     }
 
 
+def pod_disruption_budget(site: Site, dep: Deployment) -> dict[str, Any]:
+    """At most `max_unavailable` replicas down to voluntary disruption (drains, rollouts); a LeaderWorkerSet
+    replica is all its pods, so the budget counts pods per replica."""
+    pods = layout(site, dep).pods_per_replica
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")},
+        "spec": {
+            "maxUnavailable": dep.max_unavailable * pods,
+            "selector": {"matchLabels": {DEPLOYMENT: dep.name}, "matchExpressions": [_engine_pods()]},
+        },
+    }
+
+
+def _engine_pods() -> dict[str, Any]:
+    return {"key": COMPONENT, "operator": "In", "values": ["engine", "engine-worker"]}
+
+
+def deployment_objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
+    return [
+        *config_maps(site, dep),
+        workload(site, dep),
+        service(dep),
+        network_policy(dep),
+        pod_disruption_budget(site, dep),
+        *router.objects(site, dep),
+        *autoscaling.objects(site, dep),
+        *burst.objects(site, dep),
+    ]
+
+
 def manifests(site: Site) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = [*autoscaling.priority_classes(site)]
     for dep in site.deployments:
-        out += [deployment(site, dep), service(dep), network_policy(dep)]
+        out += deployment_objects(site, dep)
     return out

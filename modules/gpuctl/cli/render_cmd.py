@@ -1,0 +1,70 @@
+"""`gpuctl render SITE -o DIR`: every Kubernetes object gpuctl applies for the site, one file per object, for teams
+that deploy through GitOps. The same objects the Pulumi program declares (gpuctl.render.objects)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from ..fsutil import write_atomic
+from ..loader import load_site
+from ..render import objects
+from ..report import FORMATS
+from ..rules import evaluate
+from .common import ConsoleJson, format_option
+
+# What the last render wrote, so a file whose object is gone is removed (and nothing else in DIR is touched).
+INDEX = ".gpuctl-rendered"
+
+
+def render(
+    site: Annotated[Path, typer.Argument(help="The site.yaml to render.")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Directory to write the files into (created).")],
+    format: Annotated[ConsoleJson, format_option()] = ConsoleJson.console,
+) -> int:
+    """Validate the site, then write each Kubernetes object to DIR/<namespace>/<kind>-<name>.yaml (cluster-scoped
+    ones under cluster/) and the GPU Operator's Helm values to DIR/helm/. Each file is written atomically; files a
+    previous render wrote for objects that no longer exist are removed.
+
+    Stops with the findings (exit 1) when validation finds errors, as provision and the Pulumi program do.
+    """
+    if site.is_dir():
+        raise UsageError(f"{site}: name one site.yaml to render")
+    loaded = load_site(site)
+    result = evaluate(loaded)
+    if result.failed():
+        typer.echo(FORMATS["console"]([result]), err=True, nl=False)
+        typer.echo(f"{site}: validation failed; fix the errors above before rendering", err=True)
+        return 1
+    rendered = objects.files(loaded.site)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a directory")
+    previous = _index(out)
+    for rel, text in rendered.items():
+        write_atomic(out / rel, text)
+    stale = sorted(previous - set(rendered))
+    for rel in stale:
+        (out / rel).unlink(missing_ok=True)
+    write_atomic(out / INDEX, "".join(f"{rel}\n" for rel in sorted(rendered)))
+    if format == "json":
+        typer.echo(json.dumps({"site": loaded.site.name, "files": sorted(rendered), "removed": stale}, indent=2))
+    else:
+        typer.echo(f"{loaded.site.name}: {len(rendered)} files in {out}" + (f", {len(stale)} removed" if stale else ""))
+    return 0
+
+
+def _index(out: Path) -> set[str]:
+    """The files the last render listed, keeping only plain relative paths inside DIR."""
+    try:
+        lines = (out / INDEX).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise UsageError(f"{out / INDEX}: {exc.strerror or exc}") from None
+    return {
+        line for line in lines if line.endswith(".yaml") and not line.startswith("/") and ".." not in line.split("/")
+    }

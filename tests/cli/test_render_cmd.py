@@ -1,0 +1,61 @@
+"""`gpuctl render SITE -o DIR`: one file per object, the same objects the Pulumi program declares, atomically
+written, stale files of a previous render removed, nothing else in DIR touched; bad input is exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from gpuctl.loader import load_site
+from gpuctl.render import objects
+from tests.conftest import EXAMPLE, FAILING
+
+from .test_validate_cli import gpuctl
+
+
+def test_every_object_is_one_file_equal_to_what_pulumi_declares(tmp_path: Path) -> None:
+    out = gpuctl("render", str(EXAMPLE), "-o", str(tmp_path / "out"), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    listed = json.loads(out.stdout)["files"]
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.yaml"))
+    assert listed == written
+    site = load_site(EXAMPLE).site
+    expected = {objects.object_path(o): o for o in objects.site_objects(site)}
+    for rel, obj in expected.items():
+        text = (tmp_path / "out" / rel).read_text()
+        assert text.startswith("# DO NOT EDIT: rendered by `gpuctl render` from site fra1")
+        assert yaml.safe_load(text) == obj
+    assert set(written) == {*expected, "helm/gpu-operator-values.yaml"}
+    assert "inference/scaledobject-llama-70b-chat.yaml" in written and "cluster/runtimeclass-nvidia.yaml" in written
+
+
+def test_a_second_render_removes_only_its_own_stale_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert gpuctl("render", str(EXAMPLE), "-o", str(out)).returncode == 0
+    (out / "README.md").write_text("the team's own file\n")
+    smaller = tmp_path / "site.yaml"
+    text = EXAMPLE.read_text()
+    start = text.index("  - name: llama-8b-batch")
+    smaller.write_text(text[:start] + text[text.index("\nsuppressions:") + 1 :])
+    again = gpuctl("render", str(smaller), "-o", str(out), "--format", "json")
+    assert again.returncode == 0, again.stderr
+    removed = json.loads(again.stdout)["removed"]
+    assert "inference/deployment-llama-8b-batch.yaml" in removed
+    assert not (out / "inference" / "deployment-llama-8b-batch.yaml").exists()
+    assert (out / "README.md").read_text() == "the team's own file\n"
+
+
+def test_validation_errors_stop_the_render(tmp_path: Path) -> None:
+    out = gpuctl("render", str(FAILING), "-o", str(tmp_path / "out"))
+    assert out.returncode == 1 and "validation failed" in out.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_output_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    out = gpuctl("render", str(EXAMPLE), "-o", str(tmp_path / "file"))
+    assert out.returncode == 2 and "is not a directory" in out.stderr and "Traceback" not in out.stderr
+    missing = gpuctl("render", str(EXAMPLE))
+    assert missing.returncode == 2 and "--output" in missing.stderr
