@@ -7,17 +7,19 @@
 #     provision  + provision and verify: ssh client, gpuctl[provision] (Ansible, ansible-runner, mitogen, testinfra)
 #     pulumi     + the Pulumi program and policy pack: gpuctl[pulumi] (the Pulumi CLI itself is not installed)
 #     tco        + tco --chart: gpuctl[tco] (matplotlib)
+#     report     + report, colo compare --chart: gpuctl[report] (jinja2, matplotlib)
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
-#     all        provision, pulumi, tco and lab
+#     all        provision, pulumi, tco, report and lab
 #     dev        + the checks and tests: netplan.io (rendered network configuration), nginx-light (burst gateway
-#                under nginx -t and live), curl (weights staging script), gpuctl[dev], and the real
-#                serving parts of the proof tests (scripts/realparts.sh: vLLM CPU, vllm-router, Prometheus);
-#                prometheus (promtool on the generated rules) and prometheus-alertmanager (observability test)
+#                under nginx -t and live), curl (weights staging script), chromium (the report's browser
+#                test), prometheus (tco --prometheus test), gpuctl[dev], and the real serving parts of the
+#                proof tests (scripts/realparts.sh: vLLM CPU, vllm-router, Prometheus)
+#                prometheus-alertmanager and promtool (the observability rules and lab test)
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '5,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 lab_debs=(mmdebstrap apt-utils gnupg zstd openssh-client iproute2 util-linux)
 security_debs=(haproxy nftables)  # the real mTLS gateway and host packet filter the security tests run
@@ -30,12 +32,12 @@ for part in "${parts[@]}"; do
   case "$part" in
     core) ;;
     provision) debs+=(openssh-client); extras+=(provision) ;;
-    pulumi | tco) extras+=("$part") ;;
+    pulumi | tco | report) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io nginx-light curl prometheus prometheus-alertmanager "${security_debs[@]}"); extras+=(dev); realparts=1 ;;
+    dev) debs+=(netplan.io nginx-light curl chromium prometheus prometheus-alertmanager "${security_debs[@]}"); extras+=(dev); realparts=1 ;;
     -h | --help) usage; exit 0 ;;
-    *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, lab, all or dev" >&2; exit 2 ;;
+    *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, report, lab, all or dev" >&2; exit 2 ;;
   esac
 done
 

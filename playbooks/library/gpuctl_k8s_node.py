@@ -16,9 +16,11 @@ options:
     type: str
     required: true
   state:
-    description: drained (cordon, then evict every pod but DaemonSet and mirror pods) or schedulable (uncordon).
+    description: >-
+      drained (cordon, then evict every pod but DaemonSet and mirror pods), schedulable (uncordon a node provisioning
+      cordoned) or queried (report whether provisioning's cordon mark is on the node; changes nothing).
     type: str
-    choices: [drained, schedulable]
+    choices: [drained, schedulable, queried]
     required: true
   timeout_s:
     description: How long to wait for evicted pods to be gone.
@@ -35,17 +37,21 @@ def main() -> None:
         argument_spec={
             "kubeconfig": {"type": "path", "required": True},
             "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["drained", "schedulable"], "required": True},
+            "state": {"type": "str", "choices": ["drained", "schedulable", "queried"], "required": True},
             "timeout_s": {"type": "int", "default": 600},
         },
         supports_check_mode=True,
     )
     try:
-        from gpuctl.provision.k8s_api import drain, uncordon
+        from gpuctl.provision.k8s_api import cordoned_by_provisioning, drain, uncordon
     except ImportError as exc:
         module.fail_json(msg=f"the controller's Python lacks gpuctl or kubernetes: {exc}")
     p = module.params
     try:
+        if p["state"] == "queried":
+            module.exit_json(
+                changed=False, cordoned_by_provisioning=cordoned_by_provisioning(p["kubeconfig"], p["name"])
+            )
         if p["state"] == "drained":
             changed, evicted = drain(p["kubeconfig"], p["name"], p["timeout_s"], dry_run=module.check_mode)
             module.exit_json(changed=changed, evicted=evicted)

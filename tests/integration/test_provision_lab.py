@@ -100,19 +100,3 @@ def test_network_role_renders_bonds_vlans_and_vfs(lab: core.LabState) -> None:
     vlan = ssh(lab, "lab-l40s-1", "cat /run/systemd/network/10-netplan-bond0.100.netdev")
     assert "Kind=vlan" in vlan and "Id=100" in vlan
     assert "virtual-function-count: 8" in ssh(lab, "lab-l40s-1", "cat /etc/netplan/60-gpuctl.yaml")
-
-
-def test_rolling_driver_upgrade(lab: core.LabState) -> None:
-    new = "550.144.03-0ubuntu1"
-    out = provision(
-        "--playbook", "upgrade_drivers.yml", "-e", f"nvidia_driver_version={new}", "-e", "gpuctl_max_unavailable=1"
-    )
-    assert out["rc"] == 0
-    for host in ("lab-dgx-1", "lab-l40s-1", "lab-l40s-2", "lab-l4-1"):
-        versions = set(ssh(lab, host, "nvidia-smi --query-gpu=driver_version --format=csv,noheader").split())
-        assert versions == {"550.144.03"}
-    fm = ssh(lab, "lab-dgx-1", "dpkg-query -W -f='${Version}' nvidia-fabricmanager-550")
-    assert fm == new, "fabric manager upgraded with the driver"
-    # the roll went host by host
-    events = out["hosts"]
-    assert set(events) == {"lab-dgx-1", "lab-l40s-1", "lab-l40s-2", "lab-l4-1"}

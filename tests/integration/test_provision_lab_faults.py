@@ -5,11 +5,7 @@ Runs after test_provision_lab.py (same session lab), so the hosts start provisio
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -112,30 +108,3 @@ def test_gpu_mismatch_is_named_by_verify(lab: core.LabState) -> None:
         assert "sees 4× NVIDIA L4 (23034 MiB); declared 4× NVIDIA L40S (46068 MiB)" in gpus["message"]
     finally:
         faults.inject(lab, "lab-l40s-2", gpus=original["gpus"])
-
-
-def test_interrupted_run_is_resumed(lab: core.LabState) -> None:
-    for host in ("lab-l40s-1", "lab-l4-1"):
-        ssh(lab, host, "apt-get remove -y -qq datacenter-gpu-manager dcgm-exporter >/dev/null")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from gpuctl.cli.app import main; main()",
-            "provision",
-            "lab-a",
-            "--site",
-            str(LAB_SITE),
-            "--lab",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    time.sleep(6)  # past fact gathering, inside the roles
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    resumed = provision("--resume")
-    assert resumed["rc"] == 0
-    assert {"lab-l40s-1", "lab-l4-1"} <= set(resumed["hosts"])
-    assert failing_checks() == set()

@@ -4,7 +4,6 @@ the controller, not the inventory, the journal, the run's artifacts or gpuctl's 
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
@@ -58,17 +57,17 @@ def files_containing(root: Path, needle: bytes) -> list[str]:
     return hits
 
 
-def test_join_command_secret_reaches_hosts_only(lab: core.LabState, tmp_path: Path) -> None:
-    canary = f"gpuctl-canary-{uuid.uuid4().hex}"
-    # The "join command" leaves proof that it ran (kubelet.conf, what the role's `creates:` looks for); the canary
-    # rides along as the shell's $0.
-    join = f"/bin/sh -c 'mkdir -p /etc/kubernetes && echo joined > {KUBELET_CONF}' {canary}"
+def test_bootstrap_token_secret_reaches_hosts_only(lab: core.LabState, tmp_path: Path) -> None:
+    """The lab API's real bootstrap token, given through the secrets file: the nodes join with it, and it is never on
+    a controller process's command line or environment, in the run's output or in a file gpuctl keeps."""
+    assert lab.bootstrap_token_file
+    canary = Path(lab.bootstrap_token_file).read_text().strip()
     secrets = tmp_path / "secrets.yml"
-    secrets.write_text(f'kubernetes_node_join_command: "{join}"\n')
+    secrets.write_text(f'kubernetes_node_bootstrap_token: "{canary}"\n')
     secrets.chmod(0o600)
     hosts = [h.name for h in lab.hosts]
     for host in hosts:
-        ssh(lab, host, f"rm -f {KUBELET_CONF}")
+        ssh(lab, host, f"/etc/init.d/kubelet stop >/dev/null 2>&1; rm -f {KUBELET_CONF}")
 
     sampler = ProcessSampler(canary.encode())
     sampler.start()
@@ -80,26 +79,24 @@ def test_join_command_secret_reaches_hosts_only(lab: core.LabState, tmp_path: Pa
     finally:
         sampler.stop.set()
         sampler.join()
-    try:
-        assert out.returncode == 0, out.stdout + out.stderr
-        for host in hosts:
-            assert ssh(lab, host, f"cat {KUBELET_CONF}").strip() == "joined", f"{host}: the join command did not run"
-        assert sampler.samples > 10, "the process sampler hardly ran"
-        print(f"canary: {sampler.samples} process samples during the run")
-        assert sampler.hits == [], f"secret on a controller process: {sampler.hits}"
-        assert canary not in out.stdout + out.stderr
-        needle = canary.encode()
-        leaked = files_containing(STATE_DIR, needle) + files_containing(LAB_SITE.parent, needle)
-        assert leaked == [], f"secret written to {leaked}"
-        assert not (STATE_DIR / "lab" / "runner" / "env").exists(), "the extra-vars file outlived the run"
-    finally:
-        for host in hosts:
-            ssh(lab, host, f"rm -f {KUBELET_CONF}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for host in hosts:
+        assert ssh(lab, host, f"stat -c %a {KUBELET_CONF}").strip() == "600", f"{host}: did not join"
+        assert ssh(lab, host, "ls /etc/kubernetes").split().count("gpuctl-join.yaml") == 0, "JoinConfiguration kept"
+    assert sampler.samples > 10, "the process sampler hardly ran"
+    print(f"canary: {sampler.samples} process samples during the run")
+    assert sampler.hits == [], f"secret on a controller process: {sampler.hits}"
+    assert canary not in out.stdout + out.stderr
+    needle = canary.encode()
+    leaked = files_containing(STATE_DIR, needle) + files_containing(LAB_SITE.parent, needle)
+    assert leaked == [], f"secret written to {leaked}"
+    assert not (STATE_DIR / "lab" / "runner" / "env").exists(), "the extra-vars file outlived the run"
 
 
 def test_secret_on_the_command_line_is_refused(tmp_path: Path) -> None:
     out = gpuctl(
-        "provision", "lab-a", "--site", str(LAB_SITE), "--lab", "-e", "kubernetes_node_join_command=kubeadm join x",
+        "provision", "lab-a", "--site", str(LAB_SITE), "--lab",
+        "-e", "kubernetes_node_bootstrap_token=abcdef.0123456789abcdef",
     )  # fmt: skip
     assert out.returncode == 2
     assert "--secrets-file" in out.stderr and "Traceback" not in out.stderr
@@ -107,8 +104,8 @@ def test_secret_on_the_command_line_is_refused(tmp_path: Path) -> None:
 
 def test_world_readable_secrets_file_is_refused(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets.yml"
-    secrets.write_text("kubernetes_node_join_command: kubeadm join x\n")
+    secrets.write_text("kubernetes_node_bootstrap_token: abcdef.0123456789abcdef\n")
     secrets.chmod(0o644)
     out = gpuctl("provision", "lab-a", "--site", str(LAB_SITE), "--lab", "--secrets-file", str(secrets))
     assert out.returncode == 2
-    assert "chmod 600" in out.stderr and "kubeadm join x" not in out.stderr
+    assert "chmod 600" in out.stderr and "0123456789abcdef" not in out.stderr

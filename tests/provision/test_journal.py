@@ -1,4 +1,5 @@
-"""The run journal: which hosts `--resume` picks after runs that ended, failed, were killed, or failed verify."""
+"""The run journal: which hosts `--resume` picks after runs that ended, failed, were killed, or failed verify;
+records per target and per host."""
 
 from __future__ import annotations
 
@@ -19,37 +20,39 @@ def test_no_journal_means_nothing_to_resume(tmp_path: Path) -> None:
 def test_a_run_that_ended_ok_everywhere_leaves_nothing(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.json")
     j.start_run("r1", "all", HOSTS)
-    j.finish_run(dict.fromkeys(HOSTS, "ok"))
+    j.finish_run("r1", "all", dict.fromkeys(HOSTS, "ok"))
     assert j.resumable() == []
 
 
-def test_a_killed_run_leaves_every_host_pending(tmp_path: Path) -> None:
+def test_a_killed_run_leaves_its_unfinished_hosts_pending(tmp_path: Path) -> None:
     path = tmp_path / "journal.json"
-    Journal(path).start_run("r1", "rack-a", ["h2", "h1"])  # the controller dies here: finish_run never runs
+    j = Journal(path)
+    j.start_run("r1", "rack-a", ["h2", "h1", "h3"])
+    j.host_finished("r1", "h2", "ok")  # h2's batch ended; then the controller dies: finish_run never runs
     reread = Journal(path)
-    assert reread.data["last_run"]["hosts"] == {"h1": "pending", "h2": "pending"}
-    assert reread.data["last_run"]["finished"] is None
-    assert reread.resumable() == ["h1", "h2"]
+    assert {h: r["status"] for h, r in reread.data["hosts"].items()} == {"h1": "pending", "h2": "ok", "h3": "pending"}
+    assert reread.data["runs"]["rack-a"]["finished"] is None
+    assert reread.resumable() == ["h1", "h3"]
 
 
 def test_failed_and_unreachable_hosts_are_resumed_ok_ones_not(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.json")
     j.start_run("r1", "all", HOSTS)
-    j.finish_run({"h1": "ok", "h2": "failed", "h3": "unreachable", "h4": "ok"})
+    j.finish_run("r1", "all", {"h1": "ok", "h2": "failed", "h3": "unreachable", "h4": "ok"})
     assert j.resumable() == ["h2", "h3"]
 
 
 def test_a_host_the_run_never_reported_stays_pending(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.json")
     j.start_run("r1", "all", HOSTS)
-    j.finish_run({"h1": "ok", "h2": "ok"})  # h3, h4 absent from the stats
+    j.finish_run("r1", "all", {"h1": "ok", "h2": "ok"})  # h3, h4 absent from the stats
     assert j.resumable() == ["h3", "h4"]
 
 
 def test_a_failed_verify_adds_hosts_the_run_found_ok(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.json")
     j.start_run("r1", "all", HOSTS)
-    j.finish_run({"h1": "ok", "h2": "failed", "h3": "ok", "h4": "ok"})
+    j.finish_run("r1", "all", {"h1": "ok", "h2": "failed", "h3": "ok", "h4": "ok"})
     j.record_verify({"h1": "passed", "h2": "passed", "h3": "failed", "h4": "passed"})
     # h2: its run failed (a passing verify does not clear that); h3: its verify failed.
     assert j.resumable() == ["h2", "h3"]
@@ -61,18 +64,29 @@ def test_verify_alone_without_any_run(tmp_path: Path) -> None:
     assert j.resumable() == ["h1"]
 
 
-def test_a_new_run_replaces_the_last_one_and_verify_persists(tmp_path: Path) -> None:
+def test_runs_of_two_targets_keep_each_others_records(tmp_path: Path) -> None:
+    path = tmp_path / "journal.json"
+    a, b = Journal(path), Journal(path)  # two runs, each with its own view of the file
+    a.start_run("ra", "rack-a", ["a1", "a2"])
+    b.start_run("rb", "rack-b", ["b1"])
+    a.finish_run("ra", "rack-a", {"a1": "ok", "a2": "failed"})
+    b.finish_run("rb", "rack-b", {"b1": "ok"})
+    reread = Journal(path)
+    assert set(reread.data["runs"]) == {"rack-a", "rack-b"}
+    assert reread.data["runs"]["rack-a"]["id"] == "ra" and reread.data["runs"]["rack-b"]["id"] == "rb"
+    assert reread.resumable() == ["a2"]
+
+
+def test_verify_persists_across_runs(tmp_path: Path) -> None:
     path = tmp_path / "journal.json"
     j = Journal(path)
     j.start_run("r1", "all", HOSTS)
-    j.finish_run({"h1": "failed", "h2": "failed", "h3": "ok", "h4": "ok"})
+    j.finish_run("r1", "all", {"h1": "failed", "h2": "failed", "h3": "ok", "h4": "ok"})
     j.record_verify({"h4": "failed"})
     j.start_run("r2", "h1,h2", ["h1", "h2"])  # --resume
-    j.finish_run({"h1": "ok", "h2": "ok"})
+    j.finish_run("r2", "h1,h2", {"h1": "ok", "h2": "ok"})
     reread = Journal(path)
-    assert reread.data["last_run"]["id"] == "r2"
-    assert reread.data["last_run"]["target"] == "h1,h2"
-    assert set(reread.data["last_run"]["hosts"]) == {"h1", "h2"}
+    assert reread.data["hosts"]["h1"] == {"status": "ok", "run": "r2", "target": "h1,h2"}
     assert reread.resumable() == ["h4"]  # the earlier verify failure still stands
     reread.record_verify({"h4": "passed"})
     assert Journal(path).resumable() == []
@@ -80,9 +94,9 @@ def test_a_new_run_replaces_the_last_one_and_verify_persists(tmp_path: Path) -> 
 
 def test_finish_without_start_records_the_statuses(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.json")
-    j.finish_run({"h1": "unreachable"})
+    j.finish_run("r1", "all", {"h1": "unreachable"})
     assert j.resumable() == ["h1"]
-    assert j.data["last_run"]["finished"] is not None
+    assert j.data["runs"]["all"]["finished"] is not None
 
 
 def test_the_file_is_json_and_sorted(tmp_path: Path) -> None:
@@ -92,5 +106,4 @@ def test_the_file_is_json_and_sorted(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.endswith("\n")
     data = json.loads(text)
-    assert list(data["last_run"]) == sorted(data["last_run"])
-    assert list(data["last_run"]["hosts"]) == ["a", "b"]
+    assert list(data["hosts"]) == ["a", "b"]

@@ -71,3 +71,22 @@ def test_drain_gives_up_when_a_pdb_never_allows(api: tuple[Server, str]) -> None
     with pytest.raises(RuntimeError, match="HTTP 429"):
         drain(kubeconfig, "n1", timeout_s=3)
     assert server.cluster.pods_on("n1") == ["inference/stuck"]
+
+
+def test_provisioning_uncordons_only_what_it_cordoned(api: tuple[Server, str]) -> None:
+    from gpuctl.provision.k8s_api import CORDONED_BY, cordoned_by_provisioning
+
+    server, kubeconfig = api
+    c = server.cluster
+    c.add_node("mine")
+    c.add_node("burnin-failed")
+    drain(kubeconfig, "mine", timeout_s=5)
+    assert c.get("nodes", None, "mine")["metadata"]["annotations"] == {CORDONED_BY: "provision"}
+    assert cordoned_by_provisioning(kubeconfig, "mine") and not cordoned_by_provisioning(kubeconfig, "gone")
+    # burn-in cordoned this one (no mark): provisioning leaves it cordoned
+    c.get("nodes", None, "burnin-failed")["spec"]["unschedulable"] = True
+    assert uncordon(kubeconfig, "burnin-failed") is False
+    assert c.get("nodes", None, "burnin-failed")["spec"]["unschedulable"] is True
+    assert uncordon(kubeconfig, "mine") is True
+    node = c.get("nodes", None, "mine")
+    assert node["spec"]["unschedulable"] is False and CORDONED_BY not in node["metadata"].get("annotations", {})

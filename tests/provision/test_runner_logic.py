@@ -270,3 +270,49 @@ def test_a_missing_ansible_playbook_names_what_to_install(tmp_path, monkeypatch)
         f"ansible-playbook not found beside {python} or on PATH: install gpuctl with its provisioning extra into "
         f"the same environment (`{python} -m pip install 'gpuctl[provision]'`, or `pipx install 'gpuctl[provision]'`)"
     )
+
+
+# ----- day 2: the spec owns versions, one run per site -----
+
+
+def test_version_overrides_are_refused_naming_the_spec_field() -> None:
+    with pytest.raises(runner.SpecOwned) as err:
+        runner.refuse_spec_owned({"nvidia_driver_version": "550.144.03-0ubuntu1", "gpuctl_max_unavailable": 1})
+    assert err.value.exit_code == 2
+    assert "nvidia_driver_version -> provisioning.driver_version" in err.value.message
+    runner.refuse_spec_owned({"gpuctl_max_unavailable": 1})  # not a version: allowed
+
+
+def test_a_second_run_of_the_same_site_is_refused_naming_the_first(tmp_path: Path) -> None:
+    import multiprocessing
+    import time
+
+    ready = multiprocessing.Event()
+    done = multiprocessing.Event()
+
+    def hold() -> None:
+        with runner.site_lock(tmp_path, "lab"):
+            ready.set()
+            done.wait(30)
+
+    proc = multiprocessing.get_context("fork").Process(target=hold)
+    proc.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(runner.ProvisionLocked) as err, runner.site_lock(tmp_path, "lab"):
+            pass
+        assert err.value.exit_code == 2
+        assert f"another gpuctl provision run holds site lab: pid {proc.pid}, started 20" in err.value.message
+        assert "command `" in err.value.message
+    finally:
+        done.set()
+        proc.join(30)
+    time.sleep(0.1)
+    with runner.site_lock(tmp_path, "lab"):  # free again once the first run ended
+        pass
+
+
+def test_each_run_has_its_own_control_path_directory(tmp_path: Path) -> None:
+    a = runner.ansible_env(tmp_path, "run-a")["ANSIBLE_SSH_CONTROL_PATH_DIR"]
+    b = runner.ansible_env(tmp_path, "run-b")["ANSIBLE_SSH_CONTROL_PATH_DIR"]
+    assert a != b and Path(a).is_dir() and Path(a).stat().st_mode & 0o777 == 0o700

@@ -2,10 +2,15 @@
 tests/conftest.py (so other test directories can use them too):
 
 - `tiny_model`: the tiny Llama directory (built once, cached beside the vLLM venv);
-- `realparts`: two real vLLM replicas started with the arguments gpuctl rendered for the test deployment
-  (tests/realparts/rendered.py lists the substitutions), the real vllm-router in front of them, and a real
-  Prometheus on loopback scraping both replicas and the router. One start per session; every process is
-  stopped by PID at the end, also when a start fails.
+- `realparts` (a RealParts): the real vLLM replicas started with the arguments gpuctl rendered for the test
+  deployment (tests/realparts/rendered.py lists the substitutions; `.replicas[i].url`), the real vllm-router in
+  front of them with its rendered command (`.router_url`, `.router_metrics_url`), and a real Prometheus on
+  loopback scraping both replicas (job `vllm`) and the router (job `vllm-router`) every second
+  (`.prometheus_url`); `.processes.logs` is the session's directory with every process's log. As a test left it;
+- `serving`: the same, after restarting any replica an earlier test killed;
+- `burst_gateway` (a BurstGateway): the rendered nginx burst gateway in front of the router (`.url`) and the
+  cloud stand-in it overflows to (`.standin_url`), started on first use.
+One start per session; every process is stopped by PID at the end, also when a start fails.
 
 Without the parts (scripts/realparts.sh not run) the tests skip, except in CI or with GPUCTL_REQUIRE_LAB=1, where
 a missing part is a failure.
@@ -15,10 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import secrets
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,8 +34,10 @@ import pytest
 from . import parts, rendered
 
 TINY_MODEL_SCRIPT = Path(__file__).with_name("tiny_model.py")
-REPLICAS = 2
-REPLICA_READY_S = 600.0  # 26 s alone on two idle cores; CI shares them with nothing, a developer's machine may not
+CLOUD_STANDIN = Path(__file__).with_name("cloud_standin.py")
+TIMINGS_S: dict[str, float] = {}  # what the session's parts took to start, printed at the end of the run
+# 26 s alone on two idle cores; measured 564 s for two at once while eight developers shared the cores.
+REPLICA_READY_S = 900.0
 SCRAPE_INTERVAL_S = 1
 
 
@@ -46,8 +56,10 @@ def tiny_model() -> Path:
     digest = hashlib.sha256(TINY_MODEL_SCRIPT.read_bytes()).hexdigest()[:12]
     out = parts.VENV / "models" / f"tiny-llama-{digest}"
     if not (out / "config.json").is_file():
+        t0 = time.monotonic()
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(parts.PYTHON), str(TINY_MODEL_SCRIPT), str(out)], check=True, timeout=300)
+        TIMINGS_S["tiny model built"] = time.monotonic() - t0
     return out
 
 
@@ -75,11 +87,10 @@ class RealParts:
     router_url: str = ""
     router_metrics_url: str = ""
     prometheus_url: str = ""
-    timings_s: dict[str, float] = field(default_factory=dict)
 
     def start_replica(self, i: int) -> None:
         r = self.replicas[i]
-        r.proc = self.processes.start(f"replica-{i}-{time.monotonic_ns()}", r.argv, rendered.REPLICA_ENV)
+        r.proc = self.processes.start(f"replica-{i}-{time.monotonic_ns()}", r.argv, self.deployment.replica_env())
 
     def wait_replicas(self) -> None:
         for r in self.replicas:
@@ -121,10 +132,9 @@ def prometheus_config(path: Path, replica_ports: list[int], router_metrics_port:
 
 def _start(stack: RealParts, workdir: Path, tiny: Path) -> None:
     t0 = time.monotonic()
-    for i in range(REPLICAS):
+    for i in range(stack.deployment.deployment.replicas):
         port = parts.free_port()
-        argv = rendered.replica_argv(stack.deployment.replica_args(), tiny, port)
-        stack.replicas.append(Replica(port, argv))
+        stack.replicas.append(Replica(port, stack.deployment.engine_argv(tiny, port)))
         stack.start_replica(i)
 
     router_port, metrics_port, prom_port = parts.free_port(), parts.free_port(), parts.free_port()
@@ -143,14 +153,14 @@ def _start(stack: RealParts, workdir: Path, tiny: Path) -> None:
     parts.wait_until_ready(prom, f"{stack.prometheus_url}/-/ready", 60)
 
     stack.wait_replicas()
-    stack.timings_s["replicas_ready"] = time.monotonic() - t0
+    TIMINGS_S["replicas ready"] = time.monotonic() - t0
 
-    router_argv = rendered.router_argv(stack.deployment, [r.url for r in stack.replicas], router_port, metrics_port)
+    router_argv = stack.deployment.router_argv([r.url for r in stack.replicas], router_port, metrics_port)
     router = stack.processes.start("vllm-router", router_argv)
     stack.router_url = f"http://127.0.0.1:{router_port}"
     stack.router_metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     parts.wait_until_ready(router, f"{stack.router_url}/health", 60)
-    stack.timings_s["all_ready"] = time.monotonic() - t0
+    TIMINGS_S["replicas, Prometheus and router ready"] = time.monotonic() - t0
 
 
 @pytest.fixture(scope="session")
@@ -169,3 +179,60 @@ def serving(realparts: RealParts) -> RealParts:
     """The running parts with every replica up (restarting any an earlier test killed)."""
     realparts.restore()
     return realparts
+
+
+@dataclass
+class BurstGateway:
+    """The rendered nginx burst gateway in front of the router, and the cloud stand-in it overflows to."""
+
+    url: str
+    standin_url: str
+    nginx: parts.Proc
+
+    def routes(self) -> list[str]:
+        """`route=` of every request in the gateway's access log (gpuctl's log format), oldest first."""
+        return re.findall(r" route=(\w+) ", self.nginx.log.read_text(errors="replace"))
+
+    def routes_since(self, seen: int, count: int, timeout_s: float = 10.0) -> list[str]:
+        """The routes logged after the first `seen`, once `count` are there (nginx logs after it answers)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.routes()) < seen + count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.routes()[seen:]
+
+
+@pytest.fixture(scope="session")
+def burst_gateway(realparts: RealParts) -> BurstGateway:
+    t0 = time.monotonic()
+    dep = realparts.deployment
+    workdir = realparts.processes.logs / "gateway"
+    workdir.mkdir()
+    key_file = workdir / "burst-api-key"
+    key_file.touch(mode=0o600)
+    key_file.write_text(secrets.token_hex(24))
+    # The rendered init container writes the credential's nginx include, as in the pod.
+    auth = workdir / "auth.conf"
+    env = {"PATH": os.environ["PATH"], "API_KEY": key_file.read_text()}
+    subprocess.run(dep.gateway_auth_script(auth), env=env, check=True)
+
+    standin_port, gateway_port = parts.free_port(), parts.free_port()
+    standin_argv = [sys.executable, str(CLOUD_STANDIN), "--port", str(standin_port)]
+    standin_argv += ["--model", dep.served_model, "--api-key-file", str(key_file)]
+    standin = realparts.processes.start("cloud-standin", standin_argv)
+    standin_url = f"http://127.0.0.1:{standin_port}"
+    parts.wait_until_ready(standin, f"{standin_url}/health", 30)
+
+    config = workdir / "nginx.conf"
+    config.write_text(dep.gateway_config(realparts.router_url, f"{standin_url}/v1", workdir, gateway_port))
+    nginx = realparts.processes.start("nginx-gateway", rendered.gateway_argv(dep, config))
+    url = f"http://127.0.0.1:{gateway_port}"
+    parts.wait_until_ready(nginx, f"{url}/healthz", 30)
+    TIMINGS_S["burst gateway and cloud stand-in ready"] = time.monotonic() - t0
+    return BurstGateway(url, standin_url, nginx)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if TIMINGS_S:
+        terminalreporter.write_sep("-", "real parts start-up")
+        for what, seconds in TIMINGS_S.items():
+            terminalreporter.write_line(f"{what}: {seconds:.1f} s")

@@ -34,9 +34,9 @@ def missing_parts() -> str | None:
     """Why the real parts cannot run here, or None."""
     if not STAMP.is_file():
         return f"vLLM CPU and vllm-router are not installed in {VENV}: {INSTALL_HINT}"
-    for tool in ("prometheus", "promtool"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (Debian package prometheus): {INSTALL_HINT}"
+    for tool, package in (("prometheus", "prometheus"), ("nginx", "nginx-light")):
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+            return f"{tool} is not installed (Debian package {package}): {INSTALL_HINT}"
     return None
 
 

@@ -1,15 +1,19 @@
-"""What gpuctl rendered for the proof's test deployment, turned into loopback command lines by the documented
-substitutions only. This is the one place the proof reads gpuctl's rendering; everything else in the command
-lines comes from gpuctl unchanged, and the real parts' own argument parsers reject what they do not accept.
+"""What gpuctl rendered for the proof's test deployment (tests/realparts/site.yaml), turned into loopback command
+lines by the documented substitutions only. This is the one place the proof reads gpuctl's rendering; everything
+else comes from gpuctl unchanged, and the real parts' own parsers reject what they do not accept.
 
-Substitutions on a replica (the rendered Deployment's container args), and why:
+Every substitution, and why:
+- the interpreter: the rendered `python3 -m vllm.entrypoints.openai.api_server` runs with the vLLM venv's python;
 - `--model /models/<id>` -> the tiny model's directory: no hub here, a tiny Llama built locally stands in;
-- `--port 8000` -> a free loopback port, plus `--host 127.0.0.1`: loopback only, many processes on one machine;
+- `--port N` -> a free loopback port, plus `--host 127.0.0.1`: loopback only, many processes on one machine
+  (the router, its metrics, the gateway and Prometheus likewise: `0.0.0.0` -> `127.0.0.1`, fixed ports -> free);
 - `--gpu-memory-utilization F` -> `--kv-cache-memory-bytes 64 MiB`: vLLM CPU sees one ~9 GiB NUMA node, and a
   fraction of it either refuses to start or takes gigabytes per replica;
 - `--enforce-eager` added: start-up 26 s instead of 49 s (no graph capture);
-- `--max-num-seqs` set to 1 (replaced if rendered): a saturation point two CPU cores can exceed.
-The image's entry point (`python3 -m vllm.entrypoints.openai.api_server`) runs from the vLLM venv.
+- the router lists the replicas (`--worker-urls`, gpuctl's own `router_command(..., worker_urls)`) instead of
+  discovering pods through a Kubernetes API there is none of here;
+- the burst endpoint's URL -> the loopback cloud stand-in (tests/realparts/cloud_standin.py), and the gateway's
+  paths (config, auth include, run dir) -> the session's temporary directory.
 """
 
 from __future__ import annotations
@@ -21,17 +25,21 @@ from typing import Any
 
 from gpuctl.loader.site import load_site
 from gpuctl.model import Deployment, Site
-from gpuctl.render import objects
+from gpuctl.render import burst, objects, router
 
 from . import parts
 
 SITE_FILE = Path(__file__).with_name("site.yaml")
 DEPLOYMENT = "tiny-chat"
 KV_CACHE_BYTES = 64 * 2**20  # 32,768 tokens of the tiny model: every test request fits many times over
-MAX_NUM_SEQS = 1
+ENGINE_COMMAND = ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+# Added to the rendered environment: vLLM's usage reporting stays off on a test machine.
+NO_TELEMETRY = {"VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+# The environment of a replica started outside the fixtures (the rendered one is HF_HUB_OFFLINE=1: never a hub).
+REPLICA_ENV = {"HF_HUB_OFFLINE": "1", **NO_TELEMETRY}
 
 
-class RenderingChanged(AssertionError):
+class RenderingChangedError(AssertionError):
     """gpuctl no longer renders what a substitution replaces: the proof must be looked at, not silently pass."""
 
 
@@ -42,22 +50,81 @@ class TestDeployment:
 
     @property
     def served_model(self) -> str:
-        return _flag(self.replica_args(), "--served-model-name")
+        return flag_value(self.replica_args(), "--served-model-name")
 
     def site_objects(self) -> list[dict[str, Any]]:
         return objects.site_objects(self.site)
 
-    def rendered(self, kind: str) -> dict[str, Any]:
-        """The one rendered object of this kind for the test deployment."""
-        found = [o for o in self.site_objects() if o["kind"] == kind and o["metadata"]["name"] == self.deployment.name]
+    def rendered(self, kind: str, name: str | None = None) -> dict[str, Any]:
+        """The one rendered object of this kind and name (default: the deployment's name)."""
+        name = name or self.deployment.name
+        found = [o for o in self.site_objects() if o["kind"] == kind and o["metadata"]["name"] == name]
         if len(found) != 1:
-            raise RenderingChanged(f"{len(found)} rendered {kind} objects named {self.deployment.name}")
+            raise RenderingChangedError(f"{len(found)} rendered {kind} objects named {name}")
         return found[0]
+
+    def container(self, deployment_name: str | None = None, init: bool = False) -> dict[str, Any]:
+        spec = self.rendered("Deployment", deployment_name)["spec"]["template"]["spec"]
+        return dict(spec["initContainers" if init else "containers"][0])
 
     def replica_args(self) -> list[str]:
         """The engine container's args exactly as rendered in the Deployment."""
-        containers = self.rendered("Deployment")["spec"]["template"]["spec"]["containers"]
-        return list(containers[0]["args"])
+        return list(self.container()["args"])
+
+    def replica_env(self) -> dict[str, str]:
+        """The engine container's rendered environment, plus NO_TELEMETRY."""
+        return {**{e["name"]: e["value"] for e in self.container().get("env", []) if "value" in e}, **NO_TELEMETRY}
+
+    def engine_argv(self, model_dir: Path, port: int) -> list[str]:
+        """One replica's command line from the rendered engine container (command and args)."""
+        container = self.container()
+        if list(container["command"]) != ENGINE_COMMAND:
+            raise RenderingChangedError(f"the engine command is {container['command']}, not {ENGINE_COMMAND}")
+        return replica_argv(container["args"], model_dir, port)
+
+    def router_argv(self, worker_urls: Sequence[str], port: int, metrics_port: int) -> list[str]:
+        """The router's rendered command with `--worker-urls` for discovery, on loopback."""
+        container = self.container(router.name(self.deployment))
+        in_cluster = [*container["command"], *container["args"]]
+        if in_cluster != router.router_command(self.site, self.deployment):
+            raise RenderingChangedError("the router Deployment no longer runs router_command()")
+        argv = router.router_command(self.site, self.deployment, list(worker_urls))
+        argv = replace(argv, "--host", "127.0.0.1", was="0.0.0.0")
+        argv = replace(argv, "--port", str(port))
+        argv = replace(argv, "--prometheus-host", "127.0.0.1", was="0.0.0.0")
+        argv = replace(argv, "--prometheus-port", str(metrics_port))
+        if argv[0] != "vllm-router":
+            raise RenderingChangedError(f"the router command is {argv[0]}, not vllm-router")
+        return [str(parts.ROUTER), *argv[1:]]
+
+    def scaled_object(self) -> dict[str, Any]:
+        return self.rendered("ScaledObject")
+
+    def gateway_config(self, router_url: str, burst_url: str, workdir: Path, port: int) -> str:
+        """nginx.conf of the burst gateway, with the burst URL pointing at the loopback stand-in."""
+        spec = self.deployment.burst
+        if spec is None:
+            raise RenderingChangedError("the test deployment has no burst endpoint")
+        local = self.deployment.model_copy(update={"burst": spec.model_copy(update={"url": burst_url})})
+        in_cluster = self.rendered("ConfigMap", burst.name(self.deployment))["data"]["nginx.conf"]
+        if in_cluster != burst.gateway_config(self.site, self.deployment):
+            raise RenderingChangedError("the gateway ConfigMap no longer holds gateway_config()")
+        return burst.gateway_config(
+            self.site,
+            local,
+            router_url=router_url,
+            auth_file=str(workdir / "auth.conf"),
+            run_dir=str(workdir),
+            listen=f"127.0.0.1:{port}",
+        )
+
+    def gateway_auth_script(self, auth_file: Path) -> list[str]:
+        """The rendered init container that writes the burst credential's nginx include, writing to auth_file."""
+        init = self.container(burst.name(self.deployment), init=True)
+        command = list(init["command"])
+        if burst.AUTH_FILE not in command[-1]:
+            raise RenderingChangedError(f"the gateway's init container no longer writes {burst.AUTH_FILE}")
+        return [*command[:-1], command[-1].replace(burst.AUTH_FILE, str(auth_file))]
 
 
 def load() -> TestDeployment:
@@ -65,57 +132,43 @@ def load() -> TestDeployment:
     return TestDeployment(site, next(d for d in site.deployments if d.name == DEPLOYMENT))
 
 
-def _flag(args: Sequence[str], flag: str) -> str:
+def flag_value(args: Sequence[str], flag: str) -> str:
     if flag not in args:
-        raise RenderingChanged(f"the rendered arguments have no {flag}: {' '.join(args)}")
+        raise RenderingChangedError(f"the rendered arguments have no {flag}: {' '.join(args)}")
     return args[list(args).index(flag) + 1]
 
 
-def _drop(args: list[str], flag: str, *, required: bool) -> list[str]:
-    if flag not in args:
-        if required:
-            raise RenderingChanged(f"the rendered arguments have no {flag}: {' '.join(args)}")
-        return args
-    i = args.index(flag)
-    return args[:i] + args[i + 2 :]
+def replace(args: Sequence[str], flag: str, value: str, was: str | None = None) -> list[str]:
+    """args with flag's value replaced; fails if the flag is missing (or its rendered value is not `was`)."""
+    old = flag_value(args, flag)
+    if was is not None and old != was:
+        raise RenderingChangedError(f"{flag} is rendered as {old}, not {was}")
+    out = list(args)
+    out[out.index(flag) + 1] = value
+    return out
+
+
+def drop(args: Sequence[str], flag: str) -> list[str]:
+    flag_value(args, flag)
+    i = list(args).index(flag)
+    return [*args[:i], *args[i + 2 :]]
 
 
 def replica_argv(rendered: Sequence[str], model_dir: Path, port: int) -> list[str]:
-    """The command line of one replica on loopback: the rendered args with the substitutions above."""
-    args = list(rendered)
-    if not _flag(args, "--model").startswith("/models/"):
-        raise RenderingChanged(f"--model is not under the model cache: {_flag(args, '--model')}")
-    args = _drop(args, "--model", required=True)
-    args = _drop(args, "--port", required=True)
-    args = _drop(args, "--gpu-memory-utilization", required=True)
-    args = _drop(args, "--max-num-seqs", required=False)
-    substituted = ["--model", str(model_dir), "--host", "127.0.0.1", "--port", str(port)]
-    cpu = ["--kv-cache-memory-bytes", str(KV_CACHE_BYTES), "--enforce-eager", "--max-num-seqs", str(MAX_NUM_SEQS)]
-    return [str(parts.PYTHON), "-m", "vllm.entrypoints.openai.api_server", *substituted, *args, *cpu]
+    """The command line of one replica on loopback: the engine command and the rendered args with the
+    substitutions above (TestDeployment.engine_argv also checks the rendered command is the one run here)."""
+    if not flag_value(rendered, "--model").startswith("/models/"):
+        raise RenderingChangedError(f"--model is not under the model cache: {flag_value(rendered, '--model')}")
+    args = replace(rendered, "--model", str(model_dir))
+    args = replace(args, "--port", str(port))
+    args = drop(args, "--gpu-memory-utilization")
+    cpu = ["--host", "127.0.0.1", "--kv-cache-memory-bytes", str(KV_CACHE_BYTES), "--enforce-eager"]
+    return [str(parts.PYTHON), *ENGINE_COMMAND[1:], *args, *cpu]
 
 
-REPLICA_ENV = {
-    "HF_HUB_OFFLINE": "1",  # never reach for a hub: the model is a local directory
-    "VLLM_NO_USAGE_STATS": "1",
-    "DO_NOT_TRACK": "1",
-}
-
-
-# PENDING render.serving's router (helper 12a): until gpuctl renders the router, these are the flags the proof
-# runs vllm-router with; the function is replaced by the rendered router arguments (with `--worker-urls` standing
-# in for Kubernetes discovery, and host/ports on loopback) as soon as they are on main.
-PENDING_ROUTER_FLAGS = ["--policy", "round_robin", "--health-check-interval-secs", "2"]
-
-
-def router_argv(dep: TestDeployment, worker_urls: Sequence[str], port: int, metrics_port: int) -> list[str]:
-    """vllm-router in front of the replicas, on loopback."""
-    loopback = ["--host", "127.0.0.1", "--port", str(port), "--prometheus-host", "127.0.0.1"]
-    return [
-        str(parts.ROUTER),
-        *loopback,
-        "--prometheus-port",
-        str(metrics_port),
-        "--worker-urls",
-        *worker_urls,
-        *PENDING_ROUTER_FLAGS,
-    ]
+def gateway_argv(dep: TestDeployment, config: Path) -> list[str]:
+    """The gateway container's rendered nginx command, reading config instead of the ConfigMap's mount."""
+    command = list(dep.container(burst.name(dep.deployment))["command"])
+    if command[0] != "nginx" or command[-2] != "-c":
+        raise RenderingChangedError(f"the gateway runs {command}, not nginx ... -c CONFIG")
+    return [*command[:-1], str(config)]

@@ -37,16 +37,24 @@ def _conditions(value: Any) -> tuple[str, ...]:
 
 
 def template_tasks() -> list[TemplateTask]:
-    play = yaml.safe_load((PLAYBOOKS_DIR / "site.yml").read_text())[0]
+    """Every template task of the roles site.yml applies (playbooks/tasks/roles.yml imports them, with conditions)."""
     out = []
-    for entry in play["roles"]:
-        role = entry["role"] if isinstance(entry, dict) else entry
-        role_when = _conditions(entry.get("when") if isinstance(entry, dict) else None)
-        for task in yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text()) or []:
-            for module in TEMPLATE_MODULES:
-                if module in task:
-                    args = task[module]
-                    out.append(TemplateTask(role, args["src"], args["dest"], role_when + _conditions(task.get("when"))))
+    for entry in yaml.safe_load((PLAYBOOKS_DIR / "tasks" / "roles.yml").read_text()):
+        role = entry["ansible.builtin.import_role"]["name"]
+        role_when = _conditions(entry.get("when"))
+        out += _templates(role, role_when, yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text()) or [])
+    return out
+
+
+def _templates(role: str, when: tuple[str, ...], tasks: list[dict[str, Any]]) -> list[TemplateTask]:
+    out = []
+    for task in tasks:
+        if "block" in task:
+            out += _templates(role, when + _conditions(task.get("when")), task["block"])
+        for module in TEMPLATE_MODULES:
+            if module in task:
+                args = task[module]
+                out.append(TemplateTask(role, args["src"], args["dest"], when + _conditions(task.get("when"))))
     return out
 
 

@@ -73,9 +73,11 @@ def test_every_template_a_role_renders_has_snapshots() -> None:
     assert sources == {p.name for p in (ROOT / "templates").glob("*.j2")}, (
         "a template no role renders, or one outside templates/"
     )
+    # The JoinConfiguration exists only during a join (the example sites name no API endpoint): its own tests render it.
+    only_at_join = {"kubeadm-join"}
     for site_name in SITES:
         snapped = {name.split("/")[0] for name in rendered(site_name) if "/" in name}
-        assert snapped == {src.removesuffix(".j2").partition(".")[0] for src in sources}, site_name
+        assert snapped == {src.removesuffix(".j2").partition(".")[0] for src in sources} - only_at_join, site_name
 
 
 def test_netplan_snapshots_come_from_the_hosts_template() -> None:

@@ -80,6 +80,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 class Run:
     mocks: RecordingMocks
     outputs: dict[str, Any]
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [r for r in self.mocks.resources if r.type == typ]
@@ -105,11 +106,13 @@ def run_program(
     register = monitor.RegisterResource
     parents: dict[str, str] = {}
     aliases: dict[str, list[str]] = {}
+    dependencies: dict[str, set[str]] = {}
     wire: dict[str, dict[str, Any]] = {}
 
     def recording_register(request: Any) -> Any:
         wire[request.name] = json_format.MessageToDict(request.object)
         parents[request.name] = request.parent
+        dependencies[request.name] = {urn.rsplit("::", 1)[-1] for urn in request.dependencies}
         aliases[request.name] = [a.spec.name for a in request.aliases if a.HasField("spec")] + list(request.aliasURNs)
         return register(request)
 
@@ -153,7 +156,7 @@ def run_program(
         r.parent = parents.get(r.name) or None
         r.aliases = aliases.get(r.name, [])
         r.wire = wire.get(r.name, {})
-    return Run(mocks, exported)
+    return Run(mocks, exported, dependencies)
 
 
 KUBECONFIG = """apiVersion: v1

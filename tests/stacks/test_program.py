@@ -210,6 +210,15 @@ def test_site_wide_sections_re_provision_every_rack(tmp_path, section: str) -> N
     assert all(before[name] != after[name] for name in before)
 
 
+def test_rack_provisioning_runs_one_rack_after_another() -> None:
+    """gpuctl provision holds a per-site lock: Pulumi must not start two racks' runs at once."""
+    run = run_program(FRA1, provision=True)
+    commands = [r.name for r in run.of_type("command:local:Command")]
+    assert commands == ["rack-a-provision", "rack-b-provision"]
+    assert run.dependencies["rack-b-provision"] == {"rack-a-provision"}
+    assert run.dependencies["rack-a-provision"] == set()
+
+
 def test_roles_digest_covers_templates(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gpuctl.infra.provision import roles_digest
 

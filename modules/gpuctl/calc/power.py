@@ -88,7 +88,10 @@ class Budget:
 def rack_budget(site: Site, rack: Rack) -> Budget:
     s = site.settings
     b = feed_kw(rack.power.b, s) if rack.power.b is not None else None
-    return Budget(feed_kw(rack.power.a, s), b, rack.contracted_kw)
+    contracted = rack.contracted_kw
+    if contracted is None and site.facility is not None:  # the facility contract's kW per rack is the default
+        contracted = site.facility.contract.committed_kw_per_rack
+    return Budget(feed_kw(rack.power.a, s), b, contracted)
 
 
 # ----- phases -----

@@ -37,6 +37,9 @@ COMMANDS: dict[str, Command] = {
     "vram": Command("vram_cmd", "vram"),
     "render": Command("render_cmd", "render"),
     "tco": Command("tco_cmd", "tco"),  # --chart needs the tco extra (checked there)
+    "report": Command("report_cmd", "report"),  # needs the report extra (checked there)
+    "colo": Command("colo_cmd", "colo_app"),  # --chart needs the report extra (checked there)
+    "pilot": Command("pilot_cmd", "pilot"),
     "lab": Command("lab_cmd", "lab_app"),  # root and the Debian packages of `bootstrap.sh lab`
     "provision": Command("provision_cmd", "provision_cmd", extra="provision"),
     "verify": Command("verify_cmd", "verify_cmd", extra="provision"),

@@ -19,6 +19,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "provision": ("ansible", "ansible_runner", "ansible_mitogen", "testinfra", "kubernetes"),
     "pulumi": ("pulumi", "pulumi_kubernetes", "pulumi_command", "pulumi_policy"),
     "tco": ("matplotlib",),
+    "report": ("jinja2", "matplotlib"),
     "pki": ("cryptography",),
 }
 

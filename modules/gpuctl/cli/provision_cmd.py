@@ -82,7 +82,7 @@ def provision_cmd(
         typer.Option(
             "--secrets-file",
             envvar=env.SECRETS_FILE,
-            help="0600 YAML file of secret role variables, e.g. kubernetes_node_join_command "
+            help="0600 YAML file of secret role variables, e.g. kubernetes_node_bootstrap_token "
             f"(never pass secrets with -e; env {env.SECRETS_FILE}).",
         ),
     ] = None,

@@ -28,6 +28,7 @@ from ..tco.decide import Decision
 from ..tco.model import MAX_GPUS, MAX_MONTHS
 from ..tco.site import scenario_for_site
 from .common import MkdirOpt, format_option, require_extra, wide
+from .tco_telemetry import Telemetry, hybrid_notes, hybrid_plan, measured_inputs, telemetry_notes
 
 MAX_SCENARIO_BYTES = 2**20  # a reviewed scenario is a screenful of figures
 # Scenario fields the command line sets, and the option that sets each (errors name the option).
@@ -242,10 +243,30 @@ def tco(
         ),
     ] = None,
     mkdir: MkdirOpt = False,
+    prometheus: Annotated[
+        str | None,
+        typer.Option(
+            help="Prometheus URL: measured GPU utilisation (DCGM) replaces the assumed one; tokens/s and request "
+            "rates size the hybrid split. Needs a SITE."
+        ),
+    ] = None,
+    window: Annotated[str, typer.Option(help="Telemetry window, a Prometheus duration (7d, 24h, 4w).")] = "7d",
+    deployment: Annotated[
+        str | None, typer.Option(help="With --prometheus: measure and size this deployment (default: all of them).")
+    ] = None,
 ) -> int:
     """Cloud vs bare metal vs hybrid: monthly cost, break-even month, sensitivity and the decision signals."""
     if chart is not None:
         require_extra("tco", "gpuctl tco --chart")
+    telemetry: Telemetry | None = None
+    if prometheus is not None:
+        if site is None:
+            raise UsageError("--prometheus needs a SITE: the GPUs it measures are the site's")
+        if utilization is not None:
+            raise UsageError("--utilization and --prometheus both set utilisation; give one")
+        telemetry = measured_inputs(prometheus, site, window, deployment)
+        if telemetry.whole.utilization is not None:
+            utilization = telemetry.whole.utilization
     data, text = read_scenario(scenario) if scenario is not None else ({}, None)
     cli = _given(
         cloud_rate_per_gpu_hour=cloud_rate,
@@ -265,6 +286,11 @@ def tco(
     if site is not None:
         s, title = _with_site(site, s, scenario, text, notes, gpus_given=gpus is not None)
     result, decision, sens = summary(s), decide(s), sensitivity(s)
+    if telemetry is not None:
+        notes += telemetry_notes(telemetry, s)
+        plan = hybrid_plan(telemetry, s)
+        notes += hybrid_notes(plan)
+        result["telemetry"] = telemetry.as_dict() | {"hybrid": plan}
     if chart is not None:
         subtitle = f"cloud ${s.cloud_rate_per_gpu_hour:.2f}/GPU-hour, utilization {s.utilization:.0%}"
         render(s, chart, f"{title}, {subtitle}", mkdir=mkdir)

@@ -238,6 +238,7 @@ class Vllm:
     readiness_path = "/health"  # answers once the engine has loaded the model and allocated its KV cache
     metrics_port = PORT  # /metrics shares the API listener
     metrics_path = "/metrics"
+    served_model_label = "model_name"  # on every series, = --served-model-name (args below: the deployment's model)
 
     def image(self, version: str | None) -> str:
         return IMAGE.format(version=DEFAULT_VERSION if version is None else version)

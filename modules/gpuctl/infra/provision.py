@@ -52,7 +52,8 @@ def declare(
     site: Site, site_file: str, racks: Mapping[str, pulumi.Resource], root: Path
 ) -> dict[str, command.local.Command]:
     roles = roles_digest(root)
-    out = {}
+    out: dict[str, command.local.Command] = {}
+    previous: command.local.Command | None = None
     for rack in site.racks:
         if not rack.servers:
             continue
@@ -64,6 +65,8 @@ def declare(
             update=run,
             dir=str(root),
             triggers=[digest],
-            opts=pulumi.ResourceOptions(parent=racks[rack.name]),
+            # One provisioning run per site at a time (gpuctl provision holds a per-site lock): racks in order.
+            opts=pulumi.ResourceOptions(parent=racks[rack.name], depends_on=[previous] if previous else None),
         )
+        previous = out[rack.name]
     return out

@@ -24,9 +24,19 @@ from .base import LabError, ensure_base
 from .config import LabConfig
 from .faults import hardware, healthy_busbw
 from .net import add_ports, attach, create_bridge, lab_links, lab_namespaces, ns_run, run
-from .packages import COMPONENT, KEYRING, NCCL_TESTS_PACKAGE, SUITE, build_repo, catalog, debian_packages
+from .packages import (
+    COMPONENT,
+    KEYRING,
+    NCCL_TESTS_PACKAGE,
+    SUITE,
+    build_repo,
+    catalog,
+    debian_packages,
+    kubernetes_packages,
+)
 
 READY_TIMEOUT_S = 30.0
+KUBE_API_PORT = 6443
 
 # What a lab host needs besides its address: it shares the machine's kernel (no IOMMU to check, no sysctl to
 # apply, no bonds to bring up, no reboot) and runs no systemd and no container runtime (SysV init scripts of the
@@ -40,6 +50,9 @@ LAB_VARS: dict[str, Any] = {
     "nvidia_driver_service_manager": "sysvinit",
     "dcgm_service_manager": "sysvinit",
     "containerd_service_manager": "sysvinit",
+    "kubernetes_node_service_manager": "sysvinit",
+    # The test API speaks plain HTTP: there is no CA to pin.
+    "kubernetes_node_unsafe_skip_ca_verification": True,
     # nccl-tests is not an NVIDIA package: the lab's repository plays the site mirror that carries a build.
     "burnin_nccl_tests_package": NCCL_TESTS_PACKAGE,
 }
@@ -70,6 +83,10 @@ class LabState:
     private_key: str
     hosts: list[LabHost]
     supervisor_pid: int | None = None
+    kube_api: str | None = None  # host:port of the test Kubernetes API (gpuctl.lab.kube_api)
+    kubeconfig: str | None = None  # its admin kubeconfig (0600)
+    bootstrap_token_file: str | None = None  # a bootstrap token for joins (0600)
+    kube_api_pid: int | None = None
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -101,6 +118,16 @@ def inventory_overlay(state: LabState) -> Overlay:
             "nvidia_driver_repo_suite": SUITE,
             "nvidia_driver_repo_components": COMPONENT,
             "nvidia_driver_repo_key_url": f"{state.repo_url}/{KEYRING}",
+            # containerd, runc and the Kubernetes packages come from the lab repository the driver role adds
+            "kubernetes_node_repo_url": "",
+            **(
+                {
+                    "kubernetes_node_api_server_endpoint": state.kube_api,
+                    "kubernetes_node_bootstrap_token_file": state.bootstrap_token_file,
+                }
+                if state.kube_api
+                else {}
+            ),
         },
         host_vars={h: {"ansible_host": h} for h in state.addresses},
     )
@@ -263,7 +290,7 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         base = ensure_base(cfg)
         hosts = _hosts(site, rack, cfg)
         repo_dir = cfg.root / "repo"
-        packages = catalog(site.provisioning)
+        packages = catalog(site.provisioning) + kubernetes_packages(site.cluster.kubernetes)
         debs = debian_packages(site.provisioning, cfg.cache)
         key = build_repo(repo_dir, packages, debs=debs)
         # Two more repositories under the same server, for offline-mirror runs: a complete mirror, and one
@@ -299,23 +326,48 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
             hosts=hosts,
         )
         state.save(state_path(cfg))
-        log = (cfg.root / "supervisor.log").open("w")
+        state.supervisor_pid = _spawn(cfg.root / "supervisor.log", "gpuctl.lab.supervisor", str(state_path(cfg)))
+        state.save(state_path(cfg))
+        _start_kube_api(cfg, state)
+        try:
+            _wait_ssh(hosts, READY_TIMEOUT_S)
+            _wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
+            _wait_port(cfg.controller_ip, KUBE_API_PORT, READY_TIMEOUT_S, "the lab's test Kubernetes API")
+        except LabError:
+            _down(cfg)
+            raise
+        return state
+
+
+def _start_kube_api(cfg: LabConfig, state: LabState) -> None:
+    """The test Kubernetes API on the controller's lab address, where the hosts' kubeadm and kubelet reach it."""
+    kube = cfg.root / "kube"
+    kube.mkdir(mode=0o700, exist_ok=True)
+    state.kube_api = f"{cfg.controller_ip}:{KUBE_API_PORT}"
+    state.kubeconfig = str(kube / "admin.kubeconfig")
+    state.bootstrap_token_file = str(kube / "bootstrap-token")
+    state.kube_api_pid = _spawn(
+        cfg.root / "kube-api.log",
+        "gpuctl.lab.kube_api",
+        cfg.controller_ip,
+        str(KUBE_API_PORT),
+        state.kubeconfig,
+        state.bootstrap_token_file,
+    )
+    state.save(state_path(cfg))
+
+
+def _spawn(log_file: Path, module: str, *args: str) -> int:
+    """A long-lived lab process in its own session (it outlives `lab up`; `lab down` stops it by its PID)."""
+    with log_file.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gpuctl.lab.supervisor", str(state_path(cfg))],
+            [sys.executable, "-m", module, *args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        state.supervisor_pid = proc.pid
-        state.save(state_path(cfg))
-        try:
-            _wait_ssh(hosts, READY_TIMEOUT_S)
-            _wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
-        except LabError:
-            _down(cfg)
-            raise
-        return state
+    return proc.pid
 
 
 def down(cfg: LabConfig | None = None) -> None:
@@ -335,9 +387,14 @@ def _down(cfg: LabConfig) -> None:
             pid = LabState.load(path).supervisor_pid
         except (ValueError, KeyError, TypeError):
             pid = None
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        try:
+            api_pid = LabState.load(path).kube_api_pid
+        except (ValueError, KeyError, TypeError):
+            api_pid = None
+        for one in (pid, api_pid):
+            if one:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(one, signal.SIGTERM)
     for ns in lab_namespaces(cfg):
         pids = run(["ip", "netns", "pids", ns], check=False).stdout.split()
         for p in pids:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from ..model.k8s import KubernetesSettings
 from ..model.site import ProvisioningSettings
 
 # The newer driver build the repository also carries: the rolling upgrade test moves the hosts to it.
@@ -69,6 +70,42 @@ def _service(name: str, program: str, port: int, description: str) -> dict[str, 
         f"/etc/init.d/{name}": (init, 0o755),
         f"/usr/lib/gpuctl-lab/{name}/daemon.py": (_standin("daemon.py"), 0o755),
     }
+
+
+def kubernetes_packages(kubernetes: KubernetesSettings) -> list[Package]:
+    """kubeadm, kubelet and kubectl under their real names at the spec's version (pkgs.k8s.io names them so:
+    https://kubernetes.io/docs/setup/production-environment/tools/kubeadm/install-kubeadm/). Debian has no kubelet,
+    so these are stand-ins; see standins/kubeadm and standins/kubelet for what they do and refuse."""
+    version = f"{kubernetes.version}-{kubernetes.package_revision}"
+
+    def tool(name: str) -> str:
+        return _standin(name).replace("@VERSION@", kubernetes.version)
+
+    init = (
+        _standin("init.sh")
+        .replace("@NAME@", "kubelet")
+        .replace("@DESCRIPTION@", "kubelet")
+        .replace("DAEMON=/usr/lib/gpuctl-lab/daemon.py", "DAEMON=/usr/bin/kubelet")
+        .replace(" @PROGRAM@ @PORT@", "")
+    )
+    return [
+        Package(
+            "kubelet",
+            version,
+            "Kubernetes node agent (stand-in)",
+            files={"/usr/bin/kubelet": (tool("kubelet"), 0o755), "/etc/init.d/kubelet": (init, 0o755)},
+        ),
+        Package(
+            "kubeadm",
+            version,
+            "Kubernetes cluster bootstrapping tool (stand-in)",
+            depends=[f"kubelet (= {version})"],
+            files={"/usr/bin/kubeadm": (tool("kubeadm"), 0o755)},
+        ),
+        Package(
+            "kubectl", version, "Kubernetes client (stand-in)", files={"/usr/bin/kubectl": (tool("kubectl"), 0o755)}
+        ),
+    ]
 
 
 def catalog(provisioning: ProvisioningSettings) -> list[Package]:

@@ -95,3 +95,9 @@ class KubernetesSettings(Strict):
     )
     ca_cert_hashes: list[CaCertHash] = Field(default_factory=list, max_length=8)
     max_pods: int = Field(default=110, ge=10, le=1000, description="KubeletConfiguration maxPods.")
+    max_unavailable: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Nodes a change that reboots or restarts their runtime takes down at once (drained first).",
+    )

@@ -32,6 +32,7 @@ from .base import (
     UnixUser,
 )
 from .burnin import BurninSettings
+from .facility import Facility
 from .hardware import Catalog, CatalogExtension, GpuSpec, NicSpec, ServerSpec
 from .k8s import ContainerRuntimeSettings, KubernetesSettings, LabelKey, LabelValue, NodePool
 from .network import Network
@@ -153,6 +154,7 @@ class Site(Strict):
     version: Literal[1] = 1
     name: Name
     market: Text | None = None
+    facility: Facility | None = Field(default=None, description="The colocation facility: terms, contract, needs.")
     settings: SiteSettings = Field(default_factory=SiteSettings)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)

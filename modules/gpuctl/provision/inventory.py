@@ -19,6 +19,7 @@ import yaml
 from ..errors import printable
 from ..fsutil import write_atomic
 from ..model import Server, Site
+from ..model.k8s import KubernetesSettings
 from ..model.site import ProvisioningSettings
 from ..render.k8s import node_labels
 from ..render.netplan import netplan
@@ -70,10 +71,36 @@ def host_vars(site: Site, server: Server) -> dict[str, Any]:
         mgmt = next((a for a in server.addresses if _purpose(site, a.network) == "management"), server.addresses[0])
         v["ansible_host"] = str(mgmt.ip)
     if pool is not None:
-        v["kubernetes_node_labels"] = node_labels(site, pool, server)
+        v["kubernetes_node_labels"] = node_labels(site, pool, server) | topology_labels(site, server)
         v["kubernetes_node_taints"] = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
         v["serving_model_dirs"] = sorted({d.model for d in site.deployments if d.node_pool == pool.name})
     return v
+
+
+def topology_labels(site: Site, server: Server) -> dict[str, str]:
+    """The labels serving replicas spread on (CONVENTIONS.md): the rack, and the power feeds the server's cords reach
+    (all of the rack's feeds when it declares no cords), joined by '.'."""
+    rack = site.rack_of(server.name)
+    pdus = {p.name: p.feed for p in rack.pdus}
+    feeds = sorted({pdus[c.pdu] for c in server.power_cords if c.pdu in pdus})
+    if not feeds:
+        feeds = [f for f in ("a", "b") if rack.power.feed(f) is not None]
+    return {"topology.gpuctl.dev/rack": rack.name, "topology.gpuctl.dev/pdu-feeds": ".".join(feeds)}
+
+
+def kubernetes_vars(k: KubernetesSettings) -> dict[str, Any]:
+    """Role variables from `cluster.kubernetes`: the packages' version and where and how to join."""
+    out: dict[str, Any] = {
+        "kubernetes_node_version": k.version,
+        "kubernetes_node_package_revision": k.package_revision,
+        "kubernetes_node_repo_url": k.apt_repository_url,
+        "kubernetes_node_max_pods": k.max_pods,
+        "kubernetes_node_max_unavailable": k.max_unavailable,
+    }
+    if k.api_server_endpoint:
+        out["kubernetes_node_api_server_endpoint"] = k.api_server_endpoint
+        out["kubernetes_node_ca_cert_hashes"] = list(k.ca_cert_hashes)
+    return out
 
 
 def _purpose(site: Site, network: str) -> str:
@@ -133,6 +160,7 @@ def global_vars(site: Site) -> dict[str, Any]:
     return {
         "ansible_python_interpreter": "/usr/bin/python3",
         **provisioning_vars(site.provisioning),
+        **kubernetes_vars(site.cluster.kubernetes),
         "firewall_rollback_s": site.security.firewall.rollback_s,
     }
 

@@ -28,18 +28,43 @@ def _core(kubeconfig: str) -> Any:
     return client.CoreV1Api(_client(kubeconfig))
 
 
+# Set on a node provisioning cordoned, removed when it uncordons it: a run killed in between leaves the mark, and the
+# next run finishes the roll (uncordons) instead of leaving the node out of service. Burn-in's cordons carry none.
+CORDONED_BY = "gpuctl.dev/cordoned-by"
+
+
 def cordon(kubeconfig: str, node: str, unschedulable: bool = True, dry_run: bool = False) -> bool:
     core = _core(kubeconfig)
     current = core.read_node(node)
-    if bool(current.spec.unschedulable) == unschedulable:
+    marked = CORDONED_BY in (current.metadata.annotations or {})
+    if bool(current.spec.unschedulable) == unschedulable and marked == unschedulable:
         return False
     if not dry_run:
-        core.patch_node(node, {"spec": {"unschedulable": unschedulable}})
+        mark = {CORDONED_BY: "provision" if unschedulable else None}
+        core.patch_node(node, {"metadata": {"annotations": mark}, "spec": {"unschedulable": unschedulable}})
     return True
 
 
 def uncordon(kubeconfig: str, node: str, dry_run: bool = False) -> bool:
+    """Uncordon a node provisioning cordoned; a node cordoned by anyone else (burn-in, an operator) stays cordoned."""
+    core = _core(kubeconfig)
+    current = core.read_node(node)
+    if CORDONED_BY not in (current.metadata.annotations or {}) and current.spec.unschedulable:
+        return False
     return cordon(kubeconfig, node, unschedulable=False, dry_run=dry_run)
+
+
+def cordoned_by_provisioning(kubeconfig: str, node: str) -> bool:
+    """The node carries provisioning's cordon mark (a roll was interrupted on it)."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        current = _core(kubeconfig).read_node(node)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return CORDONED_BY in (current.metadata.annotations or {})
 
 
 def _evictable(pod: Any) -> bool:

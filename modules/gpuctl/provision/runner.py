@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,77 @@ def require_tools(tools: tuple[str, ...] = TOOLS) -> dict[str, str]:
             + "; ".join(how.get(t, f"install {t}") for t in missing)
         )
     return {t: str(where) for t, where in found.items()}
+
+
+class SpecOwned(ProvisionError):
+    """An -e override of a value only the site spec sets (versions): exit 2, naming the spec field."""
+
+
+# Role variables whose value is the site spec's alone: an override would be undone (or downgraded) by the next plain
+# run, so it is refused and the message names the field to change instead.
+SPEC_OWNED = {
+    "nvidia_driver_version": "provisioning.driver_version",
+    "nvidia_driver_branch": "provisioning.driver_branch",
+    "container_toolkit_version": "provisioning.container_toolkit_version",
+    "containerd_version": "provisioning.container_runtime.containerd_version",
+    "containerd_runc_version": "provisioning.container_runtime.runc_version",
+    "kubernetes_node_version": "cluster.kubernetes.version",
+}
+
+
+def refuse_spec_owned(extra_vars: dict[str, Any]) -> None:
+    owned = sorted(k for k in extra_vars if k in SPEC_OWNED)
+    if owned:
+        fields = ", ".join(f"{k} -> {SPEC_OWNED[k]}" for k in owned)
+        raise SpecOwned(
+            f"-e {', '.join(owned)}: versions come from the site spec only (a later plain run would undo the "
+            f"override): set {fields} in the site file and run again (upgrade_drivers.yml reads it from there)"
+        )
+
+
+class ProvisionLocked(ProvisionError):
+    """Another provisioning run of the same site holds its lock: exit 2, naming that run."""
+
+
+@contextlib.contextmanager
+def site_lock(state_dir: Path, site: str) -> Iterator[None]:
+    """One provisioning run per site at a time; the second exits 2 naming the first (pid, start, command)."""
+    import fcntl
+    import json
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "provision.lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            try:
+                holder = json.loads(handle.read() or "{}")
+            except ValueError:
+                holder = {}
+            raise ProvisionLocked(
+                f"another gpuctl provision run holds site {site}: pid {holder.get('pid', '?')}, started "
+                f"{holder.get('started', '?')}, command `{holder.get('command', '?')}`; wait for it to end (or stop "
+                "that process) and run again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "command": " ".join(sys.argv[:1] and [Path(sys.argv[0]).name, *sys.argv[1:]])[:500],
+                }
+            )
+        )
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
 
 
 class PreflightError(ProvisionError):
@@ -135,9 +207,10 @@ def strategy() -> dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": name}
 
 
-def ansible_env(state_dir: Path) -> dict[str, str]:
-    cp = state_dir / "cp"
-    cp.mkdir(parents=True, exist_ok=True)
+def ansible_env(state_dir: Path, run_id: str = "") -> dict[str, str]:
+    """Ansible's settings for a run; SSH control sockets in a directory of the run's own (ControlPath per run)."""
+    cp = state_dir / "cp" / run_id if run_id else state_dir / "cp"
+    cp.mkdir(mode=0o700, parents=True, exist_ok=True)
     # ansible-playbook lives beside the interpreter running gpuctl (a venv or pipx): found without activating it.
     path = os.pathsep.join(tool_dirs())
     return strategy() | {
@@ -208,63 +281,68 @@ def provision(
     site_path = Path(site_file)
     secret_names = secret_variables(ROLES_DIR)
     refuse_secret_extra_vars(extra_vars or {}, secret_names)
+    refuse_spec_owned(extra_vars or {})
     secrets = read_secrets(Path(secrets_file), secret_names) if secrets_file else {}
     site = _preflight(site_path)
     require_tools()
     state_dir = STATE_DIR / site.name
-    journal = Journal(state_dir / "journal.json")
-    pattern, hosts = _select_hosts(site, target, journal, resume, limit)
-    if overlay is not None:
-        missing = [h for h in hosts if h not in overlay.hosts]
-        if missing:
-            raise ProvisionError(f"{', '.join(missing)} not in {overlay.where}: provision a target inside it")
-        # A master kept from an earlier run would skip host key verification (mitogen's connections follow the
-        # SSH configuration's ControlPath too): start from fresh connections.
-        close_masters(overlay.ssh_config.parent)
-    variables = _run_variables(site, overlay, extra_vars, offline_mirror, kubeconfig)
-    if overlay is not None:
-        inventory_file = state_dir / f"{overlay.name}-inventory.yml"
-    else:
-        inventory_file = site_path.parent / "generated" / "inventory.yml"
-    write_inventory(site, site_path, inventory_file, overlay)
+    with site_lock(state_dir, site.name):
+        journal = Journal(state_dir / "journal.json")
+        pattern, hosts = _select_hosts(site, target, journal, resume, limit)
+        if overlay is not None:
+            missing = [h for h in hosts if h not in overlay.hosts]
+            if missing:
+                raise ProvisionError(f"{', '.join(missing)} not in {overlay.where}: provision a target inside it")
+            # A master kept from an earlier run would skip host key verification (mitogen's connections follow the
+            # SSH configuration's ControlPath too): start from fresh connections.
+            close_masters(overlay.ssh_config.parent)
+        variables = _run_variables(site, overlay, extra_vars, offline_mirror, kubeconfig)
+        if overlay is not None:
+            inventory_file = state_dir / f"{overlay.name}-inventory.yml"
+        else:
+            inventory_file = site_path.parent / "generated" / "inventory.yml"
+        write_inventory(site, site_path, inventory_file, overlay)
 
-    run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-    journal.start_run(run_id, target, hosts)
-    runner_dir = state_dir / "runner"
-    runner_dir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(runner_dir / "env", ignore_errors=True)  # a killed run's leftovers
-    # Every variable, secret or not, goes in one 0600 file ansible-runner passes as `-e @file`: ansible-runner would
-    # put a dict on ansible-playbook's command line, which `ps` shows to every user.
-    if variables or secrets:
-        write_extravars_file(runner_dir, variables | secrets)
-    close_masters(state_dir / "cp")
-    start = time.perf_counter()
-    summaries: dict[str, HostSummary] = {h: HostSummary() for h in hosts}
-    try:
-        r = ansible_runner.run(
-            private_data_dir=str(runner_dir),
-            project_dir=str(PLAYBOOKS_DIR),
-            playbook=playbook,
-            inventory=str(inventory_file),
-            limit=pattern,
-            forks=forks or default_forks(len(hosts)),
-            tags=",".join(tags) if tags else None,
-            cmdline="--check --diff" if check else None,
-            envvars=ansible_env(state_dir),
-            ident=run_id,
-            quiet=True,
-            event_handler=_event_handler(summaries, on_event),
-            rotate_artifacts=20,
-        )
-    finally:
-        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # the secrets file: not kept beside the artifacts
-    elapsed = time.perf_counter() - start
-    artifacts = Path(r.config.artifact_dir)
-    _scrub_environment(artifacts)
-    _summarize(summaries, r.stats or {}, r.status, r.rc, artifacts)
-    result = ProvisionResult(run_id, artifacts, r.status, r.rc, elapsed, summaries)
-    journal.finish_run({h: s.status for h, s in summaries.items()})
-    return result
+        run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        if not check:
+            journal.start_run(run_id, target, hosts)
+        runner_dir = state_dir / "runner"
+        runner_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(runner_dir / "env", ignore_errors=True)  # a killed run's leftovers
+        # Every variable, secret or not, goes in one 0600 file ansible-runner passes as `-e @file`: ansible-runner would
+        # put a dict on ansible-playbook's command line, which `ps` shows to every user.
+        if variables or secrets:
+            write_extravars_file(runner_dir, variables | secrets)
+        start = time.perf_counter()
+        summaries: dict[str, HostSummary] = {h: HostSummary() for h in hosts}
+        try:
+            r = ansible_runner.run(
+                private_data_dir=str(runner_dir),
+                project_dir=str(PLAYBOOKS_DIR),
+                playbook=playbook,
+                inventory=str(inventory_file),
+                limit=pattern,
+                forks=forks or default_forks(len(hosts)),
+                tags=",".join(tags) if tags else None,
+                cmdline="--check --diff" if check else None,
+                envvars=ansible_env(state_dir, run_id),
+                ident=run_id,
+                quiet=True,
+                event_handler=_event_handler(summaries, on_event, None if check else (journal, run_id)),
+                rotate_artifacts=20,
+            )
+        finally:
+            shutil.rmtree(runner_dir / "env", ignore_errors=True)  # the secrets file: not kept beside the artifacts
+            close_masters(state_dir / "cp" / run_id)
+            shutil.rmtree(state_dir / "cp" / run_id, ignore_errors=True)
+        elapsed = time.perf_counter() - start
+        artifacts = Path(r.config.artifact_dir)
+        _scrub_environment(artifacts)
+        _summarize(summaries, r.stats or {}, r.status, r.rc, artifacts)
+        result = ProvisionResult(run_id, artifacts, r.status, r.rc, elapsed, summaries)
+        if not check:
+            journal.finish_run(run_id, target, {h: s.status for h, s in summaries.items()})
+        return result
 
 
 def _preflight(site_path: Path) -> Site:
@@ -313,14 +391,29 @@ def _run_variables(
     return variables
 
 
+# The last task of every play of site.yml and upgrade_drivers.yml: a host that reaches it has finished its part.
+HOST_FINISHED_TASK = "Mark the host finished"
+
+
 def _event_handler(
-    summaries: dict[str, HostSummary], on_event: Callable[[dict[str, Any]], None] | None
+    summaries: dict[str, HostSummary],
+    on_event: Callable[[dict[str, Any]], None] | None,
+    journal: tuple[Journal, str] | None = None,
 ) -> Callable[[dict[str, Any]], bool]:
-    """Keeps each host's first real failure message, then passes the event on (progress output)."""
+    """Keeps each host's first real failure message, records hosts in the journal as they finish (so a killed run
+    resumes exactly the others), then passes the event on (progress output)."""
 
     def handler(event: dict[str, Any]) -> bool:
         data = event.get("event_data", {})
         host = data.get("host")
+        if (
+            journal is not None
+            and event.get("event") == "runner_on_ok"
+            and data.get("task") == HOST_FINISHED_TASK
+            and host in summaries
+            and not summaries[host].message
+        ):
+            journal[0].host_finished(journal[1], host, "ok")
         if host in summaries and event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
             res = data.get("res", {})
             if not data.get("ignore_errors"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cooling, k8s, network, observability, power, security, serving, space, vram
+from . import cooling, facility, k8s, network, observability, power, security, serving, space, vram
 from .base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -12,6 +12,7 @@ RULES: tuple[Rule, ...] = (
     *network.RULES,
     *k8s.RULES,
     *vram.RULES,
+    *facility.RULES,
     *serving.RULES,
     *security.RULES,
     *observability.RULES,
