@@ -51,9 +51,11 @@ def test_provision_verify_break_resume(lab: core.LabState) -> None:
     assert len(lab.hosts) == 4
     assert len({h.gpu_name for h in lab.hosts}) == 3  # L40S, H100 (NVSwitch), L4
 
+    # The session's lab is shared: test_kubernetes_lab.py may have provisioned these hosts already (it proves the
+    # run from fresh hosts), so this first run need not change every host; the second must change none.
     first = provision()
     assert first["rc"] == 0 and first["status"] == "successful"
-    assert all(v["changed"] > 0 for v in first["hosts"].values())
+    assert set(first["hosts"]) == {h.name for h in lab.hosts}
 
     second = provision()
     assert second["rc"] == 0
