@@ -16,8 +16,12 @@ from gpuctl.render.security.nftables import ruleset, serving_ports, sources
 from tests.conftest import ROOT
 
 
-def _site(name: str):  # type: ignore[no-untyped-def]
-    return load_site(ROOT / "inventories" / name / "site.yaml").site
+def _site(name: str, mode: str = "enforce"):  # type: ignore[no-untyped-def]
+    """An example site with its host firewall in `mode` (the lab site itself has it off: its hosts are on the lab's
+    addresses, not the spec's networks)."""
+    site = load_site(ROOT / "inventories" / name / "site.yaml").site
+    firewall = site.security.firewall.model_copy(update={"mode": mode})
+    return site.model_copy(update={"security": site.security.model_copy(update={"firewall": firewall})})
 
 
 def test_a_lab_hosts_sets_follow_its_pool_and_the_management_network() -> None:
@@ -34,13 +38,7 @@ def test_a_lab_hosts_sets_follow_its_pool_and_the_management_network() -> None:
 def test_firewall_off_renders_nothing_so_the_role_removes_the_table() -> None:
     site = _site("lab")
     server = next(s for _, s in site.all_servers())
-    off = site.model_copy(
-        update={
-            "security": site.security.model_copy(
-                update={"firewall": site.security.firewall.model_copy(update={"mode": "off"})}
-            )
-        }
-    )
+    off = _site("lab", "off")
     assert ruleset(off, server) == ""
     assert ruleset(site, server).startswith("# DO NOT EDIT")
 
