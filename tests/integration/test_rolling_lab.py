@@ -18,6 +18,7 @@ import pytest
 from kubernetes import client, config
 
 from gpuctl.lab import core
+from gpuctl.provision import runner
 
 from .conftest import LAB_SITE
 from .test_provision_lab import failing_checks, gpuctl, ssh
@@ -91,7 +92,7 @@ def test_driver_change_rolls_one_node_at_a_time_and_a_killed_roll_resumes_the_re
     assert failing_checks() == set(), "start from verified hosts (the journal then holds no failed verify)"
     core_api = pods_with_budget(lab.kubeconfig)
     site = spec_with_driver(tmp_path, NEW)
-    journal = Path(os.environ.get("GPUCTL_STATE_DIR", Path.cwd() / ".gpuctl")) / "lab" / "journal.json"
+    journal = runner.STATE_DIR / "lab" / "journal.json"  # where the runner keeps it, wherever pytest runs from
     args = ["provision", "lab-a", "--site", str(site), "--lab", "--kubeconfig", lab.kubeconfig]
     watcher = CordonWatcher(lab.kubeconfig)
     watcher.start()
