@@ -14,7 +14,10 @@ from typing import Any
 from ... import engines
 from ...model import Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY, namespaces
+from ..labels import selector
 from .dashboards import dashboard_configmaps
+from .flows import network_policies as flow_policies
+from .otel import collector_objects
 from .rules import rule_files
 
 DCGM_EXPORTER = "gpuctl-dcgm-exporter"
@@ -98,7 +101,16 @@ def dcgm_exporter_scrape(site: Site) -> list[Obj]:
     return [service, slice_, monitor]
 
 
+def _relabel_deployment(dep: Any) -> list[dict[str, Any]]:
+    return [
+        {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
+        {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
+    ]
+
+
 def serving_pod_monitors(site: Site) -> list[Obj]:
+    """One PodMonitor per deployment for its engine pods (LeaderWorkerSet leaders included; not the router's
+    pods, which carry the same deployment label and answer no engine metrics on the engine's port)."""
     out = []
     for dep in site.deployments:
         engine = engines.get(dep.engine)
@@ -107,10 +119,7 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
             endpoint["port"] = "http"
         else:
             endpoint["portNumber"] = engine.metrics_port
-        endpoint["relabelings"] = [
-            {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
-            {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
-        ]
+        endpoint["relabelings"] = _relabel_deployment(dep)
         meta = _meta(site, dep.name, dep.namespace)
         meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name  # owned with the deployment (its node pool)
         out.append(
@@ -119,9 +128,33 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
                 "kind": "PodMonitor",
                 "metadata": meta,
                 "spec": {
-                    "selector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
+                    "selector": {"matchLabels": selector(dep, "engine")},
                     "podMetricsEndpoints": [endpoint],
                 },
+            }
+        )
+    return out
+
+
+def router_pod_monitors(site: Site) -> list[Obj]:
+    """The routers' own metrics (`vllm_router_*`, on the port render/router.py names `metrics`), labelled with the
+    deployment like its engines' series and `component="router"`, which the serving rules exclude when they count
+    replicas up (rules.ENGINE_TARGETS)."""
+    out = []
+    for dep in site.deployments:
+        meta = _meta(site, f"{dep.name}-router", dep.namespace)
+        meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name
+        relabel = [
+            *_relabel_deployment(dep),
+            {"targetLabel": "component", "replacement": "router", "action": "replace"},
+        ]
+        endpoint = {"port": "metrics", "path": "/metrics", "interval": "15s", "relabelings": relabel}
+        out.append(
+            {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PodMonitor",
+                "metadata": meta,
+                "spec": {"selector": {"matchLabels": selector(dep, "router")}, "podMetricsEndpoints": [endpoint]},
             }
         )
     return out
@@ -142,5 +175,8 @@ def observability_objects(site: Site) -> list[Obj]:
         *prometheus_rules(site),
         *dcgm_exporter_scrape(site),
         *serving_pod_monitors(site),
+        *router_pod_monitors(site),
+        *collector_objects(site),
+        *flow_policies(site),
         *dashboard_configmaps(site),
     ]
