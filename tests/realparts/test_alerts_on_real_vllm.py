@@ -94,6 +94,17 @@ def test_no_serving_alert_fires_on_idle_replicas(serving: RealParts, alerting: A
     assert firing_serving_alerts(alerting) == []
 
 
+def test_prometheus_stores_the_names_as_the_rules_read_them(serving: RealParts, alerting: Alerting) -> None:
+    """Prometheus scrapes with OpenMetrics when offered (2.42 asks for it first): the names it stores are still
+    vLLM's, colons included, so a rule written against the /metrics page reads what Prometheus has."""
+    dep = serving.deployment.deployment
+    stored = alerting.query(f'count by (__name__) ({{deployment="{dep.name}",__name__=~"vllm:.+|http_.+"}})')
+    names = {r["metric"]["__name__"] for r in stored["data"]["result"]}
+    suffix = {"histogram": "_bucket", "counter": "", "gauge": ""}
+    wanted = {m.name + suffix[m.kind] for m in engines.get(dep.engine).metrics(dep.engine_version).values()}
+    assert wanted - names == set()
+
+
 def test_queue_past_saturation_on_a_real_replica_fires_and_is_delivered(serving: RealParts, alerting: Alerting) -> None:
     limit = alerting.site.observability.queue_saturation_per_replica
     replica = serving.replicas[0]
