@@ -24,6 +24,12 @@ from . import quantization
 from .base import Metric, parse_version
 
 DEFAULT_VERSION = "0.11.0"  # the newest release the calibration cases cover (GT-D)
+# The oldest release gpuctl renders for: its arguments, metric names and memory accounting were read from 0.6.3's
+# sources (vllm/engine/arg_utils.py, vllm/engine/metrics.py, vllm/worker/worker.py of the 0.6.3 sdist on PyPI) and
+# every release since that gpuctl names. Older releases reject flags gpuctl renders (`--otlp-traces-endpoint` and the
+# 0.6 metric names are not in 0.2-0.5) and accounted memory differently (0.2.x left NCCL memory out of its profile,
+# https://github.com/vllm-project/vllm/pull/2031). Logs of older releases are reported out of scope, not predicted.
+SUPPORTED_SINCE = "0.6.3"
 # Offline sites point this at their registry mirror through `image` on the deployment.
 IMAGE = "docker.io/vllm/vllm-openai:v{version}"
 PORT = 8000  # the API server's default --port
@@ -66,6 +72,11 @@ class Accounting:
     # buffers. Fitted: GT-D 0.13 GiB at tp1, 0.55 GiB at tp2 (0.11); GT-E (0.10.1) implies about 0.25 GiB at tp2.
     non_torch_tp1_gib: float
     non_torch_tpn_gib: float
+    # Default scheduler sizes of the V1 API server on GPUs of at least 70 GiB: 1024 sequences and 8192 batched tokens
+    # (else 256 and 2048). From 0.9.0 the A100 is excluded by name ("a100" not in device_name; vllm/engine/arg_utils.py
+    # of 0.10.1, from https://github.com/vllm-project/vllm/pull/17885, merged 2025-05-09 after 0.8.5); 0.8.5's
+    # arg_utils.py gives any GPU of >= 70 GiB, the A100-80GB included, the large defaults.
+    large_defaults_exclude_a100: bool
     # From v0.21 the CUDA graph pool is estimated and taken out of the budget (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
     # https://github.com/vllm-project/vllm/blob/v0.21.0/vllm/envs.py); before, graphs are captured after the KV
     # cache is allocated and sit outside total × utilization.
@@ -79,6 +90,7 @@ ACCOUNTING = (
         sampler_bytes_per_logit=4.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
+        large_defaults_exclude_a100=False,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -87,6 +99,16 @@ ACCOUNTING = (
         sampler_bytes_per_logit=10.5,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.25,
+        large_defaults_exclude_a100=False,
+        graphs_in_budget=False,
+    ),
+    Accounting(  # as 0.8, but the A100 gets the small defaults (PR 17885, first released in 0.9.0)
+        "0.9",
+        v1=True,
+        sampler_bytes_per_logit=10.5,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.25,
+        large_defaults_exclude_a100=True,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -95,6 +117,7 @@ ACCOUNTING = (
         sampler_bytes_per_logit=39.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
+        large_defaults_exclude_a100=True,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -103,9 +126,15 @@ ACCOUNTING = (
         sampler_bytes_per_logit=39.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
+        large_defaults_exclude_a100=True,
         graphs_in_budget=True,
     ),
 )
+
+
+def supported(version: str) -> bool:
+    """Whether gpuctl renders for this vLLM release (SUPPORTED_SINCE)."""
+    return parse_version(version) >= parse_version(SUPPORTED_SINCE)
 
 
 def accounting(version: str) -> Accounting:
@@ -135,13 +164,15 @@ class VllmMemory:
         return self.accounting.graphs_in_budget
 
     def scheduler(self, request: SchedulerRequest) -> SchedulerLimits:
-        """The API server's defaults: v1 (0.11.0 arg_utils.py) gives GPUs of ≥ 70 GiB other than the A100 1024
-        sequences and 8192 batched tokens, others 256 and 2048. v0 (0.6.3 arg_utils.py) switches chunked prefill
-        on above 32K context (512-token chunks); below, a prefill batch holds a whole max_model_len prompt."""
+        """The API server's defaults: v1 gives GPUs of ≥ 70 GiB 1024 sequences and 8192 batched tokens, others 256
+        and 2048 (0.8.5 arg_utils.py; from 0.9 the A100 counts as small, see `large_defaults_exclude_a100`).
+        v0 (0.6.3 arg_utils.py) switches chunked prefill on above 32K context (512-token chunks); below, a prefill
+        batch holds a whole max_model_len prompt."""
         r = request
         chunked = True
         if self.accounting.v1:
-            big = r.total_gib >= 70 and not r.gpu_id.startswith("a100")
+            a100 = self.accounting.large_defaults_exclude_a100 and r.gpu_id.startswith("a100")
+            big = r.total_gib >= 70 and not a100
             seqs, batched = (1024, 8192) if big else (256, 2048)
         elif r.max_model_len > 32768:
             seqs, batched = 256, 512
@@ -151,11 +182,10 @@ class VllmMemory:
         notes = (
             [] if chunked else [f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"]
         )
-        if parse_version(self.version) < parse_version(ACCOUNTING[0].since):
-            # Held-out logs of 0.2/0.3 (docs/vram-comparison.md) show their own non-torch and profiling behaviour.
+        if not supported(self.version):
             notes.append(
-                f"vLLM {self.version} predates the oldest accounting gpuctl models ({ACCOUNTING[0].since}); "
-                "its prediction uses that one and may be off by GiB"
+                f"vLLM {self.version} is older than the oldest release gpuctl renders for ({SUPPORTED_SINCE}); "
+                "its prediction uses 0.6's accounting and may be off by GiB"
             )
         return SchedulerLimits(r.max_num_seqs or seqs, batched, tuple(notes))
 
