@@ -62,14 +62,24 @@ class Accounting:
     # kernels skip the sort, about 10 B. Fitted (the corpus's fitted set, tests/vram/corpus): ≥0.11: 39 B, the
     # mean of GT-D (Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3 5.56/5.64, gpt-oss 7.38 GiB, all at
     # max_num_seqs 1024 on H100). v1 before 0.11: 10.5 B, from GT-E (Qwen2-7B on an A100, 0.51 GiB non-KV
-    # overhead at max_num_seqs 256, FlashInfer installed). Which of the two paths a run takes (version, GPU or
-    # the FlashInfer install) the fitted runs cannot separate. v0: 4 B, one fp32 logit per entry (an estimate:
+    # overhead at max_num_seqs 256, FlashInfer installed). Which path a run takes is not a matter of the version:
+    # _dummy_sampler_run is the same code in 0.8.5, 0.9.2, 0.10.1 and 0.11.0, and v1/sample/ops/topk_topp_sampler.py
+    # takes FlashInfer's kernels whenever the flashinfer package is importable (0.8.5: only below FlashInfer 0.2.3).
+    # FlashInfer is not a pip requirement of those releases (requirements/cuda.txt) but the vllm-openai image gpuctl
+    # renders ships it (docker/Dockerfile: 0.2.1.post2 in 0.8.5, 0.3.1 in 0.11.0), so the rendered image should take
+    # the ~10 B path; GT-D's 39 B says its image did not. The path is not a deployment setting gpuctl has, so the
+    # fitted figures stay as they are and docs/vram-comparison.md says what this leaves open. v0: 4 B, one fp32
+    # logit per entry (an estimate:
     # v0 profiles a whole max_model_len prompt below 32K context, whose forward pass dominates, so its logs in
     # the corpus do not test this term).
     sampler_bytes_per_logit: float
     # Non-torch memory: allocations outside torch's allocator after start-up, i.e. the CUDA context's growth
     # (cuBLAS/attention workspaces) and, at tp > 1, NCCL communicator buffers and the custom all-reduce IPC
     # buffers. Fitted: GT-D 0.13 GiB at tp1, 0.55 GiB at tp2 (0.11); GT-E (0.10.1) implies about 0.25 GiB at tp2.
+    # That is the growth since the engine's baseline snapshot (vllm/utils memory_profiling, used by the v1 worker from
+    # 0.9: vllm/v1/worker/gpu_worker.py of the 0.9.2 wheel). 0.8's v1 worker instead counts everything on the device
+    # that torch did not allocate ((total - free) - torch allocated, vllm/v1/worker/gpu_worker.py of 0.8.5), i.e. the
+    # CUDA context and torch's start-up too: CUDA_CONTEXT_GIB more.
     non_torch_tp1_gib: float
     non_torch_tpn_gib: float
     # Default scheduler sizes of the V1 API server on GPUs of at least 70 GiB: 1024 sequences and 8192 batched tokens
@@ -82,6 +92,11 @@ class Accounting:
     # cache is allocated and sit outside total × utilization.
     graphs_in_budget: bool
 
+
+# What is on a GPU before the engine loads anything: the CUDA context and torch's initialisation. GT-D's start-up
+# line "Free memory on device: 78.57/79.18 GiB on startup" (H100, the fitted set; llm-d-benchmark b89b21c1
+# config_explorer/empirical-vllm-memory-results.md). Counted as non-torch memory by 0.8's v1 worker only.
+CUDA_CONTEXT_GIB = 79.18 - 78.57
 
 ACCOUNTING = (
     Accounting(
@@ -97,12 +112,12 @@ ACCOUNTING = (
         "0.8",
         v1=True,
         sampler_bytes_per_logit=10.5,
-        non_torch_tp1_gib=0.13,
-        non_torch_tpn_gib=0.25,
+        non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
+        non_torch_tpn_gib=0.25 + CUDA_CONTEXT_GIB,
         large_defaults_exclude_a100=False,
         graphs_in_budget=False,
     ),
-    Accounting(  # as 0.8, but the A100 gets the small defaults (PR 17885, first released in 0.9.0)
+    Accounting(  # the A100 gets the small defaults (PR 17885); non-torch memory measured from a baseline snapshot
         "0.9",
         v1=True,
         sampler_bytes_per_logit=10.5,
