@@ -145,9 +145,13 @@ def profile(case: Case) -> MemoryProfile:
     flags = dict(case.flags)
     if "kv_cache_free_gpu_mem_fraction" in flags:  # TensorRT-LLM's own knob (its profile is a dataclass)
         prof = dataclasses.replace(prof, kv_cache_free_gpu_mem_fraction=flags.pop("kv_cache_free_gpu_mem_fraction"))
-    if flags.pop("vllm_use_v1", False):  # 0.7.x's opt-in V1 engine: the accounting of the first V1 release
+    use_v1 = flags.pop("vllm_use_v1", None)
+    if use_v1 is True:  # 0.7.x's opt-in V1 engine: the accounting of the first V1 release
         first_v1 = next(row for row in vllm.ACCOUNTING if row.v1)
         prof = dataclasses.replace(prof, accounting=first_v1)
+    elif use_v1 is False:  # VLLM_USE_V1=0 on 0.8-0.10: the V0 engine, whose accounting is the last v0 row's
+        last_v0 = [row for row in vllm.ACCOUNTING if not row.v1][-1]
+        prof = dataclasses.replace(prof, accounting=last_v0)
     if flags.pop("enforce_eager", False):
         prof = _Eager(prof)
     assert not flags, f"{case.id}: flags gpuctl does not model: {sorted(flags)}"

@@ -20,7 +20,7 @@ _SOURCE = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+/(issues|pull|blob|tr
 
 
 def test_the_corpus_is_large_and_varied_enough() -> None:
-    assert len(CASES) >= 25
+    assert len(CASES) >= 36
     assert len({c.gpu for c in CASES}) >= 6
     assert len({c.engine_version for c in CASES}) >= 6
     assert {c.engine for c in CASES} == {"vllm", "trtllm"}
@@ -67,6 +67,7 @@ def test_scope_follows_the_rule(case: Case) -> None:
 
 def test_cases_collected_after_the_model_freeze_are_held_out() -> None:
     late = [c for c in CASES if c.after_freeze]
+    assert len(late) >= 10
     assert all(c.held_out and c.added != "corpus v1" for c in late)
 
 
@@ -75,7 +76,7 @@ def test_cases_collected_after_the_model_freeze_are_held_out() -> None:
 # it is missed and why). Lower these as the model improves; never assert the fitted set alone. Out-of-scope cases
 # (releases gpuctl does not render for) are reported, not bounded.
 FITTED_MEAN_GIB = 0.30
-HELD_OUT_MEAN_GIB = 2.5
+HELD_OUT_MEAN_GIB = 2.0
 OVER_GIB = 1.0  # a case off by more than this must say why in its notes
 
 
@@ -87,8 +88,10 @@ def test_kv_cache_accuracy_on_fitted_and_held_out_sets() -> None:
     assert held_out <= HELD_OUT_MEAN_GIB, held_out
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("case", [c for c in CASES if c.in_scope], ids=lambda c: c.id)
 def test_start_up_verdict_matches_the_log(case: Case) -> None:
+    """In scope only: a release gpuctl does not render for may refuse or accept what gpuctl's accounting would not
+    (vLLM 0.5 without an MLA cache); docs/vram-comparison.md shows those cases' figures."""
     assert corpus.run(case).fits is case.fits
 
 
