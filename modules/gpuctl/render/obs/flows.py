@@ -26,8 +26,9 @@ def _ns_peer(namespace: str, **pod_labels: str) -> dict[str, Any]:
     return peer
 
 
-def _policy(dep: Deployment, name: str, component: str, spec: dict[str, Any]) -> dict[str, Any]:
-    meta = {"name": f"{dep.name}-{name}", "namespace": dep.namespace, "labels": labels(dep, component)}
+def _policy(dep: Deployment, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Labelled with the deployment and component `observability` (the pods it selects are another component's)."""
+    meta = {"name": f"{dep.name}-{name}", "namespace": dep.namespace, "labels": labels(dep, "observability")}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta, "spec": spec}
 
 
@@ -42,7 +43,6 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
             _policy(
                 dep,
                 "router-metrics",
-                "router",
                 {
                     "podSelector": {"matchLabels": selector(dep, "router")},
                     "policyTypes": ["Ingress"],
@@ -56,7 +56,6 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
                 _policy(
                     dep,
                     "otlp-traces",
-                    "engine",
                     {
                         "podSelector": {"matchLabels": selector(dep, "engine")},
                         "policyTypes": ["Egress"],
