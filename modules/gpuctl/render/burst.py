@@ -7,7 +7,10 @@ worker URLs, discovery, retries and circuit breakers, all towards its own worker
   deployment's capacity (max replicas × max_num_seqs) shared over the gateway pods; past it nginx has no live
   upstream and answers 502 internally (https://nginx.org/en/docs/http/ngx_http_upstream_module.html#max_conns);
 - unhealthy: the router answers 503 (`no_available_workers`) when every replica is down, or the connection fails;
-- either way `error_page 502 503 504 = @burst` replays the request to the burst endpoint, with its API key from
+  until its health check has marked a dead replica down (up to `health_check_interval_s`) it answers 500 ("Request
+  failed: error sending request for url ...", seen with the real router when every replica was SIGKILLed), so 500
+  counts as unhealthy too (an engine's own 500 is then retried at the burst endpoint, which costs a request there);
+- either way `error_page 500 502 503 504 = @burst` replays the request to the burst endpoint, with its API key from
   a Secret (key `api-key`) that an init container writes into an nginx include; the key is never on a command line
   or in the rendered files.
 The access log records the upstream of every request (`route=local|burst`), and a copy of each record goes by
@@ -115,7 +118,7 @@ http {{
             proxy_read_timeout 600s;
             proxy_next_upstream error timeout;
             proxy_intercept_errors on;
-            error_page 502 503 504 = @burst;
+            error_page 500 502 503 504 = @burst;
         }}
         location @burst {{
             set $gpuctl_route burst;
