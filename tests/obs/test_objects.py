@@ -30,9 +30,12 @@ def test_observability_objects_are_in_the_aggregator_and_validate() -> None:
     site = load_site(FRA1).site
     objects = site_objects(site)
     kinds = [o["kind"] for o in objects]
-    assert kinds.count("PrometheusRule") == 3 and kinds.count("PodMonitor") == 2 * len(
-        site.deployments
-    )  # engines, routers
+    monitors = [o for o in objects if o["kind"] == "PodMonitor"]
+    bursting = sum(d.burst is not None for d in site.deployments)
+    assert kinds.count("PrometheusRule") == 3 and len(monitors) == 2 * len(site.deployments) + bursting
+    # each monitor selects one component's pods: engines, routers, or a burst gateway (its split counter)
+    components = sorted(m["spec"]["selector"]["matchLabels"]["gpuctl.io/component"] for m in monitors)
+    assert components == sorted(["engine", "router"] * len(site.deployments) + ["gateway"] * bursting)
     dashboards_cm = [o for o in objects if o["kind"] == "ConfigMap" and "grafana_dashboard" in o["metadata"]["labels"]]
     assert len(dashboards_cm) == 3
     for obj in objects:

@@ -1,12 +1,10 @@
-"""The network flows observability needs beyond what security's policies (render/security/k8s.py) already allow,
-as NetworkPolicies of their own (policies add up, so these only open, never close):
+"""The network flow observability needs beyond what security's policies (render/security/k8s.py) and the serving
+policies allow, as a NetworkPolicy of its own (policies add up, so it only opens, never closes): each engine pod
+-> the OpenTelemetry Collector's OTLP/gRPC port, when the site traces. The serving namespaces' default-deny lets
+engine pods reach only their own deployment's pods and DNS, so vLLM's `--otlp-traces-endpoint` would go nowhere.
 
-- Prometheus (in `security.monitoring_namespace`) -> each router's metrics port: the router's own policy admits
-  only its clients on the API port (render/router.py), so its PodMonitor (render/obs/k8s.py) would scrape nothing;
-- each engine pod -> the OpenTelemetry Collector's OTLP/gRPC port, when the site traces: the serving namespaces'
-  default-deny lets engine pods reach only their own deployment's pods and DNS.
-
-tests/obs/test_flows.py evaluates every policy of the site for these flows and for every monitor's targets.
+tests/obs/test_flows.py evaluates every policy of the site (tests/render/netpol.py) for this flow and for every
+monitor's targets.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from ...model import Deployment, Site
-from .. import router
 from ..labels import labels, selector
 from .otel import COLLECTOR, collector_endpoint
 
@@ -33,34 +30,21 @@ def _policy(dep: Deployment, name: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def network_policies(site: Site) -> list[dict[str, Any]]:
-    prometheus = _ns_peer(site.security.monitoring_namespace)
-    tracing = collector_endpoint(site) is not None
+    if collector_endpoint(site) is None:
+        return []
     collector = _ns_peer(site.observability.namespace, **{"app.kubernetes.io/name": COLLECTOR})
+    otlp = {"port": site.observability.otlp_collector_port, "protocol": "TCP"}
     out = []
     for dep in site.deployments:
-        metrics = {"port": router.METRICS_PORT, "protocol": "TCP"}
         out.append(
             _policy(
                 dep,
-                "router-metrics",
+                "otlp-traces",
                 {
-                    "podSelector": {"matchLabels": selector(dep, "router")},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [{"from": [prometheus], "ports": [metrics]}],
+                    "podSelector": {"matchLabels": selector(dep, "engine")},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [collector], "ports": [otlp]}],
                 },
             )
         )
-        if tracing:
-            otlp = {"port": site.observability.otlp_collector_port, "protocol": "TCP"}
-            out.append(
-                _policy(
-                    dep,
-                    "otlp-traces",
-                    {
-                        "podSelector": {"matchLabels": selector(dep, "engine")},
-                        "policyTypes": ["Egress"],
-                        "egress": [{"to": [collector], "ports": [otlp]}],
-                    },
-                )
-            )
     return out

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ... import engines
-from ...model import Site
+from ...model import Deployment, Site
+from .. import burst
 from ..k8s import LABEL_PREFIX, MANAGED_BY, namespaces
 from ..labels import selector
 from .dashboards import dashboard_configmaps
@@ -101,7 +102,7 @@ def dcgm_exporter_scrape(site: Site) -> list[Obj]:
     return [service, slice_, monitor]
 
 
-def _relabel_deployment(dep: Any) -> list[dict[str, Any]]:
+def _relabel_deployment(dep: Deployment) -> list[dict[str, Any]]:
     return [
         {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
         {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
@@ -109,8 +110,7 @@ def _relabel_deployment(dep: Any) -> list[dict[str, Any]]:
 
 
 def serving_pod_monitors(site: Site) -> list[Obj]:
-    """One PodMonitor per deployment for its engine pods (LeaderWorkerSet leaders included; not the router's
-    pods, which carry the same deployment label and answer no engine metrics on the engine's port)."""
+    """Per deployment a PodMonitor for its engine pods, and one for its burst gateway's split metric."""
     out = []
     for dep in site.deployments:
         engine = engines.get(dep.engine)
@@ -120,20 +120,24 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
         else:
             endpoint["portNumber"] = engine.metrics_port
         endpoint["relabelings"] = _relabel_deployment(dep)
-        meta = _meta(site, dep.name, dep.namespace)
-        meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name  # owned with the deployment (its node pool)
-        out.append(
-            {
-                "apiVersion": "monitoring.coreos.com/v1",
-                "kind": "PodMonitor",
-                "metadata": meta,
-                "spec": {
-                    "selector": {"matchLabels": selector(dep, "engine")},
-                    "podMetricsEndpoints": [endpoint],
-                },
-            }
-        )
+        # the engine pods only (a multi-node replica's leader): the router and gateway pods carry the deployment's
+        # label too, and have no engine metrics port
+        out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
+        if dep.burst is not None:
+            split = {"port": "metrics", "path": "/metrics", "interval": "15s"}
+            out.append(_pod_monitor(site, burst.name(dep), dep, "gateway", split))
     return out
+
+
+def _pod_monitor(site: Site, name: str, dep: Deployment, component: str, endpoint: dict[str, Any]) -> Obj:
+    meta = _meta(site, name, dep.namespace)
+    meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name  # owned with the deployment (its node pool)
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": meta,
+        "spec": {"selector": {"matchLabels": selector(dep, component)}, "podMetricsEndpoints": [endpoint]},
+    }
 
 
 def router_pod_monitors(site: Site) -> list[Obj]:
@@ -142,21 +146,12 @@ def router_pod_monitors(site: Site) -> list[Obj]:
     replicas up (rules.ENGINE_TARGETS)."""
     out = []
     for dep in site.deployments:
-        meta = _meta(site, f"{dep.name}-router", dep.namespace)
-        meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name
         relabel = [
             *_relabel_deployment(dep),
             {"targetLabel": "component", "replacement": "router", "action": "replace"},
         ]
         endpoint = {"port": "metrics", "path": "/metrics", "interval": "15s", "relabelings": relabel}
-        out.append(
-            {
-                "apiVersion": "monitoring.coreos.com/v1",
-                "kind": "PodMonitor",
-                "metadata": meta,
-                "spec": {"selector": {"matchLabels": selector(dep, "router")}, "podMetricsEndpoints": [endpoint]},
-            }
-        )
+        out.append(_pod_monitor(site, f"{dep.name}-router", dep, "router", endpoint))
     return out
 
 
