@@ -18,6 +18,7 @@ from typing import Any
 from ... import engines
 from ...model import Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
+from . import engine_tls
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
@@ -81,8 +82,16 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
         engine = engines.get(dep.engine)
         pods = {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}}
         router = {"podSelector": {"matchLabels": {f"{LABEL_PREFIX}/component": "router"}}}
+        # With engine TLS the gateway calls TLS_PORT and the router the proxy on the engine's port (engine_tls.py).
+        gw_port = engine_tls.upstream_port(site, dep)
+        callers = [{"from": [gw_peer, router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
+        if gw_port != engine.port:
+            callers = [
+                {"from": [gw_peer], "ports": [{"port": gw_port, "protocol": "TCP"}]},
+                {"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]},
+            ]
         ingress = [
-            {"from": [gw_peer, router], "ports": [{"port": engine.port, "protocol": "TCP"}]},
+            *callers,
             {"from": [_ns_peer(sec.monitoring_namespace)], "ports": [{"port": engine.metrics_port, "protocol": "TCP"}]},
             {"from": [{"podSelector": pods}]},  # NCCL, torch.distributed, KV transfer: any port, own pods only
         ]
@@ -100,7 +109,7 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
             }
         )
     gw_ns = sec.gateway.namespace
-    upstream_ports = sorted({engines.get(d.engine).port for d in site.deployments})
+    upstream_ports = sorted({engine_tls.upstream_port(site, d) for d in site.deployments})
     out.append(
         {
             "apiVersion": "networking.k8s.io/v1",
