@@ -18,7 +18,7 @@ from typing import Any
 from ... import engines
 from ...model import Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
-from . import engine_tls
+from . import engine_tls, pss
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
@@ -179,27 +179,9 @@ def rbac(site: Site) -> list[dict[str, Any]]:
 
 
 def pod_security_level(pod_specs: list[dict[str, Any]]) -> str:
-    """The strictest Pod Security Standard every pod spec passes, for the checks gpuctl's pods can trip
-    (https://kubernetes.io/docs/concepts/security/pod-security-standards/)."""
-    level = "restricted"
-    for spec in pod_specs:
-        if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
-            return "privileged"
-        if any("hostPath" in v for v in spec.get("volumes", [])):
-            return "privileged"
-        for c in spec.get("containers", []):
-            sc = c.get("securityContext", {})
-            if sc.get("privileged") or set(sc.get("capabilities", {}).get("add", [])) - {"NET_BIND_SERVICE"}:
-                return "privileged"
-            pod_sc = spec.get("securityContext", {})
-            if not (
-                (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot"))
-                and sc.get("allowPrivilegeEscalation") is False
-                and "ALL" in sc.get("capabilities", {}).get("drop", [])
-                and (sc.get("seccompProfile") or pod_sc.get("seccompProfile", {})).get("type") == "RuntimeDefault"
-            ):
-                level = "baseline"
-    return level
+    """The strictest Pod Security Standard every pod spec passes (render/security/pss.py has the checks)."""
+    found = {pss.level(spec) for spec in pod_specs} or {"restricted"}
+    return next(lvl for lvl in reversed(pss.LEVELS) if lvl in found)
 
 
 def namespace_labels(level: str) -> dict[str, str]:
@@ -219,8 +201,12 @@ def pod_security_labels(site: Site) -> dict[str, dict[str, str]]:
 
     specs: dict[str, list[dict[str, Any]]] = {ns: [] for ns in serving_namespaces(site)}
     for obj in manifests(site):
+        ns = obj["metadata"].get("namespace")
         if obj["kind"] == "Deployment":
-            specs[obj["metadata"]["namespace"]].append(obj["spec"]["template"]["spec"])
+            specs[ns].append(obj["spec"]["template"]["spec"])
+        elif obj["kind"] == "LeaderWorkerSet":
+            group = obj["spec"]["leaderWorkerTemplate"]
+            specs[ns] += [group[t]["spec"] for t in ("leaderTemplate", "workerTemplate") if t in group]
     out = {ns: namespace_labels(pod_security_level(pods)) for ns, pods in specs.items()}
     if site.security.clients:
         out.setdefault(site.security.gateway.namespace, namespace_labels("restricted"))
