@@ -11,9 +11,9 @@
 #     lab        + the lab of fake GPU hosts: mmdebstrap, apt-ftparchive, gpg, zstd, iproute2, util-linux; gpuctl[lab]
 #     all        provision, pulumi, tco, report and lab
 #     dev        + the checks and tests: netplan.io (rendered network configuration), nginx-light (burst gateway
-#                under nginx -t and live), curl (weights staging script), chromium (the report's browser
-#                test), prometheus (tco --prometheus test), gpuctl[dev], and the real serving parts of the
-#                proof tests (scripts/realparts.sh: vLLM CPU, vllm-router, Prometheus)
+#                under nginx -t and live) and mtail (its request-split counter), curl (weights staging script),
+#                chromium (the report's browser test), prometheus (tco --prometheus test), gpuctl[dev], and the
+#                real serving parts of the proof tests (scripts/realparts.sh: vLLM CPU, vllm-router, Prometheus)
 #                prometheus-alertmanager and promtool (the observability rules and lab test)
 #   Default: all dev (what scripts/test.sh runs). Parts installed before stay installed.
 set -euo pipefail
@@ -35,7 +35,7 @@ for part in "${parts[@]}"; do
     pulumi | tco | report) extras+=("$part") ;;
     lab) debs+=("${lab_debs[@]}"); extras+=(lab) ;;
     all) debs+=("${lab_debs[@]}"); extras+=(all) ;;
-    dev) debs+=(netplan.io nginx-light curl chromium prometheus prometheus-alertmanager "${security_debs[@]}"); extras+=(dev); realparts=1 ;;
+    dev) debs+=(netplan.io nginx-light mtail curl chromium prometheus prometheus-alertmanager "${security_debs[@]}"); extras+=(dev); realparts=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap.sh: unknown part '$part'; use core, provision, pulumi, tco, report, lab, all or dev" >&2; exit 2 ;;
   esac

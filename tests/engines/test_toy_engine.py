@@ -86,7 +86,10 @@ def test_a_fourth_engine_is_one_module(tmp_path: Path, capsys: pytest.CaptureFix
             and o["metadata"]["labels"]["gpuctl.io/component"] == "engine"
         )
         llama = other["spec"]["template"]["spec"]["containers"][0]  # the other deployment stays on vLLM
-        assert llama["image"].startswith("docker.io/vllm/vllm-openai:") and llama["ports"][0]["containerPort"] == 8000
+        # the pod's http port: vLLM's, or with engine TLS (the lab site has a gateway) the proxy's beside it
+        pod = other["spec"]["template"]["spec"]["containers"]
+        http = [p for c in pod for p in c["ports"] if p["name"] == "http"]
+        assert llama["image"].startswith("docker.io/vllm/vllm-openai:") and http[0]["containerPort"] == 8000
 
         # gpuctl vram --engine toy
         code, out, err = cli(

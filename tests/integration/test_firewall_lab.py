@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import yaml
 from gpuctl.lab import core
 from gpuctl.lab.config import LabConfig
 from tests.conftest import ROOT
+from tests.security.flows import PROOF_MODULES, record
 
 from .conftest import lab_available
 from .test_provision_lab import gpuctl
@@ -30,6 +32,7 @@ pytestmark = pytest.mark.integration
 
 LAB_SITE = ROOT / "inventories" / "lab" / "site.yaml"
 HOSTS = ("fw-a1", "fw-a2", "fw-b1")
+PROOF = PROOF_MODULES["test_firewall_lab.py"]
 
 
 def nf_tables_missing() -> str | None:
@@ -80,26 +83,57 @@ def firewall_site(cfg: LabConfig, tmp: Path) -> Path:
     return path
 
 
+def fw_config(base: LabConfig | None = None) -> LabConfig:
+    """A lab instance of its own beside the session's (tests/integration/conftest.py `lab`), so this module runs
+    whatever ran before it: the session's prefix + "fw", its directory + "-fw", and its subnet with the second
+    octet + 1 (10.213.42.0/24 -> 10.214.42.0/24). Only loopback-free lab addresses are used, as in every lab."""
+    base = base or LabConfig()
+    net = base.net
+    octets = str(net.network_address).split(".")
+    octets[1] = str((int(octets[1]) + 1) % 256)
+    return LabConfig(
+        root=base.root.with_name(base.root.name + "-fw"),
+        cache=base.cache,
+        prefix=f"{base.prefix}fw",
+        subnet=f"{'.'.join(octets)}/{net.prefixlen}",
+    )
+
+
+@dataclass(frozen=True)
+class FwLab:
+    state: core.LabState
+    site: Path
+    cfg: LabConfig
+
+    def env(self) -> dict[str, str]:
+        """What `gpuctl provision --lab` reads to find this lab instead of the session's."""
+        cfg = self.cfg
+        return {"GPUCTL_LAB_PREFIX": cfg.prefix, "GPUCTL_LAB_SUBNET": cfg.subnet, "GPUCTL_LAB_DIR": str(cfg.root)}
+
+
 @pytest.fixture(scope="module")
-def fwlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[core.LabState, Path]]:
+def fwlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FwLab]:
     reason = lab_available()
     if reason and os.environ.get("GPUCTL_REQUIRE_LAB"):  # CI: a missing lab is a failure, as in conftest.py
         pytest.fail(f"the lab cannot run: {reason}")
     reason = reason or nf_tables_missing()  # a kernel without nf_tables: nothing to prove here, say why
     if reason:
         pytest.skip(reason)
-    if core.current() is not None:
-        pytest.skip("another lab is up under this GPUCTL_LAB_PREFIX; run this module on its own")
-    site = firewall_site(LabConfig(), tmp_path_factory.mktemp("fw"))
-    state = core.up(site, "lab-a")
+    cfg = fw_config()
+    if core.current(cfg) is not None:  # left over by a killed run: take it down first
+        core.down(cfg)
+    site = firewall_site(cfg, tmp_path_factory.mktemp("fw"))
+    state = core.up(site, "lab-a", cfg)
     try:
-        yield state, site
+        yield FwLab(state, site, cfg)
     finally:
-        core.down()
+        core.down(cfg)
 
 
-def _provision(site: Path) -> dict:  # type: ignore[type-arg]
-    out = gpuctl("provision", "lab-a", "--site", str(site), "--lab", "--tags", "firewall", "-f", "json")
+def _provision(lab: FwLab) -> dict:  # type: ignore[type-arg]
+    out = gpuctl(
+        "provision", "lab-a", "--site", str(lab.site), "--lab", "--tags", "firewall", "-f", "json", env=lab.env()
+    )
     assert out.stdout, out.stderr
     data = json.loads(out.stdout)
     assert data["status"] == "successful", out.stdout[-3000:] + out.stderr[-3000:]
@@ -138,9 +172,8 @@ def connects(src_netns: str | None, ip: str, port: int) -> bool:
     return subprocess.run(cmd, capture_output=True, timeout=20).returncode == 0
 
 
-def test_rules_allow_what_the_spec_allows_and_drop_the_rest(fwlab: tuple[core.LabState, Path]) -> None:
-    state, site = fwlab
-    cfg = LabConfig()
+def test_rules_allow_what_the_spec_allows_and_drop_the_rest(fwlab: FwLab) -> None:
+    state, cfg = fwlab.state, fwlab.cfg
     hosts = {h.name: h for h in state.hosts}
     a1, _a2, _b1 = (hosts[n] for n in HOSTS)
     ns = {n: h.netns for n, h in hosts.items()}
@@ -155,7 +188,7 @@ def test_rules_allow_what_the_spec_allows_and_drop_the_rest(fwlab: tuple[core.La
             "a2 -> a1:2222": connects(ns["fw-a2"], a1.ip, 2222),
         }
         assert all(before.values()), f"before the firewall, everything connects: {before}"
-        first = _provision(site)
+        first = _provision(fwlab)
         flows = {
             # (source, destination:port): expected
             "controller -> a1:22 (ssh from management)": (None, a1.ip, 22, True),
@@ -175,6 +208,9 @@ def test_rules_allow_what_the_spec_allows_and_drop_the_rest(fwlab: tuple[core.La
                 for n, f in flows.items()
             )
         )
+        for name, f in flows.items():
+            result = f"{'ok' if got[name] == f[3] else 'WRONG'}: {'connected' if got[name] else 'refused/dropped'}"
+            record(PROOF, name, result)
         assert got == {name: f[3] for name, f in flows.items()}
         counters = subprocess.run(
             ["ip", "netns", "exec", ns["fw-a1"], "nft", "-j", "list", "chain", "inet", "gpuctl", "input"],
@@ -189,24 +225,25 @@ def test_rules_allow_what_the_spec_allows_and_drop_the_rest(fwlab: tuple[core.La
         ]
         packets = dropped[0]["expr"][0]["counter"]["packets"]
         assert packets >= 3, "blocked flows are counted"
-        second = _provision(site)
+        second = _provision(fwlab)
         print(f"first apply changed {first['changed']}, second {second['changed']}")
+        record(PROOF, "second apply", f"changed {second['changed']} (first: {first['changed']})")
         assert first["hosts"]["fw-a1"]["changed"] > 0
         assert {h: v["changed"] for h, v in second["hosts"].items()} == dict.fromkeys(HOSTS, 0)
     finally:
         listeners.stop()
 
 
-def test_unconfirmed_rules_roll_back_so_the_controller_is_never_locked_out(fwlab: tuple[core.LabState, Path]) -> None:
-    state, site = fwlab
+def test_unconfirmed_rules_roll_back_so_the_controller_is_never_locked_out(fwlab: FwLab) -> None:
+    state = fwlab.state
     host = next(h for h in state.hosts if h.name == "fw-b1")
     ssh = ["ssh", "-F", state.ssh_config, "-o", "ConnectTimeout=2", "-o", "ControlPath=none", host.name]
-    _provision(site)
+    _provision(fwlab)
     # A ruleset that admits SSH from nowhere, applied the way the role applies it, but never confirmed.
     lockout = subprocess.run(
         [
             *ssh,
-            f"sed 's/elements = {{ {LabConfig().controller_ip}\\/32 }}//' /etc/gpuctl/firewall/ruleset.nft"
+            f"sed 's/elements = {{ {fwlab.cfg.controller_ip}\\/32 }}//' /etc/gpuctl/firewall/ruleset.nft"
             " > /tmp/lockout.nft && mkdir -p /tmp/fw && cp /tmp/lockout.nft /tmp/fw/ruleset.nft"
             " && /usr/local/sbin/gpuctl-firewall-apply /tmp/fw 8",
         ],
@@ -222,4 +259,5 @@ def test_unconfirmed_rules_roll_back_so_the_controller_is_never_locked_out(fwlab
         assert time.monotonic() - start < 40, "the rules did not roll back"
         time.sleep(1)
     print(f"locked out, rolled back after {time.monotonic() - start:.1f} s")
+    record(PROOF, "unconfirmed lockout ruleset", f"locked out, rolled back after {time.monotonic() - start:.1f} s")
     assert subprocess.run([*ssh, "test -e /tmp/fw/rolled-back"], timeout=30).returncode == 0

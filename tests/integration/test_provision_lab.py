@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,12 +16,13 @@ from .conftest import LAB_SITE
 pytestmark = pytest.mark.integration
 
 
-def gpuctl(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def gpuctl(*args: str, timeout: int = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from gpuctl.cli.app import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **env} if env else None,  # env: another lab instance (test_firewall_lab.py)
     )
 
 

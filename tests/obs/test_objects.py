@@ -30,7 +30,13 @@ def test_observability_objects_are_in_the_aggregator_and_validate() -> None:
     site = load_site(FRA1).site
     objects = site_objects(site)
     kinds = [o["kind"] for o in objects]
-    assert kinds.count("PrometheusRule") == 3 and kinds.count("PodMonitor") == len(site.deployments)
+    monitors = [o for o in objects if o["kind"] == "PodMonitor"]
+    assert kinds.count("PrometheusRule") == 3 and len(monitors) == len(site.deployments) + sum(
+        d.burst is not None for d in site.deployments
+    )
+    # each monitor selects one component's pods: engines, or a burst gateway (its split counter)
+    components = sorted(m["spec"]["selector"]["matchLabels"]["gpuctl.io/component"] for m in monitors)
+    assert components == ["engine"] * len(site.deployments) + ["gateway"] * (len(monitors) - len(site.deployments))
     dashboards_cm = [o for o in objects if o["kind"] == "ConfigMap" and "grafana_dashboard" in o["metadata"]["labels"]]
     assert len(dashboards_cm) == 3
     for obj in objects:

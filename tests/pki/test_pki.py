@@ -13,8 +13,10 @@ from cryptography.x509.verification import PolicyBuilder, VerificationError
 from cryptography.x509.verification import Store as TrustStore
 
 from gpuctl.loader import load_site
-from gpuctl.pki import PkiError, Store, issue, rotate, statuses, warnings
+from gpuctl.loader.pki import read_pki
+from gpuctl.pki import PkiError, Store, issue, rotate, statuses
 from gpuctl.render.security.certs import plan
+from gpuctl.rules.security import certificate_due, certificate_expired
 
 LAB = Path(__file__).parents[2] / "inventories" / "lab" / "site.yaml"
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
@@ -99,14 +101,23 @@ def test_ca_rotation_trusts_old_and_new_until_the_old_expires(site_dir: Path) ->
     old_leaf.verify_directly_issued_by(old_ca)  # still valid during the overlap
 
 
-def test_expiry_warnings_name_each_certificate_due_or_expired(site_dir: Path) -> None:
+def test_validate_judges_expiry_from_the_store_the_loader_read(site_dir: Path) -> None:
+    """Rules SEC009/SEC010 on the state gpuctl.loader.pki reads from a real store, at three points in time."""
     site = _site(site_dir)
     issue(site, Store(site_dir / "pki"), now=NOW)
-    assert warnings(site, site_dir / "pki", now=NOW) == []
-    soon = warnings(site, site_dir / "pki", now=NOW + dt.timedelta(days=20))
-    assert {t for t, _ in soon} == {"pki.client[gpuctl-gateway]", "pki.client[lab-app]", "pki.client[lab-embedder]"}
-    late = warnings(site, site_dir / "pki", now=NOW + dt.timedelta(days=31))
-    assert all("expired" in m for t, m in late if t.startswith("pki.client"))
+    loaded = load_site(site_dir / "site.yaml").site
+    assert loaded.pki is not None and {(c.kind, c.name) for c in loaded.pki.certificates} >= {("ca", "ca")}
+
+    def found(days: int) -> tuple[set[str], set[str]]:
+        at = loaded.model_copy()
+        at.__pydantic_private__["_pki"] = read_pki(str(site_dir / "site.yaml"), now=NOW + dt.timedelta(days=days))  # type: ignore[index]
+        return {h.target for h in certificate_expired.check(at)}, {h.target for h in certificate_due.check(at)}
+
+    assert found(0) == (set(), set())
+    clients = {"security.gateway", "security.clients[lab-app]", "security.clients[lab-embedder]"}
+    assert found(20) == (set(), clients)  # client certificates live 30 days, renewed 14 days before
+    expired, due = found(31)
+    assert expired == clients and due == set()
 
 
 def test_a_key_readable_by_others_is_refused(site_dir: Path) -> None:

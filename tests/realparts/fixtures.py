@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from gpuctl.render import burst
+
 from . import parts, rendered
 
 TINY_MODEL_SCRIPT = Path(__file__).with_name("tiny_model.py")
@@ -188,6 +190,26 @@ class BurstGateway:
     url: str
     standin_url: str
     nginx: parts.Proc
+    split_url: str  # the mtail sidecar's metrics
+
+    def split(self) -> dict[str, float]:
+        """The sidecar's gpuctl_gateway_requests_total by route (every status)."""
+        status, text = parts.http("GET", self.split_url, timeout=10)
+        assert status == 200, text
+        counts: dict[str, float] = {}
+        for route in re.findall(r'^gpuctl_gateway_requests_total\{[^}]*route="(\w+)"[^}]*\} (\S+)$', str(text), re.M):
+            counts[route[0]] = counts.get(route[0], 0.0) + float(route[1])
+        return counts
+
+    def split_since(self, before: dict[str, float], count: int, timeout_s: float = 10.0) -> dict[str, float]:
+        """Requests per route counted after `before`, once `count` are there (UDP: they arrive after answers)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            now = self.split()
+            gained = {r: now.get(r, 0.0) - before.get(r, 0.0) for r in now}
+            if sum(gained.values()) >= count or time.monotonic() > deadline:
+                return {r: n for r, n in gained.items() if n}
+            time.sleep(0.1)
 
     def routes(self) -> list[str]:
         """`route=` of every request in the gateway's access log (gpuctl's log format), oldest first."""
@@ -216,6 +238,15 @@ def burst_gateway(realparts: RealParts) -> BurstGateway:
     subprocess.run(dep.gateway_auth_script(auth), env=env, check=True)
 
     standin_port, gateway_port = parts.free_port(), parts.free_port()
+    syslog_port, split_port = parts.free_port(), parts.free_port()
+    progs = workdir / "mtail"
+    progs.mkdir()
+    program = dep.rendered("ConfigMap", burst.name(dep.deployment))["data"][burst.PROGRAM]
+    (progs / burst.PROGRAM).write_text(program)
+    split_argv = rendered.split_counter_argv(dep, progs, f"127.0.0.1:{syslog_port}", split_port)
+    mtail = realparts.processes.start("gateway-split-counter", split_argv)
+    split_url = f"http://127.0.0.1:{split_port}/metrics"
+    parts.wait_until_ready(mtail, split_url, 30)
     standin_argv = [sys.executable, str(CLOUD_STANDIN), "--port", str(standin_port)]
     standin_argv += ["--model", dep.served_model, "--api-key-file", str(key_file)]
     standin = realparts.processes.start("cloud-standin", standin_argv)
@@ -223,12 +254,13 @@ def burst_gateway(realparts: RealParts) -> BurstGateway:
     parts.wait_until_ready(standin, f"{standin_url}/health", 30)
 
     config = workdir / "nginx.conf"
-    config.write_text(dep.gateway_config(realparts.router_url, f"{standin_url}/v1", workdir, gateway_port))
+    syslog = f"127.0.0.1:{syslog_port}"
+    config.write_text(dep.gateway_config(realparts.router_url, f"{standin_url}/v1", workdir, gateway_port, syslog))
     nginx = realparts.processes.start("nginx-gateway", rendered.gateway_argv(dep, config))
     url = f"http://127.0.0.1:{gateway_port}"
     parts.wait_until_ready(nginx, f"{url}/healthz", 30)
     TIMINGS_S["burst gateway and cloud stand-in ready"] = time.monotonic() - t0
-    return BurstGateway(url, standin_url, nginx)
+    return BurstGateway(url, standin_url, nginx, split_url)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

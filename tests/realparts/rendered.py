@@ -100,7 +100,7 @@ class TestDeployment:
     def scaled_object(self) -> dict[str, Any]:
         return self.rendered("ScaledObject")
 
-    def gateway_config(self, router_url: str, burst_url: str, workdir: Path, port: int) -> str:
+    def gateway_config(self, router_url: str, burst_url: str, workdir: Path, port: int, metrics_syslog: str) -> str:
         """nginx.conf of the burst gateway, with the burst URL pointing at the loopback stand-in."""
         spec = self.deployment.burst
         if spec is None:
@@ -116,6 +116,7 @@ class TestDeployment:
             auth_file=str(workdir / "auth.conf"),
             run_dir=str(workdir),
             listen=f"127.0.0.1:{port}",
+            metrics_syslog=metrics_syslog,
         )
 
     def gateway_auth_script(self, auth_file: Path) -> list[str]:
@@ -164,6 +165,22 @@ def replica_argv(rendered: Sequence[str], model_dir: Path, port: int) -> list[st
     args = drop(args, "--gpu-memory-utilization")
     cpu = ["--host", "127.0.0.1", "--kv-cache-memory-bytes", str(KV_CACHE_BYTES), "--enforce-eager"]
     return [str(parts.PYTHON), *ENGINE_COMMAND[1:], *args, *cpu]
+
+
+def split_counter_argv(dep: TestDeployment, progs: Path, syslog: str, port: int) -> list[str]:
+    """The gateway's mtail sidecar as rendered, with its program directory, UDP address and port on loopback."""
+    pod = dep.rendered("Deployment", burst.name(dep.deployment))["spec"]["template"]["spec"]
+    sidecar = [c for c in pod["containers"] if c["name"] == "metrics"]
+    if len(sidecar) != 1:
+        raise RenderingChangedError("the gateway has no `metrics` sidecar")
+    command = list(sidecar[0]["command"])
+    if command[0] != "mtail":
+        raise RenderingChangedError(f"the gateway's metrics sidecar runs {command}, not mtail")
+    args = replace(command[1:], "--progs", str(progs))
+    args = replace(args, "--logs", f"udp://{syslog}", was=f"udp://{burst.METRICS_SYSLOG}")
+    args = replace(args, "--address", "127.0.0.1", was="0.0.0.0")
+    args = replace(args, "--port", str(port))
+    return ["mtail", *args]
 
 
 def gateway_argv(dep: TestDeployment, config: Path) -> list[str]:

@@ -121,17 +121,18 @@ def test_queue_past_saturation_makes_the_rendered_scaledobject_scale_out(serving
 
 
 def test_unsaturated_requests_through_the_gateway_stay_local(serving: RealParts, burst_gateway: BurstGateway) -> None:
-    seen = len(burst_gateway.routes())
+    seen, counted = len(burst_gateway.routes()), burst_gateway.split()
     status, body = complete(serving, burst_gateway.url, "one quiet request")
     assert status == 200, body
     assert not by_standin(body), body
     assert burst_gateway.routes_since(seen, 1) == ["local"]
+    assert burst_gateway.split_since(counted, 1) == {"local": 1}
 
 
 def test_overflow_past_local_capacity_goes_to_the_burst_endpoint(
     serving: RealParts, burst_gateway: BurstGateway
 ) -> None:
-    seen = len(burst_gateway.routes())
+    seen, counted = len(burst_gateway.routes()), burst_gateway.split()
     standin_before = standin_accepted(burst_gateway)
     results = concurrently(serving, burst_gateway.url, 8, 96)
     assert [s for s, _ in results] == [200] * 8, results
@@ -139,6 +140,7 @@ def test_overflow_past_local_capacity_goes_to_the_burst_endpoint(
     assert 1 <= remote <= 7, f"{remote} of 8 went to the burst endpoint: no split"
     routes = burst_gateway.routes_since(seen, 8)
     assert sorted(routes) == sorted(["burst"] * remote + ["local"] * (8 - remote)), routes
+    assert burst_gateway.split_since(counted, 8) == {"burst": remote, "local": 8 - remote}  # the metric of the split
     assert (
         standin_accepted(burst_gateway) - standin_before == remote
     )  # every overflow was accepted with the rendered credential

@@ -67,9 +67,20 @@ def test_the_router_runs_the_rendered_command_with_worker_urls_on_loopback() -> 
 
 def test_the_gateway_differs_from_the_rendered_one_only_in_its_addresses_and_paths(tmp_path: Path) -> None:
     dep = rendered.load()
-    config = dep.gateway_config("http://127.0.0.1:1", "http://127.0.0.1:2/v1", tmp_path, 3)
+    config = dep.gateway_config("http://127.0.0.1:1", "http://127.0.0.1:2/v1", tmp_path, 3, "127.0.0.1:4")
     assert "listen 127.0.0.1:3;" in config
+    assert "access_log syslog:server=127.0.0.1:4," in config
     assert "server 127.0.0.1:1 max_conns=" in config
     assert "proxy_pass http://127.0.0.1:2;" in config
     assert f"include {tmp_path / 'auth.conf'};" in config
     assert "burst.example.com" not in config and "svc.cluster.local" not in config
+
+
+def test_the_split_counter_differs_from_the_rendered_one_only_in_its_addresses(tmp_path: Path) -> None:
+    dep = rendered.load()
+    argv = rendered.split_counter_argv(dep, tmp_path, "127.0.0.1:4", 5)
+    assert argv[0] == "mtail"
+    assert rendered.flag_value(argv, "--logs") == "udp://127.0.0.1:4"
+    assert rendered.flag_value(argv, "--address") == "127.0.0.1" and rendered.flag_value(argv, "--port") == "5"
+    assert rendered.flag_value(argv, "--progs") == str(tmp_path)
+    assert "--emit_prog_label=false" in argv

@@ -1,7 +1,8 @@
 """The burst gateway's nginx configuration run in the real nginx (Debian nginx-light): local first, the burst
 endpoint when the router fails, answers 503 or the local capacity is taken, with the API key only on the burst
-leg, the request body replayed, and the split in the access log. Local processes on loopback only; nginx and the
-stand-in servers are stopped by PID."""
+leg, the request body replayed, and the split in the access log and in the real mtail sidecar's metrics (Debian
+mtail, the rendered program and arguments). Local processes on loopback only; nginx, mtail and the stand-in servers
+are stopped by PID."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,11 @@ from gpuctl.render import burst
 from tests.conftest import ROOT
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx not installed (scripts/bootstrap.sh dev)")
+MTAIL = shutil.which("mtail") or "/usr/bin/mtail"
+pytestmark = pytest.mark.skipif(
+    not (Path(NGINX).exists() and Path(MTAIL).exists()),
+    reason="nginx or mtail not installed (scripts/bootstrap.sh dev)",
+)
 
 
 def free_port() -> int:
@@ -77,7 +83,15 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, Upstream, Upstream, Path]]:
     dep = dep.model_copy(update={"autoscaling": None, "replicas": 1, "max_num_seqs": 1, "burst": stand_in})
     auth = tmp_path / "auth.conf"
     auth.write_text('proxy_set_header Authorization "Bearer burst-key-123";\n')
-    port = free_port()
+    port, syslog_port, metrics_port = free_port(), free_port(), free_port()
+    progs = tmp_path / "progs"
+    progs.mkdir()
+    (progs / burst.PROGRAM).write_text(burst.split_program(dep))
+    mtail = subprocess.Popen(
+        mtail_argv(progs, f"127.0.0.1:{syslog_port}", metrics_port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     conf = tmp_path / "nginx.conf"
     conf.write_text(
         burst.gateway_config(
@@ -87,6 +101,7 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, Upstream, Upstream, Path]]:
             auth_file=str(auth),
             run_dir=str(tmp_path),
             listen=f"127.0.0.1:{port}",
+            metrics_syslog=f"127.0.0.1:{syslog_port}",
         )
     )
     check = subprocess.run([NGINX, "-t", "-c", str(conf), "-e", "stderr"], capture_output=True, text=True)
@@ -99,19 +114,57 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, Upstream, Upstream, Path]]:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", local, cloud, log
+        for url in (f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{metrics_port}/metrics"):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(url, timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", local, cloud, log, f"http://127.0.0.1:{metrics_port}/metrics"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        for p in (proc, mtail):
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=10)
         local.stop()
         cloud.stop()
+
+
+def mtail_argv(progs: Path, syslog: str, port: int) -> list[str]:
+    """The sidecar's rendered mtail arguments with its directory, UDP address and port on loopback."""
+    args = list(burst.METRICS_ARGS)
+    swap = {"--progs": str(progs), "--logs": f"udp://{syslog}", "--address": "127.0.0.1", "--port": str(port)}
+    for flag, value in swap.items():
+        args[args.index(flag) + 1] = value
+    return [MTAIL, *args]
+
+
+def split(metrics_url: str, want: int, timeout_s: float = 5.0) -> dict[tuple[str, str], float]:
+    """The sidecar's counts by (route, code), once they add up to `want` (UDP: records arrive after answers)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = urllib.request.urlopen(metrics_url, timeout=2).read().decode()
+        counts = {}
+        for line in text.splitlines():
+            if line.startswith(burst.METRIC + "{"):
+                labels = dict(kv.split("=", 1) for kv in line[line.index("{") + 1 : line.index("}")].split(","))
+                assert labels["deployment"] == '"llama-70b-chat"', line
+                counts[(labels["route"].strip('"'), labels["code"].strip('"'))] = float(line.rsplit(" ", 1)[1])
+        if sum(counts.values()) >= want or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.05)
+
+
+def test_the_split_program_compiles_in_mtail(tmp_path: Path) -> None:
+    site = load_site(ROOT / "inventories" / "fra1" / "site.yaml").site
+    dep = next(d for d in site.deployments if d.burst is not None)
+    (tmp_path / burst.PROGRAM).write_text(burst.split_program(dep))
+    result = subprocess.run([MTAIL, "--compile_only", "--progs", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / burst.PROGRAM).write_text(burst.split_program(dep).replace("]++", "]+++"))
+    broken = subprocess.run([MTAIL, "--compile_only", "--progs", str(tmp_path)], capture_output=True, text=True)
+    assert broken.returncode != 0  # the check above can fail
 
 
 def ask(base: str) -> str:
@@ -122,27 +175,36 @@ def ask(base: str) -> str:
 
 
 def test_local_first_then_burst_when_the_router_fails_or_is_full(gateway) -> None:  # type: ignore[no-untyped-def]
-    base, local, cloud, log = gateway
+    base, local, cloud, log, metrics = gateway
     assert ask(base) == "local" and local.seen[-1]["auth"] is None  # the key never goes to local replicas
     local.status = 503  # the router's answer with no healthy replica
     assert ask(base) == "burst"
     got = cloud.seen[-1]
     assert got["auth"] == "Bearer burst-key-123" and got["path"] == "/v1/completions"
     assert json.loads(got["body"])["prompt"] == "hi"  # the body is replayed to the burst endpoint
+    local.status = 500  # the router's answer before its health check has marked a dead replica down
+    assert ask(base) == "burst"
+    local.status = 400  # the client's own mistake is not the site's failure: it stays local
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        ask(base)
+    assert refused.value.code == 400
     local.status = 200
     local.stop()  # connection refused
     assert ask(base) == "burst"
     deadline = time.monotonic() + 5  # nginx logs after it answered
     while True:
         routes = [line.split("route=")[1].split()[0] for line in log.read_text().splitlines() if "route=" in line]
-        if len(routes) >= 3 or time.monotonic() > deadline:
+        if len(routes) >= 5 or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    assert routes == ["local", "burst", "burst"]
+    # sorted: nginx may log the refused request after the next one (it finishes it when the client lets go)
+    assert sorted(routes) == ["burst", "burst", "burst", "local", "local"] and routes[:3] == ["local", "burst", "burst"]
+    # the status is what the client got: the burst leg's 200 replaces the router's 503/500 and the refused connection
+    assert split(metrics, 5) == {("local", "200"): 1, ("burst", "200"): 3, ("local", "400"): 1}
 
 
 def test_saturated_local_capacity_overflows_to_burst(gateway) -> None:  # type: ignore[no-untyped-def]
-    base, local, cloud, _ = gateway
+    base, local, cloud, _, metrics = gateway
     local.delay_s = 1.5
     served_before = len(cloud.seen)
     results: list[str] = []
@@ -152,3 +214,4 @@ def test_saturated_local_capacity_overflows_to_burst(gateway) -> None:  # type: 
     assert ask(base) == "burst"
     slow.join()
     assert results == ["local"] and len(cloud.seen) == served_before + 1
+    assert split(metrics, 2) == {("local", "200"): 1, ("burst", "200"): 1}

@@ -28,6 +28,7 @@ from gpuctl.render.security import gateway
 from .standin import StandinEngine
 
 LAB = Path(__file__).parents[2] / "inventories" / "lab" / "site.yaml"
+GATEWAY_REPLICAS = 2
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
@@ -40,10 +41,12 @@ def free_port() -> int:
 def gateway_site(tmp: Path) -> Path:
     """The lab site with loopback gateway names, a rate-limited client and free ports."""
     data = yaml.safe_load(LAB.read_text())
-    data["security"]["gateway"] = {"hostnames": ["localhost"], "port": free_port(), "metrics_port": free_port()}
+    data["security"]["gateway"] = {
+        "hostnames": ["localhost"], "port": free_port(), "metrics_port": free_port(), "replicas": GATEWAY_REPLICAS,
+    }  # fmt: skip
     data["security"]["clients"].append(
-        {"name": "lab-limited", "team": "lab", "deployments": ["qwen-7b"], "rate_limit": {"requests_per_second": 2}}
-    )
+        {"name": "lab-limited", "team": "lab", "deployments": ["qwen-7b"], "rate_limit": {"requests_per_second": 4}}
+    )  # 4 per second over 2 replicas: the one replica the test runs allows 2
     path = tmp / "site.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

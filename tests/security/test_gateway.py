@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from gpuctl.fsutil import write_atomic
+from gpuctl.loader import load_site
 from gpuctl.pki import make_ca, make_leaf, rotate
 from gpuctl.pki.store import KEY_MODE
+from gpuctl.render.security import gateway
 from gpuctl.render.security.certs import CertSpec
 
-from .gateway_env import HAPROXY, Gateway, running_gateway
+from .gateway_env import HAPROXY, Gateway, gateway_site, running_gateway
 
 pytestmark = pytest.mark.skipif(shutil.which(HAPROXY) is None, reason="Debian package haproxy not installed")
 
@@ -123,10 +125,25 @@ def test_a_second_model_key_cannot_reach_another_deployment(gw: Gateway) -> None
     assert gw.engines["qwen-7b"].seen[-1] == ("gpuctl-gateway", CHAT)
 
 
-def test_the_rate_limit_answers_429_past_rate_plus_burst(gw: Gateway) -> None:
+def test_the_rate_limit_answers_429_past_this_replicas_share_of_rate_plus_burst(gw: Gateway) -> None:
+    """lab-limited may make 4 requests per second in total; the gateway has 2 replicas, so this one allows 2."""
+    assert gw.site.security.gateway.replicas == 2
     ctx = gw.context("lab-limited")
     statuses = [gw.call(ctx, CHAT, QWEN)[0] for _ in range(6)]
-    assert statuses[:2] == [200, 200] and 429 in statuses, statuses
+    assert statuses[:3] == [200, 200, 429], statuses
+
+
+@pytest.mark.parametrize(("replicas", "declared", "each"), [(1, 10, 10), (2, 10, 5), (3, 10, 3), (4, 2, 1), (8, 1, 1)])
+def test_the_rendered_limit_is_the_declared_one_split_over_the_replicas(
+    tmp_path: Path, replicas: int, declared: int, each: int
+) -> None:
+    site = load_site(gateway_site(tmp_path)).site
+    gw = site.security.gateway.model_copy(update={"replicas": replicas})
+    site = site.model_copy(update={"security": site.security.model_copy(update={"gateway": gw})})
+    assert gateway.per_replica_limit(site, declared) == each
+    assert each * replicas <= declared or each == 1  # never more in total than declared, unless 1 each
+    rate = gateway.maps(site)["rate.map"]
+    assert f"lab-limited {max(1, 4 // replicas)}\n" in rate
 
 
 def test_the_gateway_exports_its_own_metrics(gw: Gateway) -> None:

@@ -58,15 +58,18 @@ def test_tokens_and_keys_are_secrets_on_the_wire_and_nowhere_in_plain_text(tmp_p
     }
     run = run_program(None, config=config, secret_keys=("gpuctl:hfToken", "gpuctl:registryAuth"))
     secrets = run.of_type("kubernetes:core/v1:Secret")
-    assert sorted(r.name for r in secrets) == [
-        "secret-gpuctl-gateway-gpuctl-gateway-tls",
-        "secret-inference-hf-token",
-        "secret-inference-registry",
-    ]
-    tls = next(r for r in secrets if r.name.endswith("-tls"))
+    engines = [f"secret-inference-{d.name}-engine-tls" for d in load_site(site_file).site.deployments]
+    assert engines  # every deployment is vLLM: each gets its engine TLS Secret
+    assert sorted(r.name for r in secrets) == sorted(
+        ["secret-gpuctl-gateway-gpuctl-gateway-tls", "secret-inference-hf-token", "secret-inference-registry", *engines]
+    )
+    tls = next(r for r in secrets if r.name == "secret-gpuctl-gateway-gpuctl-gateway-tls")
     assert tls.wire["stringData"][SECRET_SIG]  # the whole map travels as one secret
     files = sorted(tls.wire["stringData"]["value"])
     assert files == ["client-ca.pem", "server.pem", "upstream-ca.pem", "upstream-client.pem"]
+    engine = next(r for r in secrets if r.name == engines[0])
+    assert engine.wire["stringData"][SECRET_SIG]
+    assert sorted(engine.wire["stringData"]["value"]) == ["ca.crt", "tls.crt", "tls.key", "tls.pem"]
     hub = next(r for r in secrets if r.name.endswith("hf-token"))
     assert hub.wire["stringData"][SECRET_SIG] and json.dumps(hub.wire).count(CANARY) == 1  # wrapped, once
     for r in run.mocks.resources:

@@ -150,3 +150,14 @@ def test_bad_scenario_file_names_the_line(tmp_path: Path) -> None:
     out = gpuctl("tco", "--scenario", str(f))
     assert out.returncode == 2
     assert f"{f}:2:" in out.stderr
+
+
+def test_a_site_of_other_gpus_is_told_the_cloud_rate_is_an_h100_rate() -> None:
+    from gpuctl.loader import load_site
+    from gpuctl.tco.site import scenario_for_site
+
+    ams2 = load_site(ROOT / "inventories" / "ams2" / "site.yaml").site  # H100 and L40S servers
+    _, notes = scenario_for_site(ams2, Scenario())
+    assert [n for n in notes if n.startswith("cloud priced at $4.00") and "for l40s:" in n]
+    _, chosen = scenario_for_site(ams2, Scenario(cloud_rate_per_gpu_hour=1.8))  # the user set it: no note
+    assert not [n for n in chosen if n.startswith("cloud priced")]

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from gpuctl import catalog, engines
-from gpuctl.engines import vllm
+from gpuctl.engines import trtllm, vllm
+from gpuctl.engines.base import parse_version
 from gpuctl.model.arch import ModelArch
 from gpuctl.model.serving import MemoryProfile, RankMemory, SchedulerLimits, SchedulerRequest
 from gpuctl.vram import EngineSettings, Prediction, arch_from_hf_mapping, predict
@@ -43,10 +44,17 @@ class Case:
     fits: bool = True
     notes: str = ""
     flags: dict[str, Any] = field(default_factory=dict)  # engine flags that are not EngineSettings fields
+    scope: str = "in"  # "version": a release gpuctl does not render for (reported apart, not in the target's mean)
+    added: str = "corpus v1"  # when the case joined the corpus
+    after_freeze: bool = False  # collected after the model was frozen (never seen while changing the model)
 
     @property
     def held_out(self) -> bool:
         return self.split == "held_out"
+
+    @property
+    def in_scope(self) -> bool:
+        return self.scope == "in"
 
     @property
     def kv_gib(self) -> float | None:
@@ -56,6 +64,14 @@ class Case:
     def kv_tokens(self) -> int | None:
         tokens = self.logged.get("kv_cache_tokens")
         return int(tokens) if tokens is not None else None
+
+
+SUPPORTED_SINCE = {"vllm": vllm.SUPPORTED_SINCE, "trtllm": trtllm.SUPPORTED_SINCE}
+
+
+def expected_scope(case: Case) -> str:
+    """The corpus's scope rule: a case is in scope iff its engine version is one gpuctl renders for."""
+    return "in" if parse_version(case.engine_version) >= parse_version(SUPPORTED_SINCE[case.engine]) else "version"
 
 
 def expected_split(case: Case) -> str:
@@ -77,7 +93,9 @@ def cases() -> tuple[Case, ...]:
         entry = dict(entry)
         settings = dict(entry.pop("settings") or {})
         flags = {k: settings.pop(k) for k in list(settings) if k not in _SETTINGS}
-        out.append(Case(settings=settings, flags=flags, engine_version=str(entry.pop("engine_version")), **entry))
+        version = str(entry.pop("engine_version"))
+        added = str(entry.pop("added", "corpus v1"))
+        out.append(Case(settings=settings, flags=flags, engine_version=version, added=added, **entry))
     return tuple(out)
 
 
@@ -127,9 +145,13 @@ def profile(case: Case) -> MemoryProfile:
     flags = dict(case.flags)
     if "kv_cache_free_gpu_mem_fraction" in flags:  # TensorRT-LLM's own knob (its profile is a dataclass)
         prof = dataclasses.replace(prof, kv_cache_free_gpu_mem_fraction=flags.pop("kv_cache_free_gpu_mem_fraction"))
-    if flags.pop("vllm_use_v1", False):  # 0.7.x's opt-in V1 engine: the accounting of the first V1 release
+    use_v1 = flags.pop("vllm_use_v1", None)
+    if use_v1 is True:  # 0.7.x's opt-in V1 engine: the accounting of the first V1 release
         first_v1 = next(row for row in vllm.ACCOUNTING if row.v1)
         prof = dataclasses.replace(prof, accounting=first_v1)
+    elif use_v1 is False:  # VLLM_USE_V1=0 on 0.8-0.10: the V0 engine, whose accounting is the last v0 row's
+        last_v0 = [row for row in vllm.ACCOUNTING if not row.v1][-1]
+        prof = dataclasses.replace(prof, accounting=last_v0)
     if flags.pop("enforce_eager", False):
         prof = _Eager(prof)
     assert not flags, f"{case.id}: flags gpuctl does not model: {sorted(flags)}"

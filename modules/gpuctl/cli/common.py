@@ -12,6 +12,9 @@ import typer
 
 from ..errors import UsageError
 from ..fsutil import write_atomic
+from ..loader import LoadedSite, load_site
+from ..report import FORMATS
+from ..rules import Result, evaluate
 
 # What each extra of pyproject.toml's [project.optional-dependencies] installs, by import name (a test keeps the two
 # in step). `pip install gpuctl` alone runs validate, plan, rules, vram and tco without --chart.
@@ -58,6 +61,18 @@ def format_option(help: str = "Output format.", envvar: str | None = None) -> An
 MkdirOpt = Annotated[
     bool, typer.Option("--mkdir", help="Create the output file's missing directories (else a missing one is an error).")
 ]
+
+
+def load_valid_site(path: Path, doing: str) -> tuple[LoadedSite, Result] | None:
+    """Load and validate a site; with errors, print the findings to stderr, say the command stopped before
+    `doing` (e.g. "rendering") and return None: the caller exits 1, as provision and the Pulumi program do."""
+    loaded = load_site(path)
+    result = evaluate(loaded)
+    if result.failed():
+        typer.echo(FORMATS["console"]([result]), err=True, nl=False)
+        typer.echo(f"{path}: validation failed; fix the errors above before {doing}", err=True)
+        return None
+    return loaded, result
 
 
 def site_files(path: Path) -> list[Path]:

@@ -12,11 +12,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..loader import load_site
 from ..plan import summarize
 from ..report import FORMATS
-from ..rules import evaluate
-from .common import ConsoleJson, format_option, site_files, wide
+from .common import ConsoleJson, format_option, load_valid_site, site_files, wide
 
 
 def _print(summary: dict[str, Any], console: Console) -> None:
@@ -95,12 +93,10 @@ def plan(
     """
     summaries = []
     for file in site_files(path):
-        loaded = load_site(file)
-        result = evaluate(loaded)
-        if result.failed():
-            typer.echo(FORMATS["console"]([result]), err=True, nl=False)
-            typer.echo(f"{file}: validation failed; fix the errors above before planning", err=True)
+        valid = load_valid_site(file, "planning")
+        if valid is None:
             return 1
+        loaded, result = valid
         summaries.append(summarize(loaded.site))
         if format == "console":
             console = Console(highlight=False, width=wide())

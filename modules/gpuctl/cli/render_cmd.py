@@ -11,11 +11,8 @@ import typer
 
 from ..errors import UsageError
 from ..fsutil import write_atomic
-from ..loader import load_site
 from ..render import objects
-from ..report import FORMATS
-from ..rules import evaluate
-from .common import ConsoleJson, format_option
+from .common import ConsoleJson, format_option, load_valid_site
 
 # What the last render wrote, so a file whose object is gone is removed (and nothing else in DIR is touched).
 INDEX = ".gpuctl-rendered"
@@ -34,12 +31,10 @@ def render(
     """
     if site.is_dir():
         raise UsageError(f"{site}: name one site.yaml to render")
-    loaded = load_site(site)
-    result = evaluate(loaded)
-    if result.failed():
-        typer.echo(FORMATS["console"]([result]), err=True, nl=False)
-        typer.echo(f"{site}: validation failed; fix the errors above before rendering", err=True)
+    valid = load_valid_site(site, "rendering")
+    if valid is None:
         return 1
+    loaded = valid[0]
     rendered = objects.files(loaded.site)
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..loader import LoadedSite, load_site
+from ..loader.pki import store_dir
 from ..report import FORMATS, ReportFormat
 from ..rules import Result, evaluate
 from . import env
@@ -46,15 +47,8 @@ def validate(
 
 
 def _certificate_warnings(loaded: LoadedSite) -> None:
-    """Expired certificates and those due for renewal in the site's store (pki/ beside the site file), on stderr so
-    the report on stdout stays in its format. The store is read only where one exists."""
-    store = Path(loaded.file).parent / "pki"
-    if not (store / "ca" / "ca.crt").is_file():
-        return
-    if find_spec("cryptography") is None:
+    """Certificate expiry is judged by rules SEC009/SEC010 from what the loader read of the site's store; without
+    `cryptography` the loader cannot read it, and this says so on stderr (the report on stdout keeps its format)."""
+    store = store_dir(loaded.file)
+    if (store / "ca" / "ca.crt").is_file() and find_spec("cryptography") is None:
         typer.echo(f"warning: {store}: certificates not checked: {missing_extra_message('pki', 'expiry')}", err=True)
-        return
-    from ..pki import warnings  # cryptography loads only for sites that have a store
-
-    for target, message in warnings(loaded.site, store):
-        typer.echo(f"warning: {loaded.file}: {target}: {message}", err=True)

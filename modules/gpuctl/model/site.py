@@ -38,7 +38,7 @@ from .k8s import ContainerRuntimeSettings, KubernetesSettings, LabelKey, LabelVa
 from .network import Network
 from .observability import Observability
 from .rack import CoolingType, Rack, Server
-from .security import Security, security_references
+from .security import PkiState, Security, security_references
 from .serving import Deployment
 
 Loc = tuple[str | int, ...]
@@ -171,6 +171,7 @@ class Site(Strict):
     _server_rack: dict[str, Rack] = PrivateAttr(default_factory=dict)
     _pool_servers: dict[str, list[Server]] = PrivateAttr(default_factory=dict)
     _models: dict[str, ModelArch] = PrivateAttr(default_factory=dict)
+    _pki: PkiState | None = PrivateAttr(default=None)  # the site's certificate store as the loader read it
 
     @model_validator(mode="after")
     def _check_references(self, info: ValidationInfo) -> Site:
@@ -207,11 +208,17 @@ class Site(Strict):
         self._server_rack = {s.name: r for r in self.racks for s in r.servers}
         self._pool_servers = {p.name: list(_pool_members(self, p, catalog)) for p in self.node_pools}
         self._models = {d.model: models[d.model] for d in self.deployments}
+        self._pki = context.get("pki")
         return self
 
     # ----- derived views (pure; everything a rule needs beyond the raw spec) -----
     # Private attributes go through BaseModel.__getattr__, which is slow in loops over thousands of
     # servers; the hot accessors read the private dict directly.
+    @property
+    def pki(self) -> PkiState | None:
+        """The site's PKI store (certificates and their expiry), when the loader found one."""
+        return self._pki
+
     @property
     def hardware(self) -> Catalog:
         catalog: Catalog = self.__pydantic_private__["_catalog"]  # type: ignore[index]

@@ -4,8 +4,8 @@ Sits at the provision/infra layer (it writes key files); the pure part, which ce
 `gpuctl.render.security.certs`.
 """
 
-from .expiry import Status, statuses, warnings
-from .gateway import gateway_files, write_gateway_files
+from .expiry import Status, statuses
+from .gateway import engine_files, gateway_files, write_engine_files, write_gateway_files
 from .issue import Outcome, issue, make_ca, make_leaf, rotate
 from .store import PkiError, Store
 
@@ -14,12 +14,13 @@ __all__ = [
     "PkiError",
     "Status",
     "Store",
+    "engine_files",
     "gateway_files",
     "issue",
     "make_ca",
     "make_leaf",
     "rotate",
     "statuses",
-    "warnings",
+    "write_engine_files",
     "write_gateway_files",
 ]

@@ -1,4 +1,5 @@
-"""What `gpuctl pki list` shows and `gpuctl validate` warns about: each certificate's remaining life."""
+"""What `gpuctl pki list` shows: each certificate's remaining life (`gpuctl validate` judges expiry with rules
+SEC009/SEC010 from what gpuctl.loader.pki reads)."""
 
 from __future__ import annotations
 
@@ -54,21 +55,4 @@ def statuses(site: Site, root: Path, now: dt.datetime | None = None) -> list[Sta
                 prev_ok,
             )
         )
-    return out
-
-
-def warnings(site: Site, root: Path, now: dt.datetime | None = None) -> list[tuple[str, str]]:
-    """(target, message) for each certificate that is expired or due for renewal; missing ones are not warned
-    about (a site that has not issued yet has nothing to expire)."""
-    out = []
-    for s in statuses(site, root, now):
-        if s.state == "expired":
-            out.append((f"pki.{s.kind}[{s.name}]", f"certificate expired {-s.days_left:.1f} days ago ({s.not_after})"))
-        elif s.state == "renew":
-            out.append(
-                (
-                    f"pki.{s.kind}[{s.name}]",
-                    f"certificate expires in {s.days_left:.1f} days ({s.not_after}); run `gpuctl pki rotate`",
-                )
-            )
     return out

@@ -69,7 +69,9 @@ def make_leaf(
     end = start + dt.timedelta(days=spec.days if days is None else days)
     end = min(end, ca_cert.not_valid_after_utc)  # a leaf never outlives its issuer
     key = new_key()
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if spec.kind == "server" else ExtendedKeyUsageOID.CLIENT_AUTH
+    usage = [ExtendedKeyUsageOID.SERVER_AUTH if spec.kind == "server" else ExtendedKeyUsageOID.CLIENT_AUTH]
+    if spec.also_client and spec.kind == "server":
+        usage.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(spec.common_name, spec.organization))
@@ -82,7 +84,7 @@ def make_leaf(
         .add_extension(
             x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
         )  # digitalSignature (ECDHE key exchange signs)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
     )
     if spec.dns_names:

@@ -7,13 +7,21 @@ worker URLs, discovery, retries and circuit breakers, all towards its own worker
   deployment's capacity (max replicas × max_num_seqs) shared over the gateway pods; past it nginx has no live
   upstream and answers 502 internally (https://nginx.org/en/docs/http/ngx_http_upstream_module.html#max_conns);
 - unhealthy: the router answers 503 (`no_available_workers`) when every replica is down, or the connection fails;
-- either way `error_page 502 503 504 = @burst` replays the request to the burst endpoint, with its API key from
+  until its health check has marked a dead replica down (up to `health_check_interval_s`) it answers 500 ("Request
+  failed: error sending request for url ...", seen with the real router when every replica was SIGKILLed), so 500
+  counts as unhealthy too (an engine's own 500 is then retried at the burst endpoint, which costs a request there);
+- either way `error_page 500 502 503 504 = @burst` replays the request to the burst endpoint, with its API key from
   a Secret (key `api-key`) that an init container writes into an nginx include; the key is never on a command line
   or in the rendered files.
-The access log records the upstream of every request (`route=local|burst`): the split, next to the router's own
-`vllm_router_requests_total`.
+The access log records the upstream of every request (`route=local|burst`), and a copy of each record goes by
+syslog over loopback UDP to an mtail sidecar (https://google.github.io/mtail/), which counts it as
+`gpuctl_gateway_requests_total{deployment, route, code}` on its metrics port: the split, for Prometheus, next to the
+router's own `vllm_router_requests_total`. UDP keeps the gateway independent of its metrics: a dead sidecar loses
+counts, never requests. nginx's syslog records carry no line end and mtail reads a datagram stream by lines, so the
+record format ends with one.
 
-Public API for tests and tools: `gateway_config(site, dep, router_url=..., auth_file=...)`.
+Public API for tests and tools: `gateway_config(site, dep, router_url=..., auth_file=...)`, `split_program(dep)`,
+`METRICS_ARGS` (the sidecar's mtail arguments).
 """
 
 from __future__ import annotations
@@ -24,13 +32,18 @@ from urllib.parse import urlsplit
 
 from ..model import Deployment, Site
 from . import router
-from .labels import client_peers, labels, selector
+from .labels import client_peers, labels, monitoring_peer, selector
 
 PORT = 8080
 REPLICAS = 2
 AUTH_DIR = "/run/gpuctl-burst"
 AUTH_FILE = f"{AUTH_DIR}/auth.conf"
 CONFIG_DIR = "/etc/nginx/gpuctl"
+METRICS_PORT = 3903  # mtail's default port
+METRICS_SYSLOG = "127.0.0.1:5140"
+PROGS_DIR = "/etc/mtail"
+PROGRAM = "gateway.mtail"
+METRIC = "gpuctl_gateway_requests_total"
 # An API key of these characters only can sit in an nginx string unquoted-safe.
 _KEY_CHARS = "A-Za-z0-9._~+/=-"
 _WRITE_AUTH = (
@@ -56,9 +69,11 @@ def gateway_config(
     auth_file: str = AUTH_FILE,
     run_dir: str = "/tmp",
     listen: str = str(PORT),
+    metrics_syslog: str = METRICS_SYSLOG,
 ) -> str:
-    """nginx.conf of the gateway; `router_url`, `auth_file`, `run_dir` (pid and buffers) and `listen` default to the
-    pod's (a test outside Kubernetes points them at local processes)."""
+    """nginx.conf of the gateway; `router_url`, `auth_file`, `run_dir` (pid and buffers), `listen` and
+    `metrics_syslog` (the sidecar's UDP address) default to the pod's (a test outside Kubernetes points them at
+    local processes)."""
     burst = dep.burst
     assert burst is not None
     local = urlsplit(router_url or f"http://{router.name(dep)}.{dep.namespace}.svc.cluster.local:{router.PORT}")
@@ -81,7 +96,9 @@ http {{
     scgi_temp_path {run_dir}/nginx-scgi;
     log_format gpuctl_split '$time_iso8601 status=$status route=$gpuctl_route upstream=$upstream_addr '
                             'upstream_status=$upstream_status request_time=$request_time';
+    log_format gpuctl_metrics 'status=$status route=$gpuctl_route\\n';
     access_log /dev/stdout gpuctl_split;
+    access_log syslog:server={metrics_syslog},nohostname,tag=gpuctl_gateway gpuctl_metrics;
     upstream gpuctl_local {{
         server {local.hostname}:{local.port} max_conns={per_pod};
     }}
@@ -101,7 +118,7 @@ http {{
             proxy_read_timeout 600s;
             proxy_next_upstream error timeout;
             proxy_intercept_errors on;
-            error_page 502 503 504 = @burst;
+            error_page 500 502 503 504 = @burst;
         }}
         location @burst {{
             set $gpuctl_route burst;
@@ -121,6 +138,30 @@ http {{
 """
 
 
+def split_program(dep: Deployment) -> str:
+    """The sidecar's mtail program: one counter of the gateway's records by route and status."""
+    return f"""# gpuctl: request split of the burst gateway of deployment {dep.name} (DO NOT EDIT: rendered)
+counter {METRIC} by deployment, route, code
+/ status=(?P<code>\\d{{3}}) route=(?P<route>local|burst)$/ {{
+  {METRIC}["{dep.name}"][$route][$code]++
+}}
+"""
+
+
+METRICS_ARGS = [
+    "--progs",
+    PROGS_DIR,
+    "--logs",
+    f"udp://{METRICS_SYSLOG}",
+    "--address",
+    "0.0.0.0",
+    "--port",
+    str(METRICS_PORT),
+    "--emit_prog_label=false",
+    "--logtostderr",
+]
+
+
 def name(dep: Deployment) -> str:
     return f"{dep.name}-gateway"
 
@@ -134,7 +175,7 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
         return []
     burst = dep.burst
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(dep)}
-    config["data"] = {"nginx.conf": gateway_config(site, dep)}
+    config["data"] = {"nginx.conf": gateway_config(site, dep), PROGRAM: split_program(dep)}
     probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5}
     key = {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": burst.credential_secret, "key": "api-key"}}}
     pod = {
@@ -160,10 +201,22 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
                     {"name": "auth", "mountPath": AUTH_DIR, "readOnly": True},
                     {"name": "tmp", "mountPath": "/tmp"},
                 ],
-            }
+            },
+            {
+                "name": "metrics",
+                "image": burst.metrics_image,
+                "command": ["mtail", *METRICS_ARGS],
+                "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+                "readinessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}, "periodSeconds": 10},
+                "volumeMounts": [{"name": "program", "mountPath": PROGS_DIR, "readOnly": True}],
+            },
         ],
         "volumes": [
-            {"name": "config", "configMap": {"name": name(dep)}},
+            {
+                "name": "config",
+                "configMap": {"name": name(dep), "items": [{"key": "nginx.conf", "path": "nginx.conf"}]},
+            },
+            {"name": "program", "configMap": {"name": name(dep), "items": [{"key": PROGRAM, "path": PROGRAM}]}},
             {"name": "auth", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
             {"name": "tmp", "emptyDir": {}},
         ],
@@ -184,7 +237,10 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
         "metadata": _meta(dep),
         "spec": {
             "selector": selector(dep, "gateway"),
-            "ports": [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}],
+            "ports": [
+                {"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"},
+                {"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"},
+            ],
         },
     }
     pdb = {
@@ -195,6 +251,7 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
     }
     remote = urlsplit(burst.url)
     remote_port = remote.port or (443 if remote.scheme == "https" else 80)
+    clients = client_peers(dep)
     policy = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -202,7 +259,11 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
         "spec": {
             "podSelector": {"matchLabels": selector(dep, "gateway")},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": client_peers(dep), "ports": [{"port": PORT, "protocol": "TCP"}]}],
+            # an empty `from` would admit every source: without declared clients only Prometheus comes in
+            "ingress": [
+                *([{"from": clients, "ports": [{"port": PORT, "protocol": "TCP"}]}] if clients else []),
+                {"from": [monitoring_peer(site)], "ports": [{"port": METRICS_PORT, "protocol": "TCP"}]},
+            ],
             # the router, the burst endpoint (outside the cluster: by port) and DNS
             "egress": [
                 {

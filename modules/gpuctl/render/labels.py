@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model import Deployment
+from ..model import Deployment, Site
 from .k8s import LABEL_PREFIX, MANAGED_BY
 
 COMPONENT = f"{LABEL_PREFIX}/component"
@@ -32,3 +32,8 @@ def client_peers(dep: Deployment) -> list[dict[str, Any]]:
                 peer["podSelector"] = {"matchLabels": dict(c.pod_labels)}
             sources.append(peer)
     return sources
+
+
+def monitoring_peer(site: Site) -> dict[str, Any]:
+    """NetworkPolicy peer of the site's Prometheus (its namespace, `security.monitoring_namespace`)."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": site.security.monitoring_namespace}}}

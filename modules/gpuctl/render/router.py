@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import engines
 from ..model import Deployment, Site
-from .labels import client_peers, labels, selector
+from .labels import client_peers, labels, monitoring_peer, selector
 
 PORT = 8000
 METRICS_PORT = 29000
@@ -145,9 +145,10 @@ def pod_disruption_budget(dep: Deployment) -> dict[str, Any]:
 API_PORTS = (443, 6443)
 
 
-def network_policy(dep: Deployment) -> dict[str, Any]:
-    """The router admits the deployment's clients and its burst gateway; it may reach its replicas, the
-    Kubernetes API (discovery) and DNS. Security's default-deny (issue 14) blocks everything else."""
+def network_policy(site: Site, dep: Deployment) -> dict[str, Any]:
+    """The router admits the deployment's clients and its burst gateway, and Prometheus on its metrics port; it
+    may reach its replicas, the Kubernetes API (discovery) and DNS. Security's default-deny (issue 14) blocks
+    everything else."""
     sources = [{"podSelector": {"matchLabels": selector(dep, "gateway")}}, *client_peers(dep)]
     engine_port = engines.get(dep.engine).port
     return {
@@ -157,7 +158,10 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector(dep, "router")},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": sources, "ports": [{"port": PORT, "protocol": "TCP"}]}],
+            "ingress": [
+                {"from": sources, "ports": [{"port": PORT, "protocol": "TCP"}]},
+                {"from": [monitoring_peer(site)], "ports": [{"port": METRICS_PORT, "protocol": "TCP"}]},
+            ],
             "egress": [
                 {
                     "to": [{"podSelector": {"matchLabels": selector(dep, "engine")}}],
@@ -171,4 +175,4 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
 
 
 def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
-    return [*rbac(dep), deployment(site, dep), service(dep), pod_disruption_budget(dep), network_policy(dep)]
+    return [*rbac(dep), deployment(site, dep), service(dep), pod_disruption_budget(dep), network_policy(site, dep)]

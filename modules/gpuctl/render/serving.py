@@ -21,6 +21,7 @@ from . import autoscaling, burst, router
 from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, TOPOLOGY_FEEDS, TOPOLOGY_RACK
 from .labels import COMPONENT, DEPLOYMENT, client_peers, labels, selector
 from .obs.otel import trace_args
+from .security import engine_tls
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
 RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
@@ -53,6 +54,7 @@ def max_model_len(site: Site, dep: Deployment) -> int | None:
 
 def engine_args(site: Site, dep: Deployment) -> list[str]:
     args = engines.get(dep.engine).args(dep, max_model_len(site, dep), compute_capability(site, dep))
+    args = engine_tls.engine_args(site, dep, args)  # engine-side TLS: issue 14's hook
     return args + trace_args(site, dep)  # tracing: issue 13's hook
 
 
@@ -73,6 +75,8 @@ def config_maps(site: Site, dep: Deployment) -> list[dict[str, Any]]:
     if dep.source is not None:
         script = resources.files(__package__).joinpath("stage_weights.sh").read_text(encoding="utf-8")
         out.append(_config_map(dep, f"{dep.name}-stage", {STAGE_SCRIPT: script}))
+    if engine_tls.enabled(site, dep):
+        out.append(engine_tls.config_map(dep))
     return out
 
 
@@ -209,7 +213,7 @@ def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], g
         spec["initContainers"] = [_stage_container(dep)]
     spec["containers"] = [container]
     spec["volumes"] = _volumes(site, dep)
-    return spec
+    return engine_tls.secure_pod(site, dep, spec)  # engine-side TLS: the proxy beside the engine (issue 14)
 
 
 def workload(site: Site, dep: Deployment) -> dict[str, Any]:
@@ -330,7 +334,7 @@ def deployment_objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
     return [
         *config_maps(site, dep),
         workload(site, dep),
-        service(dep),
+        engine_tls.secure_service(site, dep, service(dep)),
         network_policy(dep),
         pod_disruption_budget(site, dep),
         *router.objects(site, dep),

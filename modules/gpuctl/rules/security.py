@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..model import Site
-from ..model.security import DISTRIBUTED_PORTS, OPENAI_ENDPOINTS
+from ..model.security import DISTRIBUTED_PORTS, OPENAI_ENDPOINTS, RESERVED_CLIENT, IssuedCertificate
 from . import paths
 from .base import Hit, Severity, rule
 
@@ -15,6 +15,7 @@ HHS_SECURITY_RULE = (
     "subtitle-A/subchapter-C/part-164/subpart-C/section-164.312"
 )
 FEDRAMP_SC7 = "NIST SP 800-53 Rev. 5 SC-7 boundary protection: https://doi.org/10.6028/NIST.SP.800-53r5"
+RFC5280_VALIDITY = "RFC 5280, 4.1.2.5 Validity: https://www.rfc-editor.org/rfc/rfc5280#section-4.1.2.5"
 NIST_800_207 = "NIST SP 800-207 Zero Trust Architecture, 2.1 tenets: https://doi.org/10.6028/NIST.SP.800-207"
 
 
@@ -174,6 +175,64 @@ def api_key_only(site: Site) -> Iterator[Hit]:
         yield Hit("security.gateway", "an API key is the only control on the API", "client_auth")
 
 
+def _certificates(site: Site) -> Iterator[tuple[str, str, IssuedCertificate, float]]:
+    """(target, what, certificate, days left) for each certificate in the site's store that the site uses now;
+    certificates of removed deployments or clients are not judged."""
+    pki = site.pki
+    if pki is None:
+        return
+    deps = {d.name: d for d in site.deployments}
+    clients = {c.name for c in site.security.clients}
+    for cert in pki.certificates:
+        if cert.kind == "ca":
+            target = "security.ca"
+        elif cert.name == RESERVED_CLIENT:
+            target = "security.gateway"
+        elif cert.kind == "server" and cert.name in deps:
+            target = paths.deployment(deps[cert.name])
+        elif cert.kind == "client" and cert.name in clients:
+            target = f"security.clients[{cert.name}]"
+        else:
+            continue
+        yield target, f"{cert.kind} certificate {cert.name}", cert, pki.days_left(cert)
+
+
+@rule(
+    "SEC009",
+    "certificate-expired",
+    Severity.ERROR,
+    "No certificate the site uses has expired.",
+    "Run `gpuctl pki rotate SITE` (with --ca for the CA) and roll the new certificates out.",
+    sources=(RFC5280_VALIDITY,),
+)
+def certificate_expired(site: Site) -> Iterator[Hit]:
+    """Past its notAfter a certificate is refused by every peer that checks it: the gateway, the engines and the
+    clients stop talking. Read from the site's PKI store (pki/ beside the site file) when there is one."""
+    for target, what, cert, left in _certificates(site):
+        if left <= 0:
+            yield Hit(target, f"{what} expired {-left:.0f} days ago ({cert.not_after:%Y-%m-%d})")
+
+
+@rule(
+    "SEC010",
+    "certificate-due-for-renewal",
+    Severity.WARNING,
+    "No certificate the site uses is within security.certificates.renew_before_days of expiry.",
+    "Run `gpuctl pki rotate SITE`: it renews what is due and keeps the old pair valid for the overlap.",
+    sources=(RFC5280_VALIDITY,),
+)
+def certificate_due(site: Site) -> Iterator[Hit]:
+    """Rotation with overlap needs the new certificate out before the old one expires; the CA is judged by
+    expiry only (rotating it is `pki rotate --ca`, planned, not routine)."""
+    renew = site.security.certificates.renew_before_days
+    for target, what, cert, left in _certificates(site):
+        if cert.kind != "ca" and 0 < left <= renew:
+            yield Hit(
+                target,
+                f"{what} expires in {left:.0f} days ({cert.not_after:%Y-%m-%d}), within renew_before_days {renew}",
+            )
+
+
 RULES = (
     deployment_without_client,
     deployment_open_to_everyone,
@@ -183,4 +242,6 @@ RULES = (
     upstream_tls_skip_verify,
     engine_dev_mode,
     api_key_only,
+    certificate_expired,
+    certificate_due,
 )

@@ -34,4 +34,11 @@ def scenario_for_site(site: Site, base: Scenario) -> tuple[Scenario, list[str]]:
             f"hardware priced at ${base.gpu_price_usd:,.0f} per GPU for {', '.join(models)} (the default "
             "H100 SXM5 price, an assumption): set server_price_usd for this site's real quotes"
         )
+    others = sorted({g.id for s in servers if (g := site.gpu_spec(s)) is not None and not g.id.startswith("h100")})
+    if others and "cloud_rate_per_gpu_hour" not in base.model_fields_set:
+        notes.append(
+            f"cloud priced at ${base.cloud_rate_per_gpu_hour:.2f} per GPU-hour, the default H100 rate, for "
+            f"{', '.join(others)}: set cloud_rate_per_gpu_hour to the rate of the cloud instance you would rent "
+            "instead, or the comparison flatters the owned hardware"
+        )
     return base.model_copy(update=update), notes

@@ -369,6 +369,8 @@ def deployment_settings(site: Site, dep: Deployment, gpu: GpuSpec, with_workload
         kv_cache_dtype=dep.kv_cache_dtype,
         max_model_len=dep.max_model_len,
         gpu_memory_utilization=dep.gpu_memory_utilization,
+        max_num_seqs=dep.engine_max_num_seqs,  # the same properties the engines render as arguments: one fact
+        max_num_batched_tokens=dep.engine_max_num_batched_tokens,
         concurrency=dep.target_concurrency if workload else None,
         prompt_tokens=per_request[0] if workload and per_request else None,
         output_tokens=per_request[1] if workload and per_request else None,

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ... import engines
-from ...model import Site
+from ...model import Deployment, Site
+from .. import burst
 from ..k8s import LABEL_PREFIX, MANAGED_BY, namespaces
+from ..labels import selector
 from .dashboards import dashboard_configmaps
 from .rules import rule_files
 
@@ -111,20 +113,24 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
             {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
             {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
         ]
-        meta = _meta(site, dep.name, dep.namespace)
-        meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name  # owned with the deployment (its node pool)
-        out.append(
-            {
-                "apiVersion": "monitoring.coreos.com/v1",
-                "kind": "PodMonitor",
-                "metadata": meta,
-                "spec": {
-                    "selector": {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}},
-                    "podMetricsEndpoints": [endpoint],
-                },
-            }
-        )
+        # the engine pods only (a multi-node replica's leader): the router and gateway pods carry the deployment's
+        # label too, and have no engine metrics port
+        out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
+        if dep.burst is not None:
+            split = {"port": "metrics", "path": "/metrics", "interval": "15s"}
+            out.append(_pod_monitor(site, burst.name(dep), dep, "gateway", split))
     return out
+
+
+def _pod_monitor(site: Site, name: str, dep: Deployment, component: str, endpoint: dict[str, Any]) -> Obj:
+    meta = _meta(site, name, dep.namespace)
+    meta["labels"][f"{LABEL_PREFIX}/deployment"] = dep.name  # owned with the deployment (its node pool)
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": meta,
+        "spec": {"selector": {"matchLabels": selector(dep, component)}, "podMetricsEndpoints": [endpoint]},
+    }
 
 
 def namespace(site: Site) -> list[Obj]:

@@ -20,6 +20,8 @@ class CertSpec:
     organization: str | None
     dns_names: tuple[str, ...]
     days: int
+    # An engine's certificate is also its engine proxy's client certificate towards the engine (engine_tls.py).
+    also_client: bool = False
 
 
 def service_names(name: str, namespace: str) -> tuple[str, ...]:
@@ -38,7 +40,7 @@ def plan(site: Site) -> list[CertSpec]:
     ]
     for dep in site.deployments:
         names = service_names(dep.name, dep.namespace)
-        out.append(CertSpec("server", dep.name, names[0], "gpuctl", names, lt.server_days))
+        out.append(CertSpec("server", dep.name, names[0], "gpuctl", names, lt.server_days, also_client=True))
     for client in sec.clients:
         out.append(CertSpec("client", client.name, client.name, client.team, (), lt.client_days))
     return out

@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ... import engines
 from ...model import Site
+from . import engine_tls, haproxy
 from .certs import service_names
 
 # Prompts are JSON: the body must fit the buffer to be read (HAProxy: req.body sees at most tune.bufsize).
@@ -41,13 +41,22 @@ def upstreams(site: Site) -> dict[str, Upstream]:
     out = {}
     for dep in site.deployments:
         name = service_names(dep.name, dep.namespace)[1]
-        out[dep.name] = Upstream(name, engines.get(dep.engine).port, name)
+        out[dep.name] = Upstream(name, engine_tls.upstream_port(site, dep), name)
     return out
+
+
+def per_replica_limit(site: Site, declared: int) -> int:
+    """Each gateway replica counts its own requests (a stick table is per process; HAProxy peers would share it
+    but need every replica's address up front, which a Deployment's pods do not have). The Service spreads
+    connections over the replicas, so each replica allows declared / replicas, rounded down (never above what was
+    declared in total), and at least 1 request per second."""
+    return max(1, declared // site.security.gateway.replicas)
 
 
 def maps(site: Site) -> dict[str, str]:
     """The lookup tables: `<client>:<path>` -> 1, `<client>:<model>` -> 1, `<client>:<model>` -> backend,
-    `<client>` -> its /v1/models answer, `<client>` -> requests per second allowed (rate + burst)."""
+    `<client>` -> its /v1/models answer, `<client>` -> requests per second one replica allows (rate + burst, split
+    over the gateway's replicas: per_replica_limit)."""
     endpoints, models, routes, model_list, rate = [], [], [], [], []
     deps = {d.name: d for d in site.deployments}
     for c in site.security.clients:
@@ -64,7 +73,7 @@ def maps(site: Site) -> dict[str, str]:
         }
         model_list.append(f"{c.name} {json.dumps(listing, separators=(',', ':'))}")
         if c.rate_limit is not None:
-            rate.append(f"{c.name} {c.rate_limit.requests_per_second + c.rate_limit.burst}")
+            rate.append(f"{c.name} {per_replica_limit(site, c.rate_limit.requests_per_second + c.rate_limit.burst)}")
     head = "# DO NOT EDIT: rendered by gpuctl from the site's security.clients\n"
     return {
         name: head + "".join(line + "\n" for line in lines)
@@ -98,14 +107,7 @@ def config(
         lines.append(f"    stats socket {admin_socket} mode 600 level admin")
     verify = "required" if gw.upstream_tls == "verify" else "none"
     lines += [
-        "",
-        "defaults",
-        "    mode http",
-        "    log global",
-        "    timeout connect 5s",
-        "    timeout client 300s",
-        "    timeout server 300s",
-        "    timeout http-request 30s",
+        *haproxy.DEFAULTS,
         "    option http-buffer-request",
         # Who called what and the verdict; never headers or bodies (prompts, keys).
         '    log-format "%ci %ft %b %ST %Tt client=%[var(txn.client)] %HM %HPO"',

@@ -8,13 +8,13 @@ from typing import Any
 
 from ...model import Site
 from ..k8s import MANAGED_BY
-from . import gateway
+from . import gateway, haproxy
 from .certs import GATEWAY
 
 CONF_DIR = "/etc/gpuctl/gateway/conf"
 TLS_DIR = "/etc/gpuctl/gateway/tls"
 TLS_SECRET = f"{GATEWAY}-tls"
-HAPROXY_UID = 99  # the official haproxy image's `haproxy` user (docker-library/haproxy Dockerfile, 2.4 and later)
+HAPROXY_UID = haproxy.UID
 LABELS = {**MANAGED_BY, "app.kubernetes.io/name": GATEWAY}
 
 
@@ -38,14 +38,7 @@ def objects(site: Site) -> list[dict[str, Any]]:
         # mTLS on the API port: a TCP check there; the metrics listener answers plain HTTP.
         "readinessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}, "periodSeconds": 10},
         "livenessProbe": {"tcpSocket": {"port": "https"}, "periodSeconds": 20},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": HAPROXY_UID,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": haproxy.SECURITY_CONTEXT,
         "volumeMounts": [
             {"name": "conf", "mountPath": CONF_DIR, "readOnly": True},
             {"name": "tls", "mountPath": TLS_DIR, "readOnly": True},

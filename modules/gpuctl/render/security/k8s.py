@@ -18,6 +18,7 @@ from typing import Any
 from ... import engines
 from ...model import Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
+from . import engine_tls, pss
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
@@ -81,8 +82,16 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
         engine = engines.get(dep.engine)
         pods = {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}}
         router = {"podSelector": {"matchLabels": {f"{LABEL_PREFIX}/component": "router"}}}
+        # With engine TLS the gateway calls TLS_PORT and the router the proxy on the engine's port (engine_tls.py).
+        gw_port = engine_tls.upstream_port(site, dep)
+        callers = [{"from": [gw_peer, router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
+        if gw_port != engine.port:
+            callers = [
+                {"from": [gw_peer], "ports": [{"port": gw_port, "protocol": "TCP"}]},
+                {"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]},
+            ]
         ingress = [
-            {"from": [gw_peer, router], "ports": [{"port": engine.port, "protocol": "TCP"}]},
+            *callers,
             {"from": [_ns_peer(sec.monitoring_namespace)], "ports": [{"port": engine.metrics_port, "protocol": "TCP"}]},
             {"from": [{"podSelector": pods}]},  # NCCL, torch.distributed, KV transfer: any port, own pods only
         ]
@@ -100,7 +109,7 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
             }
         )
     gw_ns = sec.gateway.namespace
-    upstream_ports = sorted({engines.get(d.engine).port for d in site.deployments})
+    upstream_ports = sorted({engine_tls.upstream_port(site, d) for d in site.deployments})
     out.append(
         {
             "apiVersion": "networking.k8s.io/v1",
@@ -170,27 +179,9 @@ def rbac(site: Site) -> list[dict[str, Any]]:
 
 
 def pod_security_level(pod_specs: list[dict[str, Any]]) -> str:
-    """The strictest Pod Security Standard every pod spec passes, for the checks gpuctl's pods can trip
-    (https://kubernetes.io/docs/concepts/security/pod-security-standards/)."""
-    level = "restricted"
-    for spec in pod_specs:
-        if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
-            return "privileged"
-        if any("hostPath" in v for v in spec.get("volumes", [])):
-            return "privileged"
-        for c in spec.get("containers", []):
-            sc = c.get("securityContext", {})
-            if sc.get("privileged") or set(sc.get("capabilities", {}).get("add", [])) - {"NET_BIND_SERVICE"}:
-                return "privileged"
-            pod_sc = spec.get("securityContext", {})
-            if not (
-                (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot"))
-                and sc.get("allowPrivilegeEscalation") is False
-                and "ALL" in sc.get("capabilities", {}).get("drop", [])
-                and (sc.get("seccompProfile") or pod_sc.get("seccompProfile", {})).get("type") == "RuntimeDefault"
-            ):
-                level = "baseline"
-    return level
+    """The strictest Pod Security Standard every pod spec passes (render/security/pss.py has the checks)."""
+    found = {pss.level(spec) for spec in pod_specs} or {"restricted"}
+    return next(lvl for lvl in reversed(pss.LEVELS) if lvl in found)
 
 
 def namespace_labels(level: str) -> dict[str, str]:
@@ -210,8 +201,12 @@ def pod_security_labels(site: Site) -> dict[str, dict[str, str]]:
 
     specs: dict[str, list[dict[str, Any]]] = {ns: [] for ns in serving_namespaces(site)}
     for obj in manifests(site):
+        ns = obj["metadata"].get("namespace")
         if obj["kind"] == "Deployment":
-            specs[obj["metadata"]["namespace"]].append(obj["spec"]["template"]["spec"])
+            specs[ns].append(obj["spec"]["template"]["spec"])
+        elif obj["kind"] == "LeaderWorkerSet":
+            group = obj["spec"]["leaderWorkerTemplate"]
+            specs[ns] += [group[t]["spec"] for t in ("leaderTemplate", "workerTemplate") if t in group]
     out = {ns: namespace_labels(pod_security_level(pods)) for ns, pods in specs.items()}
     if site.security.clients:
         out.setdefault(site.security.gateway.namespace, namespace_labels("restricted"))

@@ -1,0 +1,28 @@
+"""What gpuctl's two HAProxy configurations share: the mTLS gateway (gateway.py, gateway_k8s.py) and the proxy
+beside each TLS engine (engine_tls.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+UID = 99  # the official haproxy image's `haproxy` user (docker-library/haproxy Dockerfile, 2.4 and later)
+# Pod Security `restricted` for an HAProxy container.
+SECURITY_CONTEXT: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": UID,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+# The `defaults` section both configurations start with.
+DEFAULTS = (
+    "",
+    "defaults",
+    "    mode http",
+    "    log global",
+    "    timeout connect 5s",
+    "    timeout client 300s",
+    "    timeout server 300s",
+    "    timeout http-request 30s",
+)
