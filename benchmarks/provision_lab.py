@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -25,25 +27,40 @@ SITE = ROOT / "benchmarks" / "_generated" / "lab16.yaml"
 
 
 def write_site() -> None:
-    text = (ROOT / "inventories" / "lab" / "site.yaml").read_text().split("racks:")[0]
-    servers = []
+    """The lab site with its one rack replaced by 16 servers; what refers to the lab's servers (node pools,
+    deployments, clients) is left out, the rest kept: the lab's firewall is off (its controller is not on the
+    spec's management network: with the default firewall the second run would be shut out)."""
+    lab = yaml.safe_load((ROOT / "inventories" / "lab" / "site.yaml").read_text())
     models = ["lab-2u-4xl40s", "dgx-h100", "lab-1u-4xl4", "lab-2u-4xl40s"]
+    servers = []
     pos = 1
     for i in range(16):
         model = models[i % 4]
         servers.append(
-            f"      - {{name: bench-{i:02d}, model: {model}, position_u: {pos}, "
-            f"addresses: [{{network: mgmt, ip: 10.60.0.{20 + i}}}]}}"
+            {
+                "name": f"bench-{i:02d}",
+                "model": model,
+                "position_u": pos,
+                "addresses": [{"network": "mgmt", "ip": f"10.60.0.{20 + i}"}],
+            }
         )
         pos += 8 if model == "dgx-h100" else 2
-    racks = (
-        "racks:\n  - name: bench-a\n    height_u: 60\n    static_weight_rating_kg: 3000\n"
-        "    cooling: {type: dlc, capacity_kw: 120}\n"
-        "    power:\n      a: {circuits: [{voltage_v: 415, amps: 63, phases: 3, count: 4}]}\n"
-        "    servers:\n" + "\n".join(servers) + "\n"
-    )
+    lab["name"] = "bench16"  # its own journal and lock, apart from the lab tests' site
+    lab["racks"] = [
+        {
+            "name": "bench-a",
+            "height_u": 60,
+            "static_weight_rating_kg": 3000,
+            "cooling": {"type": "dlc", "capacity_kw": 120},
+            "power": {"a": {"circuits": [{"voltage_v": 415, "amps": 63, "phases": 3, "count": 4}]}},
+            "servers": servers,
+        }
+    ]
+    for key in ("node_pools", "deployments"):
+        lab.pop(key, None)
+    lab["security"] = {"firewall": lab["security"]["firewall"]}
     SITE.parent.mkdir(exist_ok=True)
-    SITE.write_text(text + racks)
+    SITE.write_text(yaml.safe_dump(lab, sort_keys=False))
 
 
 def gpuctl_run() -> float:
@@ -65,6 +82,8 @@ def gpuctl_run() -> float:
         text=True,
     )
     elapsed = time.perf_counter() - start
+    if not out.stdout.startswith("{"):
+        raise SystemExit(f"gpuctl provision printed no result (rc {out.returncode}): {out.stderr[-2000:]}")
     data = json.loads(out.stdout)
     print(f"  gpuctl provision: {elapsed:6.1f} s, status {data['status']}, changed {data['changed']}", flush=True)
     return elapsed
@@ -112,7 +131,7 @@ def main() -> None:
         core.down()
     print(
         f"first run:  gpuctl {results['gpuctl_first']:.1f} s vs defaults {results['plain_first']:.1f} s "
-        f"-> ratio {results['gpuctl_first'] / results['plain_first']:.2f} (target <= 0.50)"
+        f"-> ratio {results['gpuctl_first'] / results['plain_first']:.2f} (target <= 0.40)"
     )
     print(
         f"second run: gpuctl {results['gpuctl_second']:.1f} s vs defaults {results['plain_second']:.1f} s "

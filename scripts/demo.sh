@@ -37,14 +37,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 trap 'gpuctl lab down >/dev/null 2>&1 || true' EXIT
+# the lab's test Kubernetes API (gpuctl.lab.kube_api): the hosts join it, burn-in labels or cordons them, verify reads it
+lab_kubeconfig="${GPUCTL_LAB_DIR:-/var/tmp/gpuctl-lab}/kube/admin.kubeconfig"
 step lab-up gpuctl lab up "$lab_site" --rack "$lab_rack"
-step provision gpuctl provision "$lab_rack" --site "$lab_site" --lab
-if gpuctl burnin --help >/dev/null 2>&1; then
-  step burn-in gpuctl burnin "$lab_rack" --site "$lab_site" --lab
-else
-  echo "== burn-in: pending (gpuctl burnin is not in this version yet; the nodes stay as provisioning left them)"
-fi
-step verify gpuctl verify "$lab_rack" --site "$lab_site" --lab
+step provision gpuctl provision "$lab_rack" --site "$lab_site" --lab --kubeconfig "$lab_kubeconfig"
+step burn-in gpuctl burnin "$lab_rack" --site "$lab_site" --lab --kubeconfig "$lab_kubeconfig"
+step verify gpuctl verify "$lab_rack" --site "$lab_site" --lab --kubeconfig "$lab_kubeconfig"
 step lab-down gpuctl lab down
 trap - EXIT
 echo

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: gpuctl_k8s_node
-short_description: Cordon and drain a node (evictions honour PodDisruptionBudgets), or uncordon it
+short_description: Cordon, drain (evictions honour PodDisruptionBudgets), uncordon, or label and taint a node
 options:
   kubeconfig:
     description: Path of the kubeconfig.
@@ -18,10 +18,20 @@ options:
   state:
     description: >-
       drained (cordon, then evict every pod but DaemonSet and mirror pods), schedulable (uncordon a node provisioning
-      cordoned) or queried (report whether provisioning's cordon mark is on the node; changes nothing).
+      cordoned), configured (the node's labels and taints as given; those provisioning set before and no longer
+      gives are removed) or queried (report whether provisioning's cordon mark is on the node; changes nothing).
     type: str
-    choices: [drained, schedulable, queried]
+    choices: [drained, schedulable, configured, queried]
     required: true
+  labels:
+    description: With state=configured, the node labels.
+    type: dict
+    default: {}
+  taints:
+    description: With state=configured, the node taints (key, value, effect).
+    type: list
+    elements: dict
+    default: []
   timeout_s:
     description: How long to wait for evicted pods to be gone.
     type: int
@@ -37,13 +47,15 @@ def main() -> None:
         argument_spec={
             "kubeconfig": {"type": "path", "required": True},
             "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["drained", "schedulable", "queried"], "required": True},
+            "state": {"type": "str", "choices": ["drained", "schedulable", "configured", "queried"], "required": True},
+            "labels": {"type": "dict", "default": {}},
+            "taints": {"type": "list", "elements": "dict", "default": []},
             "timeout_s": {"type": "int", "default": 600},
         },
         supports_check_mode=True,
     )
     try:
-        from gpuctl.provision.k8s_api import cordoned_by_provisioning, drain, uncordon
+        from gpuctl.provision.k8s_api import configure_node, cordoned_by_provisioning, drain, uncordon
     except ImportError as exc:
         module.fail_json(msg=f"the controller's Python lacks gpuctl or kubernetes: {exc}")
     p = module.params
@@ -52,6 +64,9 @@ def main() -> None:
             module.exit_json(
                 changed=False, cordoned_by_provisioning=cordoned_by_provisioning(p["kubeconfig"], p["name"])
             )
+        if p["state"] == "configured":
+            changed = configure_node(p["kubeconfig"], p["name"], p["labels"], p["taints"], dry_run=module.check_mode)
+            module.exit_json(changed=changed)
         if p["state"] == "drained":
             changed, evicted = drain(p["kubeconfig"], p["name"], p["timeout_s"], dry_run=module.check_mode)
             module.exit_json(changed=changed, evicted=evicted)

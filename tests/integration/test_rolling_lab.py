@@ -103,7 +103,7 @@ def test_driver_change_rolls_one_node_at_a_time_and_a_killed_roll_resumes_the_re
 
     def finished() -> list[str]:
         try:
-            hosts = json.loads(journal.read_text()).get("hosts", {})
+            hosts = json.loads(journal.read_text()).get("provision", {}).get("hosts", {})
         except (OSError, ValueError):
             return []
         return sorted(h for h in HOSTS if hosts.get(h, {}).get("status") == "ok"

@@ -11,7 +11,7 @@ import pytest
 
 from gpuctl.lab.kube_api import Server
 from gpuctl.loader import load_site
-from gpuctl.provision.k8s_api import drain, uncordon
+from gpuctl.provision.k8s_api import NODE_CONFIG, configure_node, drain, uncordon
 from gpuctl.render import kschema, serving
 from tests.conftest import EXAMPLE
 
@@ -90,3 +90,25 @@ def test_provisioning_uncordons_only_what_it_cordoned(api: tuple[Server, str]) -
     assert uncordon(kubeconfig, "mine") is True
     node = c.get("nodes", None, "mine")
     assert node["spec"]["unschedulable"] is False and CORDONED_BY not in node["metadata"].get("annotations", {})
+
+
+def test_configure_node_sets_the_specs_labels_and_taints_and_removes_only_its_own(api: tuple[Server, str]) -> None:
+    server, kubeconfig = api
+    node = server.cluster.add_node("gpu-a01", gpus=4)
+    node["metadata"]["labels"] |= {"gpuctl.io/pool": "l40s", "owner.example/keep": "yes"}
+    node["spec"]["taints"] = [{"key": "operator.example/maint", "effect": "NoExecute"}]
+    gpu_taint = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
+    assert configure_node(kubeconfig, "gpu-a01", {"gpuctl.io/pool": "l40s", "team": "search"}, [gpu_taint])
+    got = server.cluster.get("nodes", None, "gpu-a01")
+    assert got["metadata"]["labels"]["team"] == "search" and got["metadata"]["labels"]["owner.example/keep"] == "yes"
+    assert got["spec"]["taints"] == [{"key": "operator.example/maint", "effect": "NoExecute"}, gpu_taint]
+    assert not configure_node(kubeconfig, "gpu-a01", {"gpuctl.io/pool": "l40s", "team": "search"}, [gpu_taint])
+
+    # the spec drops the team label and the taint: gone from the node; the operator's label and taint stay
+    assert configure_node(kubeconfig, "gpu-a01", {"gpuctl.io/pool": "l40s"}, [], dry_run=True)
+    assert server.cluster.get("nodes", None, "gpu-a01")["metadata"]["labels"]["team"] == "search", "dry run"
+    assert configure_node(kubeconfig, "gpu-a01", {"gpuctl.io/pool": "l40s"}, [])
+    got = server.cluster.get("nodes", None, "gpu-a01")
+    assert "team" not in got["metadata"]["labels"] and got["metadata"]["labels"]["owner.example/keep"] == "yes"
+    assert got["spec"]["taints"] == [{"key": "operator.example/maint", "effect": "NoExecute"}]
+    assert got["metadata"]["annotations"][NODE_CONFIG] == '{"labels": ["gpuctl.io/pool"], "taints": []}'

@@ -227,6 +227,7 @@ def burnin(
             "burnin_timeout_s": settings.timeout_s,
         },
         on_event=both,
+        journal_section="burnin",
     )
     elapsed = time.perf_counter() - start
     servers = {s.name: s for _, s in site.all_servers()}

@@ -1,7 +1,9 @@
-"""The run journal: per target, its last run; per host, how its last run and its last verify ended, written as each
-host finishes, so `--resume` re-runs exactly the hosts that failed, were not reached, or were not finished when the
-controller was killed. Updates are read-modify-write under a lock, so runs of other targets never lose each other's
-records."""
+"""The run journal, one file per site with a section per kind of run: `provision` (site.yml, upgrade_drivers.yml) and
+`burnin` each keep, per target, its last run and, per host, how its last run of that kind ended, written as each host
+finishes; `verify` keeps each host's last verify. `--resume` re-runs exactly the hosts whose last provisioning run
+failed, was not reached or was not finished when the controller was killed, or whose last verify failed; a burn-in
+run never counts as provisioning. Updates are read-modify-write under a lock, so runs of other targets never lose
+each other's records."""
 
 from __future__ import annotations
 
@@ -15,15 +17,35 @@ from typing import Any
 
 from ..fsutil import write_atomic
 
+SECTIONS = ("provision", "burnin")
+
 
 class Journal:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, section: str = "provision") -> None:
+        if section not in SECTIONS:
+            raise ValueError(f"journal section {section!r}: one of {', '.join(SECTIONS)}")
         self.path = path
+        self.section = section
         self.data: dict[str, Any] = self._read()
 
     def _read(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        # journals written before the sections kept provisioning's runs and hosts at the top level
+        if "provision" not in data and ("runs" in data or "hosts" in data):
+            data["provision"] = {k: data.pop(k) for k in ("runs", "hosts") if k in data}
         return data
+
+    @property
+    def runs(self) -> dict[str, Any]:
+        """This section's last run per target."""
+        runs: dict[str, Any] = self.data.get(self.section, {}).get("runs", {})
+        return runs
+
+    @property
+    def hosts(self) -> dict[str, Any]:
+        """This section's record per host (how its last run ended)."""
+        hosts: dict[str, Any] = self.data.get(self.section, {}).get("hosts", {})
+        return hosts
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -36,7 +58,7 @@ class Journal:
 
     def _update(self, change: Callable[[dict[str, Any]], None]) -> None:
         with self._locked():
-            change(self.data)
+            change(self.data.setdefault(self.section, {}))
 
     def start_run(self, run_id: str, target: str, hosts: list[str]) -> None:
         def change(d: dict[str, Any]) -> None:
@@ -64,15 +86,15 @@ class Journal:
         self._update(change)
 
     def record_verify(self, statuses: dict[str, str]) -> None:
-        def change(d: dict[str, Any]) -> None:
-            verify = d.setdefault("verify", {})
+        """Each verified host's result; hosts not verified this time keep their earlier record."""
+        with self._locked():
+            verify = self.data.setdefault("verify", {})
             for h, status in statuses.items():
                 verify[h] = {"status": status, "at": time.time()}
 
-        self._update(change)
-
     def resumable(self) -> list[str]:
-        """Hosts whose last run did not end ok (failed, unreachable, pending) or whose last verify failed."""
-        hosts = {h for h, r in self.data.get("hosts", {}).items() if r.get("status") != "ok"}
+        """Hosts whose last provisioning run did not end ok (failed, unreachable, pending) or whose last verify
+        failed."""
+        hosts = {h for h, r in self.data.get("provision", {}).get("hosts", {}).items() if r.get("status") != "ok"}
         hosts |= {h for h, r in self.data.get("verify", {}).items() if r.get("status") != "passed"}
         return sorted(hosts)

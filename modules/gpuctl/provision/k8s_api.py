@@ -117,6 +117,53 @@ def drain(kubeconfig: str, node: str, timeout_s: int = 600, dry_run: bool = Fals
     return changed or bool(evicted), evicted
 
 
+# The labels and taints provisioning last set on a node (JSON of label keys and taint key:effect pairs): a label or
+# taint the spec drops is removed from the node, and labels, taints and annotations of anyone else are kept.
+NODE_CONFIG = "gpuctl.dev/node-config"
+
+
+def _taint_id(taint: dict[str, Any]) -> str:
+    return f"{taint['key']}:{taint['effect']}"
+
+
+def configure_node(
+    kubeconfig: str, node: str, labels: dict[str, str], taints: list[dict[str, Any]], dry_run: bool = False
+) -> bool:
+    """Give a registered Node the spec's labels and taints. The kubelet applies --node-labels and
+    --register-with-taints only when it creates the Node (https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/),
+    so a change to a joined node's pool goes through the API instead of a delete and re-registration (which would
+    drop the burn-in label and the node's pods). Returns whether the node changed."""
+    import json
+
+    core = _core(kubeconfig)
+    n = core.read_node(node)
+    annotations = n.metadata.annotations or {}
+    before = json.loads(annotations.get(NODE_CONFIG, "{}"))
+    current_labels = n.metadata.labels or {}
+    drop = [k for k in before.get("labels", []) if k not in labels and k in current_labels]
+    label_patch: dict[str, Any] = {k: v for k, v in labels.items() if current_labels.get(k) != v}
+    label_patch |= dict.fromkeys(drop)
+    wanted = [{k: v for k, v in t.items() if v not in (None, "")} for t in taints]
+    managed = set(before.get("taints", [])) | {_taint_id(t) for t in wanted}
+    current_taints = [
+        {k: v for k, v in t.items() if v is not None and k in ("key", "value", "effect")}
+        for t in (core.api_client.sanitize_for_serialization(n.spec.taints) or [])
+    ]
+    new_taints = [t for t in current_taints if _taint_id(t) not in managed] + wanted
+    record = json.dumps({"labels": sorted(labels), "taints": sorted(_taint_id(t) for t in wanted)})
+    if not label_patch and new_taints == current_taints and annotations.get(NODE_CONFIG) == record:
+        return False
+    if not dry_run:
+        core.patch_node(
+            node,
+            {
+                "metadata": {"labels": label_patch, "annotations": {NODE_CONFIG: record}},
+                "spec": {"taints": new_taints},
+            },
+        )
+    return True
+
+
 # Burn-in (gpuctl.provision.burnin) and live verify (gpuctl.provision.verify).
 BURNIN_REASON = "gpuctl.dev/burnin-reason"
 

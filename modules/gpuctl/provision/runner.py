@@ -274,8 +274,10 @@ def provision(
     kubeconfig: str | None = None,
     secrets_file: str | Path | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    journal_section: str = "provision",
 ) -> ProvisionResult:
-    """Validate, render the inventory (with `overlay` laid over it when given), run `playbook`, summarize."""
+    """Validate, render the inventory (with `overlay` laid over it when given), run `playbook`, summarize; the run
+    is recorded in the journal's `journal_section` (burn-in keeps its own)."""
     import ansible_runner
 
     site_path = Path(site_file)
@@ -287,7 +289,7 @@ def provision(
     require_tools()
     state_dir = STATE_DIR / site.name
     with site_lock(state_dir, site.name):
-        journal = Journal(state_dir / "journal.json")
+        journal = Journal(state_dir / "journal.json", journal_section)
         pattern, hosts = _select_hosts(site, target, journal, resume, limit)
         if overlay is not None:
             missing = [h for h in hosts if h not in overlay.hosts]

@@ -457,5 +457,5 @@ def verify(
         ]
     statuses = {h: "passed" if all(r.passed for r in results if r.host == h) else "failed" for h in hosts}
     journal = Journal(STATE_DIR / site.name / "journal.json")
-    journal.record_verify({**journal.data.get("last_verify", {}).get("hosts", {}), **statuses})
+    journal.record_verify(statuses)
     return results
