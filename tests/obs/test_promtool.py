@@ -94,3 +94,49 @@ def test_every_generated_alert_has_a_firing_and_a_quiet_unit_test() -> None:
     generated = _alert_keys(rule_files(load_site(HERE / "site.yaml").site))
     assert generated - fires == set(), f"alerts without a firing test: {sorted(generated - fires)}"
     assert {name for name, _ in generated} - quiet == set(), "alerts without a near-miss test"
+
+
+@needs_promtool
+def test_the_gateway_local_share_is_local_over_all_requests(tmp_path: Path) -> None:
+    """fra1's bursting deployment: 3 local and 1 burst request/s -> 0.75; all burst (no local series) -> 0."""
+    _write(rule_files(load_site(ROOT / "inventories" / "fra1" / "site.yaml").site), tmp_path, annotations=False)
+    series = 'gpuctl_gateway_requests_total{{deployment="{d}",route="{r}",code="200",instance="{i}"}}'
+    share = 'gpuctl:gateway_local_share:rate5m{deployment="%s"}'
+    test = {
+        "rule_files": ["gpuctl-serving.rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": series.format(d="llama-70b-chat", r="local", i="a"), "values": "0+180x10"},
+                    {"series": series.format(d="llama-70b-chat", r="burst", i="a"), "values": "0+60x10"},
+                    {
+                        "series": series.format(d="qwen-7b-rag", r="burst", i="b"),
+                        "values": "0+60x10",
+                    },  # no burst: no share
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": share % "llama-70b-chat",
+                        "eval_time": "10m",
+                        "exp_samples": [{"labels": share % "llama-70b-chat", "value": 0.75}],
+                    }
+                ],
+            },
+            {
+                "interval": "1m",
+                "input_series": [{"series": series.format(d="llama-70b-chat", r="burst", i="a"), "values": "0+60x10"}],
+                "promql_expr_test": [
+                    {
+                        "expr": share % "llama-70b-chat",
+                        "eval_time": "10m",
+                        "exp_samples": [{"labels": share % "llama-70b-chat", "value": 0}],
+                    }
+                ],
+            },
+        ],
+    }
+    (tmp_path / "share.test.yml").write_text(yaml.safe_dump(test))
+    run = subprocess.run([PROMTOOL, "test", "rules", "share.test.yml"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -126,6 +126,12 @@ def serving(site: Site) -> dict[str, Any]:
                     "Prefix cache hit ratio", ((f"gpuctl:prefix_cache_hit_ratio:rate5m{sel}", "hits"),), "percentunit"
                 )
             )
+        if dep.burst is not None:
+            load.append(
+                Panel(
+                    "Served locally (not burst)", ((f"gpuctl:gateway_local_share:rate5m{sel}", "local"),), "percentunit"
+                )
+            )
         rows.append((f"{dep.name} ({dep.engine})", latency + load))
     return _dashboard(f"gpuctl-{site.name}-serving", f"gpuctl {site.name}: serving", rows)
 

@@ -22,6 +22,7 @@ from typing import Any
 from ...calc.power import rack_budget
 from ...engines import Metric, get
 from ...model import Deployment, Site
+from .. import burst
 from . import gpu_facts as g
 from .promql import edge_at_or_below, le_matcher, selector
 
@@ -223,6 +224,12 @@ def _serving_records(site: Site, dep: Deployment, m: dict[str, Metric]) -> list[
             _record("gpuctl:requests_waiting:sum", f"sum {by} ({selector(m['requests_waiting'], **sel)})", **sel)
         )
     rules.append(_record("gpuctl:replicas_up:sum", f"sum {by} ({ENGINE_TARGETS.format(dep.name)})", **sel))
+    if dep.burst is not None:  # the burst gateway's split counter (render/burst.py METRIC)
+        local = f'rate({burst.METRIC}{{deployment="{dep.name}",route="local"}}[5m])'
+        every = f'rate({burst.METRIC}{{deployment="{dep.name}"}}[5m])'
+        # `or 0 * ...`: while every request overflows no local series exists yet, and the share is 0, not absent
+        share = f"(sum {by} ({local}) or 0 * sum {by} ({every})) / sum {by} ({every})"
+        rules.append(_record("gpuctl:gateway_local_share:rate5m", share, **sel))
     for slo, _, ratios in _slo_ratios(dep, m):
         for window, expr in ratios.items():
             rules.append(_record(f"gpuctl:slo_error_ratio:rate{window}", expr, slo=slo, **sel))
