@@ -31,12 +31,11 @@ def test_observability_objects_are_in_the_aggregator_and_validate() -> None:
     objects = site_objects(site)
     kinds = [o["kind"] for o in objects]
     monitors = [o for o in objects if o["kind"] == "PodMonitor"]
-    assert kinds.count("PrometheusRule") == 3 and len(monitors) == len(site.deployments) + sum(
-        d.burst is not None for d in site.deployments
-    )
-    # each monitor selects one component's pods: engines, or a burst gateway (its split counter)
+    bursting = sum(d.burst is not None for d in site.deployments)
+    assert kinds.count("PrometheusRule") == 3 and len(monitors) == 2 * len(site.deployments) + bursting
+    # each monitor selects one component's pods: engines, routers, or a burst gateway (its split counter)
     components = sorted(m["spec"]["selector"]["matchLabels"]["gpuctl.io/component"] for m in monitors)
-    assert components == ["engine"] * len(site.deployments) + ["gateway"] * (len(monitors) - len(site.deployments))
+    assert components == sorted(["engine", "router"] * len(site.deployments) + ["gateway"] * bursting)
     dashboards_cm = [o for o in objects if o["kind"] == "ConfigMap" and "grafana_dashboard" in o["metadata"]["labels"]]
     assert len(dashboards_cm) == 3
     for obj in objects:
@@ -124,6 +123,18 @@ def test_obs_render_refuses_an_invalid_site(tmp_path: Path, capsys: pytest.Captu
     assert code == 2 and "Traceback" not in output
 
 
+def test_obs_render_creates_its_directory_and_refuses_a_file_in_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As `gpuctl render -o`: missing directories are created; an existing file is a usage error (exit 2)."""
+    code, output = run(capsys, "obs", "render", str(FRA1), "-o", str(tmp_path / "new" / "obs"))
+    assert code == 0 and (tmp_path / "new/obs/alertmanager.yml").is_file(), output
+    (tmp_path / "a-file").write_text("kept\n")
+    code, output = run(capsys, "obs", "render", str(FRA1), "-o", str(tmp_path / "a-file"))
+    assert (code, output.strip()) == (2, f"{tmp_path / 'a-file'}: exists and is not a directory")
+    assert (tmp_path / "a-file").read_text() == "kept\n"
+
+
 @pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool missing: apt-get install prometheus-alertmanager")
 def test_alertmanager_routes_each_severity_to_the_receivers_that_asked(tmp_path: Path) -> None:
     config = alertmanager_config(load_site(FRA1).site)
@@ -147,3 +158,45 @@ def test_stack_values_only_when_gpuctl_installs_the_stack() -> None:
     assert values is not None
     assert values["alertmanager"]["config"] == alertmanager_config(site)
     assert values["grafana"]["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
+
+
+def test_the_collector_runs_from_the_rendered_config_behind_both_otlp_ports() -> None:
+    site = load_site(FRA1).site
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in site_objects(site)}
+    config_map = objects[("ConfigMap", "gpuctl-otel-collector")]
+    assert yaml.safe_load(config_map["data"]["config.yaml"]) == collector_config(site)
+    deployment = objects[("Deployment", "gpuctl-otel-collector")]
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["image"].rsplit(":", 1)[1] == "0.153.0"  # pinned, never `latest`
+    mount = container["volumeMounts"][0]["mountPath"]
+    assert container["args"] == [f"--config={mount}/config.yaml"]
+    assert pod["spec"]["volumes"][0]["configMap"]["name"] == config_map["metadata"]["name"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    service = objects[("Service", "gpuctl-otel-collector")]
+    assert {(p["port"], p["targetPort"]) for p in service["spec"]["ports"]} == {
+        (4317, "otlp-grpc"),
+        (4318, "otlp-http"),
+    }
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"otlp-grpc": 4317, "otlp-http": 4318}
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    # vLLM's rendered endpoint names this Service
+    endpoint = f"http://{service['metadata']['name']}.{service['metadata']['namespace']}.svc:4317"
+    assert trace_args(site, site.deployments[0]) == ["--otlp-traces-endpoint", endpoint]
+    assert len(pod["metadata"]["annotations"]["gpuctl.dev/config-sha256"]) == 64  # a new config rolls the pods
+    legacy = load_site(TEST_SITE).site  # no trace backend: no collector
+    assert not [o for o in site_objects(legacy) if o["metadata"]["name"] == "gpuctl-otel-collector"]
+
+
+def test_each_router_has_a_podmonitor_and_engine_monitors_skip_router_pods() -> None:
+    site = load_site(FRA1).site
+    monitors = {o["metadata"]["name"]: o for o in site_objects(site) if o["kind"] == "PodMonitor"}
+    for dep in site.deployments:
+        engine, router = monitors[dep.name]["spec"], monitors[f"{dep.name}-router"]["spec"]
+        assert engine["selector"]["matchLabels"]["gpuctl.io/component"] == "engine"
+        assert router["selector"]["matchLabels"]["gpuctl.io/component"] == "router"
+        (endpoint,) = router["podMetricsEndpoints"]
+        assert endpoint["port"] == "metrics"
+        relabel = {r["targetLabel"]: r.get("replacement") for r in endpoint["relabelings"]}
+        assert relabel["deployment"] == dep.name and relabel["component"] == "router"

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import yaml
 
+from ..errors import UsageError
 from ..fsutil import write_atomic
 from ..loader import load_site
 from ..render.obs import rule_files
@@ -32,6 +33,8 @@ def render(
     """Validate the site, then write rules/*.rules.yml, dashboards/*.json, alertmanager.yml (routes to the site's
     receivers), otel-collector.yaml (when the site names a trace backend) and kube-prometheus-stack-values.yaml (when
     gpuctl is to install the stack) below the output directory. Stops with the findings (exit 1) on errors."""
+    if output.exists() and not output.is_dir():  # as `gpuctl render -o`: the directory is created, never a file
+        raise UsageError(f"{output}: exists and is not a directory")
     loaded = load_site(site)
     result = evaluate(loaded)
     if result.failed():

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from ..model import Deployment, Site
 from . import router
+from .k8s import restricted_context
 from .labels import client_peers, labels, monitoring_peer, selector
 
 PORT = 8080
@@ -44,6 +45,8 @@ METRICS_SYSLOG = "127.0.0.1:5140"
 PROGS_DIR = "/etc/mtail"
 PROGRAM = "gateway.mtail"
 METRIC = "gpuctl_gateway_requests_total"
+NGINX_UID = 101  # the official nginx image's `nginx` user (docker-library/nginx Dockerfile: useradd --uid 101)
+NOBODY = 65534  # mtail's image is the site's own build: any unprivileged uid will do
 # An API key of these characters only can sit in an nginx string unquoted-safe.
 _KEY_CHARS = "A-Za-z0-9._~+/=-"
 _WRITE_AUTH = (
@@ -185,6 +188,7 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
                 "image": burst.gateway_image,
                 "command": ["sh", "-c", _WRITE_AUTH],
                 "env": [key],
+                "securityContext": restricted_context(NGINX_UID),
                 "volumeMounts": [{"name": "auth", "mountPath": AUTH_DIR}],
             }
         ],
@@ -192,10 +196,12 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
             {
                 "name": "nginx",
                 "image": burst.gateway_image,
-                "command": ["nginx", "-g", "daemon off;", "-c", f"{CONFIG_DIR}/nginx.conf"],
+                # -e: the error log before the configuration is read; every path nginx writes is under /tmp
+                "command": ["nginx", "-e", "stderr", "-g", "daemon off;", "-c", f"{CONFIG_DIR}/nginx.conf"],
                 "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
                 "readinessProbe": probe,
                 "livenessProbe": probe,
+                "securityContext": restricted_context(NGINX_UID),
                 "volumeMounts": [
                     {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
                     {"name": "auth", "mountPath": AUTH_DIR, "readOnly": True},
@@ -208,6 +214,7 @@ def objects(site: Site, dep: Deployment) -> list[dict[str, Any]]:
                 "command": ["mtail", *METRICS_ARGS],
                 "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
                 "readinessProbe": {"httpGet": {"path": "/metrics", "port": "metrics"}, "periodSeconds": 10},
+                "securityContext": restricted_context(NOBODY),
                 "volumeMounts": [{"name": "program", "mountPath": PROGS_DIR, "readOnly": True}],
             },
         ],

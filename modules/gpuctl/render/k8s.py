@@ -11,6 +11,21 @@ from .. import engines
 from ..model import NodePool, Server, Site
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "gpuctl"}
+
+
+def restricted_context(uid: int) -> dict[str, Any]:
+    """A container securityContext that meets Pod Security `restricted` (render/security/pss.py checks it), running
+    as `uid` with a read-only root filesystem (the container writes only to the volumes it mounts)."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 LABEL_PREFIX = "gpuctl.io"
 # Set through the API by `gpuctl burnin` once a node passed (never by the kubelet: NodeRestriction forbids kubelets
 # labels under node-restriction.kubernetes.io/); serving pods require it.

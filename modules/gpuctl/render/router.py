@@ -18,10 +18,12 @@ from typing import Any
 
 from .. import engines
 from ..model import Deployment, Site
+from .k8s import restricted_context
 from .labels import client_peers, labels, monitoring_peer, selector
 
 PORT = 8000
 METRICS_PORT = 29000
+NOBODY = 65534  # the image is the site's own build (see model.serving.Router.image): any unprivileged uid will do
 VERSION = "0.1.17"
 
 
@@ -100,8 +102,11 @@ def deployment(site: Site, dep: Deployment) -> dict[str, Any]:
                             ],
                             "readinessProbe": probe,
                             "livenessProbe": probe,
+                            "securityContext": restricted_context(NOBODY),
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                         }
                     ],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
                     # Router replicas on different nodes: one node's loss leaves the others routing.
                     "topologySpreadConstraints": [
                         {

@@ -17,6 +17,8 @@ from .. import burst
 from ..k8s import LABEL_PREFIX, MANAGED_BY, namespaces
 from ..labels import selector
 from .dashboards import dashboard_configmaps
+from .flows import network_policies as flow_policies
+from .otel import collector_objects
 from .rules import rule_files
 
 DCGM_EXPORTER = "gpuctl-dcgm-exporter"
@@ -100,7 +102,15 @@ def dcgm_exporter_scrape(site: Site) -> list[Obj]:
     return [service, slice_, monitor]
 
 
+def _relabel_deployment(dep: Deployment) -> list[dict[str, Any]]:
+    return [
+        {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
+        {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
+    ]
+
+
 def serving_pod_monitors(site: Site) -> list[Obj]:
+    """Per deployment a PodMonitor for its engine pods, and one for its burst gateway's split metric."""
     out = []
     for dep in site.deployments:
         engine = engines.get(dep.engine)
@@ -109,10 +119,7 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
             endpoint["port"] = "http"
         else:
             endpoint["portNumber"] = engine.metrics_port
-        endpoint["relabelings"] = [
-            {"targetLabel": "deployment", "replacement": dep.name, "action": "replace"},
-            {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node", "action": "replace"},
-        ]
+        endpoint["relabelings"] = _relabel_deployment(dep)
         # the engine pods only (a multi-node replica's leader): the router and gateway pods carry the deployment's
         # label too, and have no engine metrics port
         out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
@@ -133,6 +140,21 @@ def _pod_monitor(site: Site, name: str, dep: Deployment, component: str, endpoin
     }
 
 
+def router_pod_monitors(site: Site) -> list[Obj]:
+    """The routers' own metrics (`vllm_router_*`, on the port render/router.py names `metrics`), labelled with the
+    deployment like its engines' series and `component="router"`, which the serving rules exclude when they count
+    replicas up (rules.ENGINE_TARGETS)."""
+    out = []
+    for dep in site.deployments:
+        relabel = [
+            *_relabel_deployment(dep),
+            {"targetLabel": "component", "replacement": "router", "action": "replace"},
+        ]
+        endpoint = {"port": "metrics", "path": "/metrics", "interval": "15s", "relabelings": relabel}
+        out.append(_pod_monitor(site, f"{dep.name}-router", dep, "router", endpoint))
+    return out
+
+
 def namespace(site: Site) -> list[Obj]:
     """gpuctl's observability namespace, unless another part of the site already declares it."""
     name = site.observability.namespace
@@ -148,5 +170,8 @@ def observability_objects(site: Site) -> list[Obj]:
         *prometheus_rules(site),
         *dcgm_exporter_scrape(site),
         *serving_pod_monitors(site),
+        *router_pod_monitors(site),
+        *collector_objects(site),
+        *flow_policies(site),
         *dashboard_configmaps(site),
     ]

@@ -34,6 +34,8 @@ LATENCY_SIGNALS = ("time_to_first_token", "inter_token_latency", "e2e_latency")
 # when 5 % is spent in 6 h (6) confirmed over 30 m (https://sre.google/workbook/alerting-on-slos/, table 5-8).
 BURN = (("GpuctlSloBurnFast", 14.4, "1h", "5m", "critical"), ("GpuctlSloBurnSlow", 6.0, "6h", "30m", "warning"))
 WINDOWS = ("5m", "30m", "1h", "6h")
+# A deployment's engine scrape targets: its routers' targets carry the deployment too, with component="router".
+ENGINE_TARGETS = 'up{{deployment="{}",component!="router"}}'
 LATENCY_OBJECTIVE = 0.99  # the SLO names P99 latencies: 1 % of requests may be slower
 
 
@@ -220,7 +222,7 @@ def _serving_records(site: Site, dep: Deployment, m: dict[str, Metric]) -> list[
         rules.append(
             _record("gpuctl:requests_waiting:sum", f"sum {by} ({selector(m['requests_waiting'], **sel)})", **sel)
         )
-    rules.append(_record("gpuctl:replicas_up:sum", f'sum {by} (up{{deployment="{dep.name}"}})', **sel))
+    rules.append(_record("gpuctl:replicas_up:sum", f"sum {by} ({ENGINE_TARGETS.format(dep.name)})", **sel))
     for slo, _, ratios in _slo_ratios(dep, m):
         for window, expr in ratios.items():
             rules.append(_record(f"gpuctl:slo_error_ratio:rate{window}", expr, slo=slo, **sel))
@@ -235,7 +237,7 @@ def _serving_alerts(site: Site, dep: Deployment, m: dict[str, Metric]) -> list[R
     alerts: list[Rule] = [
         _alert(
             "GpuctlNoHealthyReplica",
-            f'(sum {by} (up{{deployment="{name}"}}) == 0) or absent(up{{deployment="{name}"}})',
+            f"(sum {by} ({ENGINE_TARGETS.format(name)}) == 0) or absent({ENGINE_TARGETS.format(name)})",
             "1m",
             "critical",
             f"{name}: no replica answers its metrics endpoint",

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..k8s import restricted_context
+
 UID = 99  # the official haproxy image's `haproxy` user (docker-library/haproxy Dockerfile, 2.4 and later)
 # Pod Security `restricted` for an HAProxy container.
-SECURITY_CONTEXT: dict[str, Any] = {
-    "runAsNonRoot": True,
-    "runAsUser": UID,
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+SECURITY_CONTEXT: dict[str, Any] = restricted_context(UID)
 # The `defaults` section both configurations start with.
 DEFAULTS = (
     "",

@@ -210,6 +210,8 @@ def pod_security_labels(site: Site) -> dict[str, dict[str, str]]:
     out = {ns: namespace_labels(pod_security_level(pods)) for ns, pods in specs.items()}
     if site.security.clients:
         out.setdefault(site.security.gateway.namespace, namespace_labels("restricted"))
+    # observability's namespace (issue 13): rules, dashboards, and the collector, whose pod is restricted
+    out.setdefault(site.observability.namespace, namespace_labels("restricted"))
     return out
 
 
