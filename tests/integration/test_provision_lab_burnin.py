@@ -28,9 +28,10 @@ from .test_provision_lab import gpuctl, provision
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def cluster(lab: core.LabState) -> Iterator[tuple[Any, str]]:
-    """The lab's API with the nodes provisioning joined (no node is added through the API by the test)."""
+    """The lab's API with the nodes provisioning joined (no node is added through the API by the test); provisioned
+    once for the module."""
     assert lab.kubeconfig
     assert provision()["rc"] == 0
     core_api = client.CoreV1Api(config.new_client_from_config(config_file=lab.kubeconfig))  # type: ignore[no-untyped-call]
