@@ -1,5 +1,6 @@
-"""The engine's metric table against each release's real names and bucket edges (fixtures extracted from the
-releases' PyPI sdists by fixtures/extract_vllm_metrics.py; each fixture names its sdist and SHA-256)."""
+"""The engines' metric tables against each release's real names and bucket edges (vLLM fixtures extracted from the
+releases' PyPI sdists by fixtures/extract_vllm_metrics.py; Triton's and its TensorRT-LLM backend's from their release
+tags' sources by fixtures/extract_triton_metrics.py; each fixture names its sources and their SHA-256)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,25 @@ def test_fixtures_disagree_where_the_names_changed() -> None:
     assert "vllm:time_per_output_token_seconds" not in by_version["0.33.0"]
     assert "vllm:num_preemptions" not in by_version["0.33.0"]  # llm-d's rule queries this name: never exported
     assert by_version["0.6.3"]["vllm:time_to_first_token_seconds"]["buckets"][-1] == 10.0
+
+
+TRITON = Path(__file__).parent / "fixtures" / "engine_metrics" / "triton-2.54.0-trtllm-backend-0.17.0.json"
+
+
+def test_every_triton_metric_gpuctl_queries_exists_in_that_release() -> None:
+    """Triton 2.54.0's families (its metrics page) and the TensorRT-LLM backend 0.17.0's (its metrics reporter,
+    with the label values each family carries), extracted by fixtures/extract_triton_metrics.py."""
+    families = json.loads(TRITON.read_text())["families"]
+    queried = get("triton").metrics(None)
+    assert len(queried) >= 6
+    for signal, metric in queried.items():
+        assert metric.name in families, f"{signal}: {metric.name} is not exported by Triton 2.54.0 or its backend"
+        for key, value in metric.labels:
+            assert value in families[metric.name].get(key, []), f"{signal}: {metric.name} has no {key}={value}"
+
+
+def test_the_triton_fixture_can_disagree() -> None:
+    families = json.loads(TRITON.read_text())["families"]
+    assert "waiting" not in families["nv_trt_llm_request_metrics"]["request_type"]  # the core's pending count is it
+    assert "nv_inference_request_duration_us" in families and "nv_inference_request_duration_seconds" not in families
+    assert families["nv_trt_llm_kv_cache_block_metrics"]["kv_cache_block_type"][:3] == ["max", "free", "used"]
