@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gpuctl.lab.kube_fields import selector_matches
+
 Obj = dict[str, Any]
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
@@ -33,22 +35,8 @@ class Endpoint:
 
 
 def matches(selector: Obj | None, labels: dict[str, str]) -> bool:
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        ok = {
-            "In": labels.get(key) in values,
-            "NotIn": labels.get(key) not in values,
-            "Exists": key in labels,
-            "DoesNotExist": key not in labels,
-        }[op]
-        if not ok:
-            return False
-    return True
+    """A label selector (the lab's test API evaluates them the same way); a missing selector selects nothing."""
+    return selector is not None and selector_matches(selector, labels)
 
 
 def _templates(obj: Obj) -> Iterable[tuple[str, Obj]]:
