@@ -86,7 +86,7 @@ def test_the_tensorrt_llm_models_share_the_gpu_within_the_memory_model(site: Sit
 def test_the_python_model_s_code_comes_from_the_model_cache(site: Site) -> None:
     pod = find(objects.site_objects(site), "Deployment", "chat")["spec"]["template"]["spec"]
     inits = {c["name"]: c for c in pod["initContainers"]}
-    assert list(inits) == ["stage-weights", "stage-weights-1", "stage-weights-2", "prepare-repository"]
+    assert list(inits) == ["stage-weights", "stage-weights-1", "stage-weights-2", "build-engine", "prepare-repository"]
     assert [e["value"] for e in inits["stage-weights-2"]["env"] if e["name"] == "STAGE_DEST"] == [
         "/models/rerankers/bge"
     ]
@@ -94,6 +94,21 @@ def test_the_python_model_s_code_comes_from_the_model_cache(site: Site) -> None:
     assert "cp /models/rerankers/bge/model.py /repository/rerank/1/model.py" in script
     assert pod["containers"][0]["args"][0] == "--model-repository=/repository"
     assert {"name": "repository", "emptyDir": {}} in pod["volumes"]
+
+
+def test_the_first_model_s_engine_is_built_in_the_pod_the_second_is_staged(site: Site, pb2: ModuleType) -> None:
+    dep = site.deployments[0]
+    pod = find(objects.site_objects(site), "Deployment", "chat")["spec"]["template"]["spec"]
+    build = next(c for c in pod["initContainers"] if c["name"] == "build-engine")
+    assert build["image"] == pod["containers"][0]["image"]  # the backend's own TensorRT-LLM release builds
+    assert build["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert {"name": "models", "mountPath": "/models"} in build["volumeMounts"]  # writable: the node's cache
+    repository = serving.engine_files(site, dep)
+    own = parse(pb2, repository["repository__tensorrt_llm__config.pbtxt"]).parameters["gpt_model_path"].string_value
+    assert own.startswith("/models/llama-3.1-8b/trtllm-engines/") and own in build["command"][2]
+    assert "--max_seq_len 8192" in build["command"][2]
+    second = parse(pb2, repository["repository__summarize-tensorrt_llm__config.pbtxt"]).parameters
+    assert second["gpt_model_path"].string_value == "/models/qwen2.5-7b"
 
 
 def test_render_writes_the_repository_config_map(tmp_path: Path) -> None:

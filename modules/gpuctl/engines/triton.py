@@ -6,9 +6,9 @@ tensorrtllm_backend v0.17.0 ships (preprocessing, tensorrt_llm, postprocessing, 
 filled from the backend's own template from the deployment and the memory model), plus the deployment's
 `triton_models`: further TensorRT-LLM ensembles and plain Python-backend models in the same server on the same
 GPUs (render/triton_server.py sizes them together). The server loads exactly these models
-(--model-control-mode=explicit, one --load-model each). The engine itself is built ahead of time with
-trtllm-build for this tp and staged as the model's source directory: Triton serves a built engine, it does not
-build one. With more than one GPU the backend runs in orchestrator mode
+(--model-control-mode=explicit, one --load-model each). Triton serves a built engine: either staged as the
+model's source, built ahead of time for this tp, or (`build_engine`) built in the pod from a staged TensorRT-LLM
+checkpoint by trtllm-build (engines/trtllm_build.py). With more than one GPU the backend runs in orchestrator mode
 (TRTLLM_ORCHESTRATOR=1: one server process spawns a worker per GPU, single node only; README "Orchestrator Mode",
 https://github.com/triton-inference-server/tensorrtllm_backend/blob/v0.17.0/README.md).
 
@@ -33,6 +33,7 @@ from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRe
 from . import quantization, triton_repository, tritonserver, trtllm
 from .base import Metric
 from .triton_repository import LlmModel, PythonModel
+from .trtllm_build import EngineBuild
 
 IMAGE = f"nvcr.io/nvidia/tritonserver:{tritonserver.RELEASE}-trtllm-python-py3"
 MODEL = "tensorrt_llm"  # the model's name in the repository (what clients address)
@@ -76,10 +77,20 @@ MEMORY = TritonMemory()
 REPOSITORY_KEY = tritonserver.REPOSITORY.rpartition("/")[2]  # the repository's directory in the engine's files
 
 
-def engine_dir(model: str) -> str:
-    """Where a model's TensorRT-LLM engine is read from: built ahead of time for the server's tp and staged as
-    the model's source directory."""
-    return f"/models/{model}"
+def _llm(
+    name: str, model: str, build: EngineBuild | None, batch: int, max_model_len: int | None, kv_tokens: int | None
+) -> LlmModel:
+    """A TensorRT-LLM model of the server: its engine and tokenizer are the staged directory (an engine built
+    ahead of time for the server's tp, with its tokenizer), or what `build` makes of a staged checkpoint."""
+    return LlmModel(
+        name=name,
+        engine_dir=build.engine_dir if build else f"/models/{model}",
+        tokenizer_dir=build.tokenizer_dir if build else f"/models/{model}",
+        max_batch_size=batch,
+        kv_cache_free_gpu_mem_fraction=trtllm.MEMORY.kv_cache_free_gpu_mem_fraction,
+        max_tokens_in_paged_kv_cache=kv_tokens,
+        max_attention_window_size=max_model_len,
+    )
 
 
 class Triton(tritonserver.TritonServer):
@@ -88,29 +99,43 @@ class Triton(tritonserver.TritonServer):
     name = "triton"
     image_ref = IMAGE
 
+    def build(self, deployment: Deployment, max_model_len: int | None) -> EngineBuild | None:
+        """The deployment's own engine build (None: the staged source is a built engine)."""
+        dep = deployment
+        if not dep.build_engine:
+            return None
+        return EngineBuild(
+            dep.model,
+            dep.tensor_parallel_size,
+            dep.pipeline_parallel_size,
+            dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
+            dep.engine_max_num_batched_tokens or trtllm.MEMORY.max_num_tokens,
+            max_model_len,
+        )
+
+    def further_build(self, deployment: Deployment, model: TritonModel, max_model_len: int) -> EngineBuild | None:
+        if not model.build_engine:
+            return None
+        tp, pp = deployment.tensor_parallel_size, deployment.pipeline_parallel_size
+        return EngineBuild(model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len)
+
     def llm(self, deployment: Deployment, max_model_len: int | None, kv_tokens: int | None = None) -> LlmModel:
         """The deployment's own model as the first LLM of its server (the template names)."""
         dep = deployment
-        return LlmModel(
-            name=triton_repository.ENSEMBLE,
-            engine_dir=engine_dir(dep.model),
-            tokenizer_dir=f"/models/{dep.model}",
-            max_batch_size=dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
-            kv_cache_free_gpu_mem_fraction=trtllm.MEMORY.kv_cache_free_gpu_mem_fraction,
-            max_tokens_in_paged_kv_cache=kv_tokens,
-            max_attention_window_size=max_model_len,
+        return _llm(
+            triton_repository.ENSEMBLE,
+            dep.model,
+            self.build(dep, max_model_len),
+            dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
+            max_model_len,
+            kv_tokens,
         )
 
-    def further_llm(self, model: TritonModel, max_model_len: int, kv_tokens: int | None) -> LlmModel:
-        return LlmModel(
-            name=model.name,
-            engine_dir=engine_dir(model.model),
-            tokenizer_dir=f"/models/{model.model}",
-            max_batch_size=model.max_batch_size,
-            kv_cache_free_gpu_mem_fraction=trtllm.MEMORY.kv_cache_free_gpu_mem_fraction,
-            max_tokens_in_paged_kv_cache=kv_tokens,
-            max_attention_window_size=max_model_len,
-        )
+    def further_llm(
+        self, deployment: Deployment, model: TritonModel, max_model_len: int, kv_tokens: int | None
+    ) -> LlmModel:
+        build = self.further_build(deployment, model, max_model_len)
+        return _llm(model.name, model.model, build, model.max_batch_size, max_model_len, kv_tokens)
 
     def repository(self, deployment: Deployment, llms: list[LlmModel]) -> dict[str, str]:
         """The server's model repository (REPOSITORY): each LLM's ensemble, then each Python model's config

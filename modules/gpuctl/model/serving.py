@@ -155,6 +155,7 @@ class TritonModel(Strict):
     instance_count: int = Field(default=1, ge=1, le=64, description="python: model instances in the server.")
     gpu: bool = Field(default=False, description="python: instances on the GPU (KIND_GPU) instead of the CPU.")
     source: ModelSource | None = None
+    build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
 
     @model_validator(mode="after")
     def _free_name(self) -> TritonModel:
@@ -198,6 +199,11 @@ class Deployment(Strict):
     router: Router = Field(default_factory=Router)
     autoscaling: Autoscaling | None = None
     burst: Burst | None = None
+    build_engine: bool = Field(
+        default=False,
+        description="engine triton: the staged model is a TensorRT-LLM checkpoint (quantized when converted), with "
+        "the Hugging Face tokenizer in its tokenizer/ directory; the pod builds the engine on the node (trtllm-build).",
+    )
     triton_models: list[TritonModel] = Field(
         default_factory=list,
         max_length=32,
@@ -206,8 +212,8 @@ class Deployment(Strict):
 
     @model_validator(mode="after")
     def _triton_models(self) -> Deployment:
-        if self.triton_models and self.engine != "triton":
-            raise ValueError(f"triton_models needs engine triton (engine is {self.engine!r})")
+        if (self.triton_models or self.build_engine) and self.engine != "triton":
+            raise ValueError(f"triton_models and build_engine need engine triton (engine is {self.engine!r})")
         names = [m.name for m in self.triton_models]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:

@@ -66,7 +66,7 @@ def engine_command(site: Site, dep: Deployment) -> list[str]:
 
 
 def engine_files(site: Site, dep: Deployment) -> dict[str, str]:
-    if dep.triton_models:  # several models in one server: sized together on the shared GPUs
+    if dep.triton_models or dep.build_engine:  # several models in one server, sized together; engines built
         return triton_server.files(site, dep, max_model_len(site, dep))
     return engines.get(dep.engine).files(dep, max_model_len(site, dep))
 
@@ -228,6 +228,8 @@ def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], g
     if dep.autoscaling is not None:
         spec["priorityClassName"] = autoscaling.priority_class_name(dep.autoscaling.priority)
     inits = [_stage_container(*staged) for staged in _staged(dep)]
+    builds = triton_server.build_containers(site, dep, max_model_len(site, dep), image(dep))
+    inits += [{**b, "securityContext": CONTAINER_SECURITY} for b in builds]
     prepare = triton_server.prepare_container(dep, image(dep))
     if prepare is not None:
         inits.append({**prepare, "securityContext": CONTAINER_SECURITY})

@@ -17,23 +17,62 @@ from ..engines import triton
 from ..engines.base import CONFIG_DIR
 from ..engines.triton_repository import LlmModel
 from ..engines.tritonserver import REPOSITORY as GENERATED
+from ..engines.trtllm_build import EngineBuild
 from ..model import Deployment, Site
+from ..model.serving import TritonModel
 from ..rules.triton import shared_gpus
 
 REPOSITORY = "/repository"  # the emptyDir the server reads when the deployment has Python models
 
 
-def files(site: Site, dep: Deployment, max_model_len: int | None) -> dict[str, str]:
-    """The repository of a server with several models; each LLM's context and KV cap from `shared`."""
+def _plan(
+    site: Site, dep: Deployment, max_model_len: int | None
+) -> list[tuple[TritonModel | None, int | None, int | None]]:
+    """Each LLM of the server (None: the deployment's own model) with its context and KV token cap: from `shared`
+    when the server holds several, else the deployment's context and no cap."""
     budget = shared_gpus(site, dep)
     if budget is None:
-        return triton.ENGINE.files(dep, max_model_len)
-    own, *further = budget.models
-    tokens = iter(budget.kv_tokens)
-    llms: list[LlmModel] = [triton.ENGINE.llm(dep, own.prediction.max_model_len, next(tokens))]
-    for m, sm in zip((m for m in dep.triton_models if m.backend == "tensorrtllm"), further, strict=True):
-        llms.append(triton.ENGINE.further_llm(m, sm.prediction.max_model_len, next(tokens)))
+        return [(None, max_model_len, None)]
+    further = [m for m in dep.triton_models if m.backend == "tensorrtllm"]
+    return [
+        (m, sm.prediction.max_model_len, tokens)
+        for m, sm, tokens in zip([None, *further], budget.models, budget.kv_tokens, strict=True)
+    ]
+
+
+def files(site: Site, dep: Deployment, max_model_len: int | None) -> dict[str, str]:
+    """The server's repository; each LLM's context and KV cap from `_plan`."""
+    llms: list[LlmModel] = [
+        triton.ENGINE.llm(dep, context, tokens)
+        if m is None
+        else triton.ENGINE.further_llm(dep, m, context or 0, tokens)
+        for m, context, tokens in _plan(site, dep, max_model_len)
+    ]
     return triton.ENGINE.repository(dep, llms)
+
+
+def builds(site: Site, dep: Deployment, max_model_len: int | None) -> list[EngineBuild]:
+    """The engines the pod builds (engines/trtllm_build.py), with the contexts the repository names."""
+    out = [
+        triton.ENGINE.build(dep, context) if m is None else triton.ENGINE.further_build(dep, m, context or 0)
+        for m, context, _ in _plan(site, dep, max_model_len)
+    ]
+    return [b for b in out if b is not None]
+
+
+def build_containers(site: Site, dep: Deployment, max_model_len: int | None, image: str) -> list[dict[str, Any]]:
+    """One init container per engine to build, with the pod's GPUs and the node's model cache."""
+    gpus = str(dep.gpus_per_pod)
+    return [
+        {
+            "name": "build-engine" if i == 0 else f"build-engine-{i}",
+            "image": image,
+            "command": ["sh", "-c", build.script()],
+            "resources": {"limits": {"nvidia.com/gpu": gpus}, "requests": {"nvidia.com/gpu": gpus}},
+            "volumeMounts": [{"name": "models", "mountPath": "/models"}, {"name": "shm", "mountPath": "/dev/shm"}],
+        }
+        for i, build in enumerate(builds(site, dep, max_model_len))
+    ]
 
 
 def python_models(dep: Deployment) -> list[tuple[str, str]]:
