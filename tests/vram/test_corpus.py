@@ -69,8 +69,8 @@ def test_cases_collected_after_the_model_freeze_are_held_out() -> None:
     late = [c for c in CASES if c.after_freeze]
     assert len(late) >= 10
     assert all(c.held_out and c.added != "corpus v1" for c in late)
-    last = [c for c in CASES if c.freeze]
-    assert last and all(c.after_freeze and c.freeze == corpus.LAST_FREEZE for c in last)
+    later = [c for c in CASES if c.freeze]
+    assert later and all(c.after_freeze and 2 <= c.freeze <= corpus.LAST_FREEZE for c in later)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
