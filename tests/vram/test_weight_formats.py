@@ -150,7 +150,7 @@ def test_mxfp4_packs_the_experts_only() -> None:
     assert (arch.sliding_window, arch.sliding_window_layers) == (128, "alternate")
     gpu = catalog.builtin().gpus["h100-sxm5-80gb"]
     prof = engines.memory_profile("vllm", "0.10.1")
-    triton = predict(arch, gpu, EngineSettings(engine_version="0.10.1", mxfp4_kernel="triton"), prof)
+    triton = predict(arch, gpu, EngineSettings(engine_version="0.10.1", mxfp4_kernel="triton_kernels"), prof)
     marlin = predict(arch, gpu, EngineSettings(engine_version="0.10.1", mxfp4_kernel="marlin"), prof)
     # Marlin pads I to 128 (2880 -> 2944) and H to 256 (2880 -> 3072); the triton kernels pad I to 64 (2880 stays)
     assert marlin.weights_gib - triton.weights_gib == pytest.approx(
@@ -167,7 +167,7 @@ def test_mxfp4_padding_follows_tp_shards() -> None:
     arch = arch_from_hf_mapping(GPT_OSS_120B, "config.json")
     gpu = catalog.builtin().gpus["h100-sxm5-80gb"]
     prof = engines.memory_profile("vllm", "0.10.1")
-    s = EngineSettings(engine_version="0.10.1", tensor_parallel_size=4, mxfp4_kernel="triton")
+    s = EngineSettings(engine_version="0.10.1", tensor_parallel_size=4, mxfp4_kernel="triton_kernels")
     marlin = EngineSettings(engine_version="0.10.1", tensor_parallel_size=4, mxfp4_kernel="marlin")
     p = predict(arch, gpu, s, prof)
     m = predict(arch, gpu, marlin, prof)
@@ -177,7 +177,9 @@ def test_mxfp4_padding_follows_tp_shards() -> None:
     assert 0.9 < non_expert < 1.1  # attention sharded 4 ways + a quarter of embeddings and lm_head
 
 
-@pytest.mark.parametrize(("cc", "kernel"), [(8.0, "marlin"), (8.9, "marlin"), (9.0, "triton"), (10.0, "flashinfer")])
+@pytest.mark.parametrize(
+    ("cc", "kernel"), [(8.0, "marlin"), (8.9, "marlin"), (9.0, "triton_kernels"), (10.0, "flashinfer")]
+)
 def test_mxfp4_kernel_by_compute_capability(cc: float, kernel: str) -> None:
     assert mxfp4_kernel(cc) == kernel
     assert mxfp4_kernel(cc, "marlin") == "marlin"

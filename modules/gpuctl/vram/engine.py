@@ -47,7 +47,7 @@ class EngineSettings:
     output_tokens: int | None = None
     kv_correction_gib: float = 0.0  # a site's calibration: what its GPUs lose beyond the model (per rank)
     # MXFP4 MoE kernel (vram/weights.py MXFP4_PADDING); "auto": the one vLLM picks for the GPU
-    mxfp4_kernel: Literal["auto", "marlin", "triton", "flashinfer"] = "auto"
+    mxfp4_kernel: Literal["auto", "marlin", "triton_kernels", "flashinfer"] = "auto"
 
     def check(self) -> None:
         problems = []

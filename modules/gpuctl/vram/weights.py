@@ -120,7 +120,7 @@ def packed_int_bytes(bits: int, group_size: int | None, zero_points: bool, scale
 # `should_use_flashinfer_mxfp4`, :38-61): Marlin below compute capability 9.0, or on Hopper when the triton_kernels
 # package or torch >= 2.8 is missing (a log then says "Weight-only FP4 compression will be used leveraging the Marlin
 # kernel"); FlashInfer on SM100 when installed; else the triton kernels.
-MXFP4_PADDING = {"marlin": (128, 256), "flashinfer": (256, 256), "triton": (64, 1)}
+MXFP4_PADDING = {"marlin": (128, 256), "flashinfer": (256, 256), "triton_kernels": (64, 1)}
 
 
 def mxfp4_kernel(compute_capability: float | None, requested: str = "auto") -> str:
@@ -131,7 +131,7 @@ def mxfp4_kernel(compute_capability: float | None, requested: str = "auto") -> s
         return "marlin"
     if compute_capability == 10.0:
         return "flashinfer"
-    return "triton"
+    return "triton_kernels"
 
 
 @dataclass(frozen=True)
