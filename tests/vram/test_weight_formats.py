@@ -183,3 +183,17 @@ def test_mxfp4_padding_follows_tp_shards() -> None:
 def test_mxfp4_kernel_by_compute_capability(cc: float, kernel: str) -> None:
     assert mxfp4_kernel(cc) == kernel
     assert mxfp4_kernel(cc, "marlin") == "marlin"
+
+
+@pytest.mark.parametrize(("version", "groups", "need"), [("0.11.0", 2, 8192 + 521), ("0.8.5", 1, 8192)])
+def test_gpt_oss_sliding_layers_are_paged_by_version(version: str, groups: int, need: int) -> None:
+    """gpt-oss alternates 128-token sliding-window and full layers. From 0.9 the hybrid KV cache manager keeps two
+    groups of 18 layers and reports blocks // groups x block tokens (kv_cache_utils.py:1080 of 0.11.0); a 131,072-token
+    request needs 8192 full-layer blocks plus the window's (128 - 1 + 8192 batched tokens) / 16 + 1 = 521. 0.8 pages
+    every layer as full attention: one group, 8192 blocks."""
+    arch = arch_from_hf_mapping(GPT_OSS_120B, "config.json")
+    gpu = catalog.builtin().gpus["h200-sxm-141gb"]
+    p = predict(arch, gpu, EngineSettings(engine_version=version), engines.memory_profile("vllm", version))
+    assert p.max_num_batched_tokens == 8192 and p.block_size == 16
+    assert p.kv_cache_tokens == p.num_blocks // groups * 16
+    assert p.max_concurrency == pytest.approx(p.num_blocks / need)
