@@ -118,10 +118,22 @@ def test_a_second_llm_gets_its_own_step_names_and_a_kv_cap(pb2: ModuleType) -> N
     assert trt.parameters["max_tokens_in_paged_kv_cache"].string_value == "12345"
 
 
+def test_a_python_model_on_the_gpu_declares_its_memory() -> None:
+    with pytest.raises(ValueError, match="needs gpu_memory_gib"):
+        deployment(triton_models=[{"name": "rerank", "backend": "python", "model": "rerankers/bge", "gpu": True}])
+
+
 def test_a_python_model_config_parses(pb2: ModuleType) -> None:
     dep = deployment(
         triton_models=[
-            {"name": "rerank", "backend": "python", "model": "rerankers/bge", "gpu": True, "instance_count": 2}
+            {
+                "name": "rerank",
+                "backend": "python",
+                "model": "rerankers/bge",
+                "gpu": True,
+                "instance_count": 2,
+                "gpu_memory_gib": 3,
+            }
         ]
     )
     files = ENGINE.files(dep, 8192)

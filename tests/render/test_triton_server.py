@@ -15,6 +15,7 @@ import yaml
 from gpuctl.loader import load_site
 from gpuctl.model import Site
 from gpuctl.render import kschema, objects, serving
+from gpuctl.rules import evaluate
 from gpuctl.rules.triton import shared_gpus
 from tests.cli.test_validate_cli import gpuctl
 from tests.engines.triton_schema import compile_model_config, parse
@@ -109,6 +110,38 @@ def test_the_first_model_s_engine_is_built_in_the_pod_the_second_is_staged(site:
     assert "--max_seq_len 8192" in build["command"][2]
     second = parse(pb2, repository["repository__summarize-tensorrt_llm__config.pbtxt"]).parameters
     assert second["gpt_model_path"].string_value == "/models/qwen2.5-7b"
+
+
+def test_a_python_model_on_the_gpu_takes_its_declared_memory_from_the_llms(tmp_path: Path, pb2: ModuleType) -> None:
+    """One LLM and a Python model with 2 instances of 3 GiB on each GPU: the LLM's KV cache is capped to what is
+    left after 6 GiB; at 60 GiB per instance the server no longer fits (SRV020)."""
+    spec = yaml.safe_load(SITE.read_text())
+    dep = spec["deployments"][0]
+    dep["triton_models"] = [
+        {
+            "name": "embed",
+            "backend": "python",
+            "model": "embedders/e5",
+            "gpu": True,
+            "instance_count": 2,
+            "gpu_memory_gib": 3,
+        }
+    ]
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    site = load_site(path).site
+    shared = shared_gpus(site, site.deployments[0])
+    assert shared is not None and shared.other_gib == 6 and shared.fits
+    alone = shared.models[0].prediction
+    assert shared.fixed_gib == pytest.approx(alone.weights_gib + alone.activation_gib + alone.non_torch_gib + 6)
+    text = serving.engine_files(site, site.deployments[0])["repository__tensorrt_llm__config.pbtxt"]
+    params = parse(pb2, text).parameters
+    assert int(params["max_tokens_in_paged_kv_cache"].string_value) == shared.kv_tokens[0]
+    dep["triton_models"][0]["gpu_memory_gib"] = 60
+    path.write_text(yaml.safe_dump(spec))
+    findings = evaluate(load_site(path)).findings
+    hit = next(f for f in findings if f.rule_id == "SRV020")
+    assert "Python models 120.0 GiB" in hit.message
 
 
 def test_render_writes_the_repository_config_map(tmp_path: Path) -> None:

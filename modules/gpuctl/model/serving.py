@@ -154,8 +154,20 @@ class TritonModel(Strict):
     max_batch_size: int = Field(default=8, gt=0, le=2**16, description="Requests Triton batches into one call.")
     instance_count: int = Field(default=1, ge=1, le=64, description="python: model instances in the server.")
     gpu: bool = Field(default=False, description="python: instances on the GPU (KIND_GPU) instead of the CPU.")
+    gpu_memory_gib: float | None = Field(
+        default=None,
+        gt=0,
+        le=1024,
+        description="python with gpu: GPU memory one instance takes (its code decides; gpuctl cannot predict it).",
+    )
     source: ModelSource | None = None
     build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
+
+    @model_validator(mode="after")
+    def _gpu_memory_declared(self) -> TritonModel:
+        if self.backend == "python" and self.gpu and self.gpu_memory_gib is None:
+            raise ValueError("a Python model on the GPU needs gpu_memory_gib: the GPUs are shared with the LLMs")
+        return self
 
     @model_validator(mode="after")
     def _free_name(self) -> TritonModel:

@@ -33,9 +33,10 @@ def shared_gpus(site: Site, dep: Deployment) -> SharedGpus | None:
     ),
 )
 def triton_shared_gpu_fit(site: Site) -> Iterator[Hit]:
-    """All models live in one process on the replica's GPUs: the weights and activation peaks of every model come
-    first; 0.9 of what is left is the KV memory, and each model needs at least one sequence of its context
-    (gpuctl.vram.shared). A model's context is its max_model_len, else its own maximum."""
+    """All models live in one process on the replica's GPUs: the weights and activation peaks of every model, and
+    the declared GPU memory of its Python models, come first; 0.9 of what is left is the KV memory, and each LLM
+    needs at least one sequence of its context (gpuctl.vram.shared). A model's context is its max_model_len, else
+    its own maximum."""
     for dep in site.deployments:
         if not dep.triton_models:
             continue
@@ -47,6 +48,8 @@ def triton_shared_gpu_fit(site: Site) -> Iterator[Hit]:
             f"{m.prediction.max_model_len:,} tokens"
             for m in shared.models
         )
+        if shared.other_gib:
+            parts += f", Python models {shared.other_gib:.1f} GiB"
         yield Hit(
             paths.deployment(dep),
             f"the server's models need {shared.fixed_gib:.1f} GiB before their KV caches ({parts}) and "

@@ -29,10 +29,12 @@ class SharedModel:
 
 @dataclass(frozen=True)
 class SharedGpus:
-    """Per GPU, in GiB: the GPU, what the models hold before their KV caches, the KV memory left for all of
-    them, and what one full-length sequence of every model needs together; KV tokens per model, in order."""
+    """Per GPU, in GiB: declared Python models, the GPU, what all models hold before their KV caches, the KV
+    memory left for the LLMs, and what one full-length sequence of every LLM needs together; KV tokens per LLM,
+    in order."""
 
     models: tuple[SharedModel, ...]
+    other_gib: float
     total_gib: float
     fixed_gib: float
     kv_gib: float
@@ -49,28 +51,35 @@ class SharedGpus:
         return self.kv_gib / self.need_gib if self.need_gib else 0.0
 
 
-def shared_gpus(models: list[SharedModel], kv_fraction: float) -> SharedGpus:
-    """The models' memory on the GPUs they share (per GPU; all predictions are for the same GPU and tp)."""
+def shared_gpus(models: list[SharedModel], kv_fraction: float, other_gib: float = 0.0) -> SharedGpus:
+    """The models' memory on the GPUs they share (per GPU; all predictions are for the same GPU and tp), with
+    `other_gib` per GPU taken by models the memory model cannot predict (Python models on the GPU, as declared)."""
     preds = [m.prediction for m in models]
     total = min(p.total_gib for p in preds)
     # One process, one CUDA context and one set of NCCL communicators: non-torch memory once, not per model.
     fixed = sum(p.weights_gib + p.activation_gib + p.cuda_graph_gib for p in preds) + max(
         p.non_torch_gib for p in preds
     )
+    fixed += other_gib
     kv = max(0.0, total - fixed) * kv_fraction
     need = sum(p.max_model_len * p.kv_bytes_per_token / GIB for p in preds)
     scale = kv / need if need else 0.0
     tokens = tuple(int(scale * p.max_model_len) for p in preds)
-    return SharedGpus(tuple(models), total, fixed, kv, need, tokens)
+    return SharedGpus(tuple(models), other_gib, total, fixed, kv, need, tokens)
 
 
 def server_models(site: Site, dep: Deployment, profile: MemoryProfile, kv_fraction: float) -> SharedGpus | None:
-    """The deployment's own model and each further TensorRT-LLM model of its server on the replica's GPUs;
-    None when the server holds one LLM (its engine's own accounting applies) or a model has no prediction.
+    """The deployment's own model and each further TensorRT-LLM model of its server on the replica's GPUs, with
+    the declared memory of its Python models on the GPU (a Python instance of KIND_GPU runs on every GPU of the
+    pod: `count` per GPU); None when the server holds one LLM and nothing else on the GPU (its engine's own
+    accounting applies) or a model has no prediction.
     A model's context is its spec's, else its own maximum (what trtllm-build deduces when --max_seq_len is left
     out): on shared GPUs an open context cannot be "the largest that fits"."""
     further = [m for m in dep.triton_models if m.backend == "tensorrtllm"]
-    if not further:
+    python_gib = sum(
+        m.instance_count * (m.gpu_memory_gib or 0.0) for m in dep.triton_models if m.backend == "python" and m.gpu
+    )
+    if not further and not python_gib:
         return None
     own = dep.max_model_len or site.model_arch(dep).max_position_embeddings
     subs = [(dep.name, dep.model_copy(update={"max_model_len": own, "triton_models": []}))]
@@ -93,4 +102,4 @@ def server_models(site: Site, dep: Deployment, profile: MemoryProfile, kv_fracti
         if p is None:
             return None
         models.append(SharedModel(name, p))
-    return shared_gpus(models, kv_fraction)
+    return shared_gpus(models, kv_fraction, python_gib)
