@@ -20,7 +20,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def test_image_and_metrics() -> None:
     assert ENGINE.image(None) == "nvcr.io/nvidia/tritonserver:25.01-trtllm-python-py3"
-    assert ENGINE.readiness_path == "/v2/health/ready" and ENGINE.metrics_port == 8002
+    assert (ENGINE.port, ENGINE.readiness_path, ENGINE.liveness_path) == (9000, "/health/ready", "/health/ready")
+    assert (ENGINE.metrics_port, ENGINE.metrics_path) == (9000, "/metrics")  # the frontend's port, not 8002
     assert set(ENGINE.metrics(None)) == {
         "request_success", "request_failure", "requests_waiting", "e2e_latency", "queue_time", "compute_time",
         "requests_running", "kv_cache_blocks_used", "kv_cache_blocks_max",
@@ -34,14 +35,24 @@ def deployment(**fields: object) -> Deployment:
     )
 
 
-def test_the_server_runs_the_generated_repository_with_options_it_defines() -> None:
-    """Options checked against triton-inference-server/server v2.54.0 src/command_line_parser.cc."""
-    options = set(json.loads((FIXTURES / "tritonserver-v2.54.0-options.json").read_text())["options"])
+def test_the_server_runs_behind_its_openai_frontend_with_options_it_defines() -> None:
+    """Options checked against triton-inference-server/server v2.54.0 python/openai/openai_frontend/main.py."""
+    fixture = json.loads((FIXTURES / "triton-openai-frontend-v2.54.0-options.json").read_text())
+    options = set(fixture["options"])
     args = ENGINE.args(deployment(), 8192)
-    assert ENGINE.command(deployment()) == ["tritonserver"]
+    assert ENGINE.command(deployment()) == ["python3", "/opt/tritonserver/python/openai/openai_frontend/main.py"]
     assert args[0] == "--model-repository=/etc/gpuctl/engine/repository"
     assert {a.removeprefix("--").partition("=")[0] for a in args} <= options
-    assert "model-repo" not in options  # a misspelling would fail
+    assert f"--openai-port={ENGINE.port}" in args and "--tokenizer=/models/llama-3.1-8b" in args
+    assert "--backend=tensorrtllm" in args
+    assert "load-model" not in options and "model-control-mode" not in options  # tritonserver's, not the frontend's
+    assert fixture["defaults"]["kserve-http-port"] != ENGINE.port  # the KServe port stays closed (not enabled)
+
+
+def test_a_built_engine_s_tokenizer_is_the_build_s() -> None:
+    dep = deployment(build_engine=True, source=None)
+    tokenizer = ENGINE.build(dep, 8192)
+    assert tokenizer is not None and f"--tokenizer={tokenizer.tokenizer_dir}" in ENGINE.args(dep, 8192)
 
 
 def test_memory_is_the_tensorrt_llm_backend_s_under_its_own_name() -> None:

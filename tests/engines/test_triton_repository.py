@@ -141,4 +141,4 @@ def test_a_python_model_config_parses(pb2: ModuleType) -> None:
     assert (config.name, config.backend, config.max_batch_size) == ("rerank", "python", 8)
     assert config.instance_group[0].count == 2 and config.instance_group[0].kind == pb2.ModelInstanceGroup.KIND_GPU
     assert ENGINE.model_names(dep)[-1] == "rerank"
-    assert "--load-model=rerank" in ENGINE.args(dep, 8192)
+    assert "repository__rerank" in triton_repository.model_names(files)  # the server loads the whole repository

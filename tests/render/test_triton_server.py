@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gpuctl.engines import triton
 from gpuctl.loader import load_site
 from gpuctl.model import Site
 from gpuctl.render import kschema, objects, serving
@@ -53,9 +54,11 @@ def test_one_server_loads_every_model_of_its_repository(site: Site, pb2: ModuleT
         for k, v in repository.items()
         if k.endswith("__config.pbtxt")
     }
-    loaded = [a.removeprefix("--load-model=") for a in engine["args"] if a.startswith("--load-model=")]
-    assert sorted(loaded) == sorted(configs) and len(loaded) == 9
-    assert "--model-control-mode=explicit" in engine["args"]
+    # the OpenAI frontend's in-process server loads every model of the repository: exactly these nine
+    assert sorted(triton.ENGINE.model_names(site.deployments[0])) == sorted(configs) and len(configs) == 9
+    assert engine["command"][0] == "python3"
+    assert engine["ports"] == [{"name": "http", "containerPort": 9000, "protocol": "TCP"}]  # OpenAI and metrics
+    assert engine["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     for name, text in configs.items():
         assert parse(pb2, text).name == name
         assert "${" not in text

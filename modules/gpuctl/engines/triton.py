@@ -5,11 +5,13 @@ The model repository (engines/triton_repository.py): the deployment's model as t
 tensorrtllm_backend v0.17.0 ships (preprocessing, tensorrt_llm, postprocessing, ensemble; each config.pbtxt
 filled from the backend's own template from the deployment and the memory model), plus the deployment's
 `triton_models`: further TensorRT-LLM ensembles and plain Python-backend models in the same server on the same
-GPUs (render/triton_server.py sizes them together). The server loads exactly these models
-(--model-control-mode=explicit, one --load-model each). Triton serves a built engine: either staged as the
-model's source, built ahead of time for this tp, or (`build_engine`) built in the pod from a staged TensorRT-LLM
-checkpoint by trtllm-build (engines/trtllm_build.py). With more than one GPU the backend runs in orchestrator mode
-(TRTLLM_ORCHESTRATOR=1: one server process spawns a worker per GPU, single node only; README "Orchestrator Mode",
+GPUs (render/triton_server.py sizes them together). The server loads exactly these models (every model of
+the repository, the frontend's default; engines/tritonserver.py), and clients reach them through Triton's
+OpenAI-compatible frontend by model name (`ensemble` for the deployment's own). Triton serves a built engine:
+either staged as the model's source, built ahead of time for this tp, or (`build_engine`) built in the pod from
+a staged TensorRT-LLM checkpoint by trtllm-build (engines/trtllm_build.py). With more than one GPU the backend
+runs in orchestrator mode (TRTLLM_ORCHESTRATOR=1: one server process spawns a worker per GPU, single node only,
+the mode the OpenAI frontend supports; README "Orchestrator Mode",
 https://github.com/triton-inference-server/tensorrtllm_backend/blob/v0.17.0/README.md).
 
 Memory, by delegation: a deployment says `engine: triton` and nothing about the backend, so the memory model
@@ -155,7 +157,7 @@ class Triton(tritonserver.TritonServer):
         return self.repository(deployment, [self.llm(deployment, max_model_len)])
 
     def model_names(self, deployment: Deployment) -> list[str]:
-        """Every model of the server's repository, the order Triton is asked to load them."""
+        """Every model of the server's repository (the server loads them all)."""
         first = LlmModel(triton_repository.ENSEMBLE, "", "", 1, 0.9)
         names = [first.step(s) for s in triton_repository.STEPS] + [first.name]
         for m in deployment.triton_models:
@@ -168,10 +170,13 @@ class Triton(tritonserver.TritonServer):
     def args(
         self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
     ) -> list[str]:
-        """The server's options, then explicit model control: exactly the repository's models are loaded, each
-        named with --load-model (src/command_line_parser.cc, tritonserver-v2.54.0-options.json)."""
-        loads = [f"--load-model={name}" for name in self.model_names(deployment)]
-        return [*super().args(deployment, max_model_len, compute_capability), "--model-control-mode=explicit", *loads]
+        """The frontend's options (tritonserver.py), then the deployment's tokenizer for chat templates (the
+        frontend shares one tokenizer among all models, main.py/engine/triton_engine.py v2.54.0) and the
+        TensorRT-LLM request format for every model (`--backend tensorrtllm`; the format it would pick anyway for
+        an ensemble, stated so that no model is guessed as vLLM's)."""
+        tokenizer = self.llm(deployment, max_model_len).tokenizer_dir
+        base = super().args(deployment, max_model_len, compute_capability)
+        return [*base, f"--tokenizer={tokenizer}", "--backend=tensorrtllm"]
 
     def env(self, deployment: Deployment) -> dict[str, str]:
         return {"TRTLLM_ORCHESTRATOR": "1"} if deployment.gpus_per_replica > 1 else {}
