@@ -74,3 +74,14 @@ def test_a_prediction_for_triton_is_trtllm_s_numbers_with_a_note(model: str, gpu
     assert (as_triton.engine, as_triton.engine_version) == ("triton", "tensorrtllm backend")
     assert as_triton.kv_cache_tokens == as_trtllm.kv_cache_tokens and as_triton.fits == as_trtllm.fits
     assert triton.BACKEND_NOTE in as_triton.notes and triton.BACKEND_NOTE not in as_trtllm.notes
+
+
+def test_the_ensemble_is_served_under_the_deployment_s_model_name() -> None:
+    """The gateway routes `model` = the deployment's model, and the frontend looks that name up in the repository."""
+    dep = deployment()
+    names = ENGINE.model_names(dep)
+    assert names[:4] == ["preprocessing", "tensorrt_llm", "postprocessing", "llama-3.1-8b"]
+    assert ENGINE.name_problem(dep) is None
+    clash = deployment(model="llama-2-7b", triton_models=[{"name": "llama-2-7b", "model": "qwen2.5-7b"}])
+    assert "two models named 'llama-2-7b'" in str(ENGINE.name_problem(clash))
+    assert "cannot name a Triton model" in str(ENGINE.name_problem(deployment(model="org/llama-3.1-8b")))

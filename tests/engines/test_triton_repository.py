@@ -65,13 +65,14 @@ def test_every_config_of_the_ensemble_parses_with_triton_s_schema(pb2: ModuleTyp
     dep = deployment(target_concurrency=48, tensor_parallel_size=2)
     files = ENGINE.files(dep, 16384)
     models = configs(files)
-    assert set(models) == {"preprocessing", "tensorrt_llm", "postprocessing", "ensemble"}
+    # the ensemble is named after the deployment's model: what clients call
+    assert set(models) == {"preprocessing", "tensorrt_llm", "postprocessing", "llama-3.1-8b"}
     parsed = {name: parse(pb2, text) for name, text in models.items()}
     for name, config in parsed.items():
         assert config.name == name and config.max_batch_size == 48
         assert "${" not in models[name], name
     assert parsed["preprocessing"].backend == "python" == parsed["postprocessing"].backend
-    assert parsed["tensorrt_llm"].backend == "tensorrtllm" and parsed["ensemble"].platform == "ensemble"
+    assert parsed["tensorrt_llm"].backend == "tensorrtllm" and parsed["llama-3.1-8b"].platform == "ensemble"
     assert parsed["tensorrt_llm"].model_transaction_policy.decoupled is True
     assert parsed["tensorrt_llm"].dynamic_batching.default_queue_policy.max_queue_size == 0
     params = {k: v.string_value for k, v in parsed["tensorrt_llm"].parameters.items()}
@@ -83,12 +84,12 @@ def test_every_config_of_the_ensemble_parses_with_triton_s_schema(pb2: ModuleTyp
     assert not any(v.startswith("${") for v in params.values())
     pre = {k: v.string_value for k, v in parsed["preprocessing"].parameters.items()}
     assert pre["tokenizer_dir"] == "/models/llama-3.1-8b" and pre["visual_model_path"] == ""
-    steps = [s.model_name for s in parsed["ensemble"].ensemble_scheduling.step]
+    steps = [s.model_name for s in parsed["llama-3.1-8b"].ensemble_scheduling.step]
     assert steps == ["preprocessing", "tensorrt_llm", "postprocessing"]
     # the Python steps' code is the released code; tensorrt_llm and ensemble get an empty version directory
     assert files["repository__preprocessing__1__model.py"] == (TEMPLATES / "preprocessing/1/model.py.txt").read_text()
     assert files["repository__postprocessing__1__model.py"].startswith("# Copyright")
-    assert {"repository__tensorrt_llm__1__.keep", "repository__ensemble__1__.keep"} <= set(files)
+    assert {"repository__tensorrt_llm__1__.keep", "repository__llama-3.1-8b__1__.keep"} <= set(files)
 
 
 def test_each_template_placeholder_is_filled_or_its_optional_parameter_removed() -> None:

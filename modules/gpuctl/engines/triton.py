@@ -7,7 +7,7 @@ filled from the backend's own template from the deployment and the memory model)
 `triton_models`: further TensorRT-LLM ensembles and plain Python-backend models in the same server on the same
 GPUs (render/triton_server.py sizes them together). The server loads exactly these models (every model of
 the repository, the frontend's default; engines/tritonserver.py), and clients reach them through Triton's
-OpenAI-compatible frontend by model name (`ensemble` for the deployment's own). Triton serves a built engine:
+OpenAI-compatible frontend by model name (the deployment's model for its own). Triton serves a built engine:
 either staged as the model's source, built ahead of time for this tp, or (`build_engine`) built in the pod from
 a staged TensorRT-LLM checkpoint by trtllm-build (engines/trtllm_build.py). With more than one GPU the backend
 runs in orchestrator mode (TRTLLM_ORCHESTRATOR=1: one server process spawns a worker per GPU, single node only,
@@ -28,6 +28,7 @@ are not modelled. A prediction for `triton` carries a note saying so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -80,7 +81,13 @@ REPOSITORY_KEY = tritonserver.REPOSITORY.rpartition("/")[2]  # the repository's 
 
 
 def _llm(
-    name: str, model: str, build: EngineBuild | None, batch: int, max_model_len: int | None, kv_tokens: int | None
+    name: str,
+    model: str,
+    build: EngineBuild | None,
+    batch: int,
+    max_model_len: int | None,
+    kv_tokens: int | None,
+    first: bool = False,
 ) -> LlmModel:
     """A TensorRT-LLM model of the server: its engine and tokenizer are the staged directory (an engine built
     ahead of time for the server's tp, with its tokenizer), or what `build` makes of a staged checkpoint."""
@@ -92,7 +99,11 @@ def _llm(
         kv_cache_free_gpu_mem_fraction=trtllm.MEMORY.kv_cache_free_gpu_mem_fraction,
         max_tokens_in_paged_kv_cache=kv_tokens,
         max_attention_window_size=max_model_len,
+        template_steps=first,
     )
+
+
+TRITON_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # a repository directory and a ConfigMap key part
 
 
 class Triton(tritonserver.TritonServer):
@@ -122,15 +133,18 @@ class Triton(tritonserver.TritonServer):
         return EngineBuild(model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len)
 
     def llm(self, deployment: Deployment, max_model_len: int | None, kv_tokens: int | None = None) -> LlmModel:
-        """The deployment's own model as the first LLM of its server (the template names)."""
+        """The deployment's own model as the first LLM of its server: its ensemble is named after the deployment's
+        model, the name the gateway routes and clients send in `model` (the OpenAI frontend looks it up among
+        the repository's models); its steps keep the templates' names."""
         dep = deployment
         return _llm(
-            triton_repository.ENSEMBLE,
+            dep.model,
             dep.model,
             self.build(dep, max_model_len),
             dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
             max_model_len,
             kv_tokens,
+            first=True,
         )
 
     def further_llm(
@@ -158,7 +172,7 @@ class Triton(tritonserver.TritonServer):
 
     def model_names(self, deployment: Deployment) -> list[str]:
         """Every model of the server's repository (the server loads them all)."""
-        first = LlmModel(triton_repository.ENSEMBLE, "", "", 1, 0.9)
+        first = LlmModel(deployment.model, "", "", 1, 0.9, template_steps=True)
         names = [first.step(s) for s in triton_repository.STEPS] + [first.name]
         for m in deployment.triton_models:
             if m.backend == "tensorrtllm":
@@ -166,6 +180,20 @@ class Triton(tritonserver.TritonServer):
                 names += [llm.step(s) for s in triton_repository.STEPS]
             names.append(m.name)
         return names
+
+    def name_problem(self, deployment: Deployment) -> str | None:
+        """Why the server's models cannot be named as served (None: they can): the deployment's model must be a
+        Triton model name (one directory of the repository) and every model name must be distinct."""
+        if not TRITON_NAME.fullmatch(deployment.model):
+            return (
+                f"model {deployment.model!r} cannot name a Triton model (letters, digits, '_', '.', '-'; no '/' "
+                "or '+'): the OpenAI frontend serves the ensemble under the name the gateway routes and clients send"
+            )
+        names = self.model_names(deployment)
+        clashes = sorted({n for n in names if names.count(n) > 1})
+        if clashes:
+            return f"the server would hold two models named {', '.join(repr(n) for n in clashes)}"
+        return None
 
     def args(
         self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None

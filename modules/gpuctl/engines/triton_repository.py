@@ -122,7 +122,7 @@ def fill(model: str, values: Mapping[str, str]) -> str:
 class LlmModel:
     """One TensorRT-LLM model of a server, as its ensemble's templates need it."""
 
-    name: str  # what clients call (the ensemble); "ensemble" for the server's first LLM
+    name: str  # what clients call (the ensemble); the deployment's model for the server's first LLM
     engine_dir: str  # the built engine (config.json + rank*.engine)
     tokenizer_dir: str  # the Hugging Face checkpoint's tokenizer files
     max_batch_size: int
@@ -130,10 +130,11 @@ class LlmModel:
     max_tokens_in_paged_kv_cache: int | None = None  # a cap when several models share the GPUs
     max_attention_window_size: int | None = None
     decoupled: bool = True  # streaming responses (the `stream` input); the ensemble works either way
+    template_steps: bool = False  # the server's first LLM keeps the templates' step names (metrics label them)
 
     def step(self, step: str) -> str:
         """The Triton model name of one step of this LLM's ensemble."""
-        return step if self.name == ENSEMBLE else f"{self.name}-{step}"
+        return step if self.template_steps or self.name == ENSEMBLE else f"{self.name}-{step}"
 
     def values(self) -> dict[str, str]:
         batch = str(self.max_batch_size)

@@ -1,4 +1,4 @@
-"""Serving rules for a Triton server that holds several models on the same GPUs."""
+"""Serving rules for a Triton server: several models on the same GPUs, and the names it serves them under."""
 
 from __future__ import annotations
 
@@ -60,4 +60,30 @@ def triton_shared_gpu_fit(site: Site) -> Iterator[Hit]:
         )
 
 
-RULES = (triton_shared_gpu_fit,)
+@rule(
+    "SRV021",
+    "triton-served-model-name",
+    Severity.ERROR,
+    "A Triton deployment's model must be a Triton model name, distinct from the server's other models: Triton's "
+    "OpenAI-compatible frontend serves the deployment's ensemble under that name, the one the gateway routes and "
+    "clients send in `model`.",
+    "Use a model id of letters, digits, '_', '.' and '-' (no '/' or '+'), and rename a triton_models entry that "
+    "repeats it or a step name (preprocessing, tensorrt_llm, postprocessing, <name>-<step>).",
+    sources=(
+        "Triton's OpenAI frontend, models by repository name: python/openai/openai_frontend/engine/triton_engine.py "
+        "(_get_model_metadata), https://github.com/triton-inference-server/server/blob/v2.54.0/python/openai/"
+        "openai_frontend/engine/triton_engine.py",
+        "Triton model repository layout (one directory per model): "
+        "https://github.com/triton-inference-server/server/blob/v2.54.0/docs/user_guide/model_repository.md",
+    ),
+)
+def triton_served_model_name(site: Site) -> Iterator[Hit]:
+    for dep in site.deployments:
+        if dep.engine != triton.ENGINE.name:
+            continue
+        problem = triton.ENGINE.name_problem(dep)
+        if problem:
+            yield Hit(paths.deployment(dep), problem, "model")
+
+
+RULES = (triton_shared_gpu_fit, triton_served_model_name)
