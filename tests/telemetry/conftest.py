@@ -21,6 +21,8 @@ import pytest
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from tests.conftest import missing_part
+
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
 
@@ -85,7 +87,7 @@ def _handler(registry: CollectorRegistry) -> type[http.server.BaseHTTPRequestHan
 @pytest.fixture(scope="module")
 def prometheus_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not Path(PROMETHEUS).exists():
-        pytest.skip("Debian's prometheus is not installed (scripts/bootstrap.sh dev installs it)")
+        missing_part("Debian's prometheus is not installed (scripts/bootstrap.sh dev installs it)")
     series = Series()
     registry = CollectorRegistry()
     registry.register(series)  # type: ignore[arg-type]  # a collector is anything with collect()
