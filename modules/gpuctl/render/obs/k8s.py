@@ -19,7 +19,7 @@ from ..labels import selector
 from .dashboards import dashboard_configmaps
 from .flows import network_policies as flow_policies
 from .otel import collector_objects
-from .rules import rule_files
+from .rules import rule_files, scraped
 from .scrape import DCGM_EXPORTER, DCGM_EXPORTER_PORT, gpu_nodes, rack_relabeling
 
 Obj = dict[str, Any]
@@ -111,8 +111,9 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
             endpoint["portNumber"] = engine.metrics_port
         endpoint["relabelings"] = _relabel_deployment(dep)
         # the engine pods only (a multi-node replica's leader): the router and gateway pods carry the deployment's
-        # label too, and have no engine metrics port
-        out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
+        # label too, and have no engine metrics port; an engine version without metrics gets no monitor
+        if scraped(dep):
+            out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
         if dep.burst is not None:
             split = {"port": "metrics", "path": "/metrics", "interval": "15s"}
             out.append(_pod_monitor(site, burst.name(dep), dep, "gateway", split))
