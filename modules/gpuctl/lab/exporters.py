@@ -71,8 +71,7 @@ def _listening(ip: str) -> bool:
         return False
 
 
-def start(h: LabHost) -> int:
-    """Start the host's exporter; its root-namespace PID once it answers on the host's lab address."""
+def _launch(h: LabHost) -> subprocess.Popen[bytes]:
     init = host_init(h)
     root = Path(f"/proc/{init}/root")
     for path, (content, mode) in exporter_files().items():
@@ -81,16 +80,15 @@ def start(h: LabHost) -> int:
         target.write_text(content)
         target.chmod(mode)
     enter = ["nsenter", f"--target={init}", "--mount", "--uts", "--net", "--pid", "--root", "--wd", "--"]
-    cmd = [
-        *enter,
-        "/usr/bin/python3",
-        f"{EXPORTER_DIR}/dcgm_exporter.py",
-        *EXPORTER_ARGS,
-        "--pidfile",
-        EXPORTER_PIDFILE,
-    ]
+    program = ["/usr/bin/python3", f"{EXPORTER_DIR}/dcgm_exporter.py", *EXPORTER_ARGS, "--pidfile", EXPORTER_PIDFILE]
     with (Path(h.dir) / "dcgm-exporter.log").open("a") as log:
-        nsenter = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        return subprocess.Popen(
+            [*enter, *program], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+
+
+def _ready(h: LabHost, nsenter: subprocess.Popen[bytes]) -> int:
+    """The exporter's root-namespace PID (nsenter's child) once it answers on the host's lab address."""
     children = Path(f"/proc/{nsenter.pid}/task/{nsenter.pid}/children")
     _wait(f"{h.name}'s dcgm-exporter did not start", lambda: nsenter.poll() is not None or children.read_text())
     if nsenter.poll() is not None:
@@ -100,9 +98,16 @@ def start(h: LabHost) -> int:
     return pid
 
 
+def start(h: LabHost) -> int:
+    """Start the host's exporter; its root-namespace PID once it answers on the host's lab address."""
+    return _ready(h, _launch(h))
+
+
 def start_all(state: LabState) -> dict[str, int]:
-    """Every GPU host's exporter (a host without GPUs runs none, as the dcgm role installs none there)."""
-    return {h.name: start(h) for h in state.hosts if h.gpu_count and h.gpu_name}
+    """Every GPU host's exporter, started together (a host without GPUs runs none, as the dcgm role installs none
+    there)."""
+    launched = {h.name: (h, _launch(h)) for h in state.hosts if h.gpu_count and h.gpu_name}
+    return {name: _ready(h, nsenter) for name, (h, nsenter) in launched.items()}
 
 
 def pid(state: LabState, host: str) -> int | None:
