@@ -218,17 +218,6 @@ def _prepare_host(h: LabHost, index: int, client_pub: str) -> str:
     auth.write_text(client_pub)
     auth.chmod(0o600)
     (upper / "etc" / "gpuctl-lab" / "hardware.json").write_text(json.dumps(hardware(h, index), indent=1))
-    # The lab's dcgm-exporter stand-in reads this summary (kept for it; nvidia-smi reads hardware.json).
-    (upper / "etc" / "gpuctl-lab" / "gpus.json").write_text(
-        json.dumps(
-            {
-                "name": h.gpu_name,
-                "memory_mib": h.memory_mib,
-                "count": h.gpu_count if h.gpu_name else 0,
-                "host_id": index + 1,
-            }
-        )
-    )
     pub = key.with_suffix(".pub").read_text().split()
     return f"{pub[0]} {pub[1]}"
 
