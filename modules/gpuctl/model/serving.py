@@ -227,6 +227,9 @@ class SchedulerLimits:
     max_num_seqs: int
     max_num_batched_tokens: int
     notes: tuple[str, ...] = ()
+    # Whether the KV cache manager gives sliding-window layers only their window (False: every layer is paged as full
+    # attention, as engines without a hybrid KV cache manager do).
+    sliding_window_kv: bool = True
 
 
 @dataclass(frozen=True)

@@ -162,13 +162,16 @@ def _forward_bytes(arch: ModelArch, tp: int, batched_tokens: int) -> float:
 class _KvLayout:
     """How many blocks a request of a given length needs, per vLLM's KV cache groups."""
 
-    def __init__(self, arch: ModelArch, block: int, max_batched: int, layers: int) -> None:
-        """`layers`: the decoder layers of one pipeline stage (each stage keeps its own KV cache groups)."""
+    def __init__(self, arch: ModelArch, block: int, max_batched: int, layers: int, sliding_kv: bool = True) -> None:
+        """`layers`: the decoder layers of one pipeline stage (each stage keeps its own KV cache groups);
+        `sliding_kv` False: the engine pages interleaved sliding-window layers as full attention."""
         self.block = block
         self.max_batched = max_batched
         self.layers = L = layers
         self.window = arch.sliding_window
-        if arch.sliding_window_layers == "all":
+        if arch.sliding_window_layers in ("alternate", "pattern") and not sliding_kv:
+            self.full, self.sliding = L, 0
+        elif arch.sliding_window_layers == "all":
             self.full, self.sliding = 0, L
         elif arch.sliding_window_layers == "alternate":
             self.sliding = L // 2
@@ -287,7 +290,10 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryPro
     graph_gib = profile.cuda_graph_gib(arch.num_layers, tp)
     budget = total * s.gpu_memory_utilization
     per_layer_token = _kv_bytes_per_layer_token(arch, tp, s.kv_cache_dtype)
-    layouts = [_KvLayout(arch, block, limits.max_num_batched_tokens, n) for n in _stage_layers(arch.num_layers, pp)]
+    layouts = [
+        _KvLayout(arch, block, limits.max_num_batched_tokens, n, limits.sliding_window_kv)
+        for n in _stage_layers(arch.num_layers, pp)
+    ]
     stage = _tightest_stage(
         arch,
         s,
