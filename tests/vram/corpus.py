@@ -47,7 +47,7 @@ class Case:
     scope: str = "in"  # "version": a release gpuctl does not render for (reported apart, not in the target's mean)
     added: str = "corpus v1"  # when the case joined the corpus
     after_freeze: bool = False  # collected after a model freeze (the header's "Model freeze")
-    freeze: int = 0  # which freeze it was collected after: 2 = after the last model change (1 when only after_freeze)
+    freeze: int = 0  # the freeze it was collected after (LAST_FREEZE: after the last change; 0: after_freeze = 1st)
     flags_stated: str = "partial"  # "complete": version, GPU and launch flags all stated (the header's rule)
 
     @property
@@ -73,7 +73,7 @@ class Case:
 
 
 SUPPORTED_SINCE = {"vllm": vllm.SUPPORTED_SINCE, "trtllm": trtllm.SUPPORTED_SINCE}
-LAST_FREEZE = 2  # the corpus header's "Second freeze": no model change after it
+LAST_FREEZE = 3  # the corpus header's "Third freeze": no model change after it
 
 
 def expected_scope(case: Case) -> str:

@@ -23,7 +23,7 @@ from ..model import Deployment, Site
 from ..model.arch import ModelArch
 from ..model.hardware import GpuSpec
 from ..model.serving import MemoryProfile, RankMemory, SchedulerRequest
-from .weights import BYTES, RankWeights, rank_weights
+from .weights import BYTES, MXFP4_PADDING, RankWeights, WeightFormat, mxfp4_kernel, rank_weights, weight_format
 
 GIB = float(2**30)
 DRIVER_RESERVE_MIB = 600  # nvidia-smi total minus torch total: 430-870 MiB on the GPUs of the calibration logs
@@ -46,6 +46,8 @@ class EngineSettings:
     prompt_tokens: int | None = None
     output_tokens: int | None = None
     kv_correction_gib: float = 0.0  # a site's calibration: what its GPUs lose beyond the model (per rank)
+    # MXFP4 MoE kernel (vram/weights.py MXFP4_PADDING); "auto": the one vLLM picks for the GPU
+    mxfp4_kernel: Literal["auto", "marlin", "triton_kernels", "flashinfer"] = "auto"
 
     def check(self) -> None:
         problems = []
@@ -123,10 +125,9 @@ def torch_total_gib(gpu: GpuSpec) -> tuple[float, bool]:
     return (gpu.memory_mib - DRIVER_RESERVE_MIB) / 1024, True
 
 
-def _weights_dtype(arch: ModelArch, requested: str) -> str:
-    if requested == "auto":
-        return arch.quantization or arch.dtype
-    return requested
+def _weight_format(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> WeightFormat:
+    pad = MXFP4_PADDING[mxfp4_kernel(gpu.compute_capability, s.mxfp4_kernel)]
+    return weight_format(arch, s.dtype, pad)
 
 
 def _kv_bytes_per_layer_token(arch: ModelArch, tp: int, kv_dtype: str) -> float:
@@ -299,7 +300,7 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryPro
         s,
         profile,
         total,
-        rank_weights(arch, tp, _weights_dtype(arch, s.dtype)),
+        rank_weights(arch, tp, _weight_format(arch, gpu, s)),
         forward=_forward_bytes(arch, tp, limits.max_num_batched_tokens),
         sampler=limits.max_num_seqs * arch.vocab_size * profile.sampler_bytes_per_logit,
         non_torch=profile.non_torch_gib(tp * pp),
