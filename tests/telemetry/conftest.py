@@ -45,11 +45,13 @@ class Series:
         for (host, gpu), value in self.gpu_util.items():
             util.add_metric([str(gpu), host], value)
         yield util
-        elapsed = time.time() - self.started
+        # Each counter sample carries the time its value was computed at, so rate() is exact however late the
+        # scrape is answered (a loaded machine otherwise skews a 20 s window by several percent).
+        now = time.time()
         by_name: dict[str, CounterMetricFamily] = {}
         for (name, model), rate in self.rates.items():
             family = by_name.setdefault(name, CounterMetricFamily(name, name, labels=["model_name"]))
-            family.add_metric([model], rate * elapsed)  # a counter growing at exactly `rate` per second
+            family.add_metric([model], rate * (now - self.started), timestamp=now)
         yield from by_name.values()
 
 
