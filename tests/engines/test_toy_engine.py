@@ -130,10 +130,11 @@ def test_an_engine_name_is_a_constrained_string(tmp_path: Path, capsys: pytest.C
 
 def test_no_module_outside_the_engines_names_an_engine() -> None:
     """Engines are asked, never compared by name: outside gpuctl/engines an engine name appears only as the default
-    of a deployment's, the memory model's and `gpuctl vram`'s engine."""
+    of a deployment's, the memory model's and `gpuctl vram`'s engine, and as the engine a deployment's
+    `triton_models` (further models of one Triton server) need."""
     package = ROOT / "modules" / "gpuctl"
     builtin = {e.name for e in engines.BUILTIN}
-    allowed = {("model/serving.py", 1), ("vram/engine.py", 1), ("cli/vram_cmd.py", 1)}
+    allowed = {("model/serving.py", 2), ("vram/engine.py", 1), ("cli/vram_cmd.py", 1)}
     found: dict[str, int] = {}
     for module in package.rglob("*.py"):
         rel = module.relative_to(package).as_posix()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -43,45 +42,6 @@ def test_the_server_runs_the_generated_repository_with_options_it_defines() -> N
     assert args[0] == "--model-repository=/etc/gpuctl/engine/repository"
     assert {a.removeprefix("--").partition("=")[0] for a in args} <= options
     assert "model-repo" not in options  # a misspelling would fail
-
-
-def parse_pbtxt(text: str) -> tuple[dict[str, str], list[dict[str, str]], dict[str, str]]:
-    """Top-level scalars, tensors (name, data_type, dims, optional) and parameters of a config.pbtxt."""
-    top = dict(re.findall(r"^(\w+): (.+)$", text, re.M))
-    tensors = [
-        {"name": n, "data_type": t, "dims": d, "optional": o}
-        for n, t, d, o in re.findall(
-            r'name: "(\w+)"\n\s+data_type: (\w+)\n\s+dims: \[ ([^\]]*) \](?:.*?optional: (\w+))?', text, re.S
-        )
-    ]
-    params = dict(re.findall(r'key: "(\w+)"\n\s+value: \{\n\s+string_value: "([^"]*)"', text))
-    return top, tensors, params
-
-
-def test_config_pbtxt_uses_the_backend_template_s_keys_and_tensors() -> None:
-    """Every parameter key and tensor of the generated config.pbtxt is one the backend's own template declares
-    (tensorrtllm_backend v0.17.0), with the same type and shape; the deployment's settings reach it."""
-    template = json.loads((FIXTURES / "tensorrtllm_backend-v0.17.0-config.json").read_text())
-    dep = deployment(target_concurrency=48, tensor_parallel_size=2)
-    files = ENGINE.files(dep, 16384)
-    assert set(files) == {"repository__tensorrt_llm__config.pbtxt", "repository__tensorrt_llm__1__.keep"}
-    text = files["repository__tensorrt_llm__config.pbtxt"]
-    top, tensors, params = parse_pbtxt(text)
-    assert top["backend"] == '"tensorrtllm"' and top["max_batch_size"] == "48"
-    assert set(re.findall(r"^(\w+)", text, re.M)) <= set(template["top_level"])
-    declared = {t["name"]: t for t in template["input"] + template["output"]}
-    assert tensors and {t["name"] for t in tensors} <= set(declared)
-    for t in tensors:
-        want = declared[t["name"]]
-        assert t["data_type"] == want["data_type"], t["name"]
-        assert [d.strip() for d in t["dims"].split(",")] == want["dims"], t["name"]
-    required = {t["name"] for t in template["input"] if not t["optional"]}
-    assert required <= {t["name"] for t in tensors}
-    assert set(params) <= set(template["parameters"])
-    assert params["gpt_model_path"] == "/models/llama-3.1-8b"
-    assert params["max_attention_window_size"] == "16384"
-    assert params["kv_cache_free_gpu_mem_fraction"] == "0.9"
-    assert ENGINE.env(dep) == {"TRTLLM_ORCHESTRATOR": "1"} and ENGINE.env(deployment()) == {}
 
 
 def test_memory_is_the_tensorrt_llm_backend_s_under_its_own_name() -> None:

@@ -108,8 +108,9 @@ def test_kv_cache_usage_gauge_by_version(version: str | None, kv: str) -> None:
 
 @pytest.mark.parametrize(
     ("version", "since", "graphs_in_budget"),
-    [("0.6.3", "0.6", False), ("0.5.0", "0.6", False), ("0.8.5", "0.8", False), ("0.9.2", "0.9", False),
-     ("0.10.1", "0.9", False), ("0.11.0", "0.11", False), ("v0.21.1", "0.21", True), ("0.33.0", "0.21", True)],
+    [("0.6.3", "0.6", False), ("0.5.0", "0.6", False), ("0.6.4", "0.6", False), ("0.6.6", "0.6.5", False),
+     ("0.8.4", "0.8", False), ("0.8.5", "0.8.5", False), ("0.9.2", "0.9", False), ("0.10.1", "0.9", False),
+     ("0.11.0", "0.11", False), ("v0.21.1", "0.21", True), ("0.33.0", "0.21", True)],
 )  # fmt: skip
 def test_accounting_by_version(version: str, since: str, graphs_in_budget: bool) -> None:
     profile = ENGINE.memory_profile(version)

@@ -28,6 +28,7 @@ from .hostfiles import host_files, site_inventory, template_tasks
 
 SITES = ["fra1", "lab"]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
+TRITON_SITE = Path(__file__).parent / "fixtures" / "triton" / "site.yaml"
 ROLES = ROOT / "playbooks" / "roles"
 CONNECTION_VARS = {
     "ansible_host",
@@ -55,7 +56,28 @@ def rendered(site_name: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("site_name", SITES)
 def test_snapshots(site_name: str) -> None:
-    files = rendered(site_name)
+    check_snapshots(site_name, rendered(site_name))
+
+
+def triton_rendered() -> dict[str, str]:
+    """A Triton server with several models (tests/render/fixtures/triton/site.yaml): its objects, and its model
+    repository as the server's directory tree (from the engine ConfigMap, `__` = `/`)."""
+    site = load_site(TRITON_SITE).site
+    objs = objects.site_objects(site)
+    files = {"objects.yaml": yaml.safe_dump_all(objs, sort_keys=False)}
+    for obj in objs:
+        if obj["kind"] == "ConfigMap" and obj["metadata"]["name"].endswith("-engine"):
+            for key, text in obj["data"].items():
+                if not key.endswith("model.py"):  # the released Python steps: checked by SHA-256 in tests/engines
+                    files[f"{obj['metadata']['name']}/{key.replace('__', '/')}"] = text
+    return files
+
+
+def test_triton_snapshots() -> None:
+    check_snapshots("triton", triton_rendered())
+
+
+def check_snapshots(site_name: str, files: dict[str, str]) -> None:
     base = SNAPSHOTS / site_name
     if os.environ.get("GPUCTL_UPDATE_SNAPSHOTS"):
         shutil.rmtree(base, ignore_errors=True)

@@ -46,7 +46,13 @@ class Case:
     flags: dict[str, Any] = field(default_factory=dict)  # engine flags that are not EngineSettings fields
     scope: str = "in"  # "version": a release gpuctl does not render for (reported apart, not in the target's mean)
     added: str = "corpus v1"  # when the case joined the corpus
-    after_freeze: bool = False  # collected after the model was frozen (never seen while changing the model)
+    after_freeze: bool = False  # collected after a model freeze (the header's "Model freeze")
+    freeze: int = 0  # the freeze it was collected after (LAST_FREEZE: after the last change; 0: after_freeze = 1st)
+    flags_stated: str = "partial"  # "complete": version, GPU and launch flags all stated (the header's rule)
+
+    @property
+    def after_last_change(self) -> bool:
+        return self.freeze == LAST_FREEZE
 
     @property
     def held_out(self) -> bool:
@@ -67,6 +73,7 @@ class Case:
 
 
 SUPPORTED_SINCE = {"vllm": vllm.SUPPORTED_SINCE, "trtllm": trtllm.SUPPORTED_SINCE}
+LAST_FREEZE = 3  # the corpus header's "Third freeze": no model change after it
 
 
 def expected_scope(case: Case) -> str:

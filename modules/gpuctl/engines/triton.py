@@ -1,13 +1,14 @@
 """NVIDIA Triton Inference Server with its TensorRT-LLM backend: the `-trtllm-python-py3` image, Triton's command,
 endpoints and core metrics plus the backend's, a generated model repository, and a memory profile of its own.
 
-The model repository: one model, `tensorrt_llm`, whose config.pbtxt gpuctl generates from the deployment (batch
-size, KV cache fraction, chunked context, the engine directory) with the parameter keys and tensors of the
-backend's own template (tensorrtllm_backend v0.17.0 all_models/inflight_batcher_llm/tensorrt_llm/config.pbtxt,
-https://github.com/triton-inference-server/tensorrtllm_backend/blob/v0.17.0/all_models/inflight_batcher_llm/tensorrt_llm/config.pbtxt;
-tests/engines/fixtures/tensorrtllm_backend-v0.17.0-config.json holds them, extracted). The engine itself is
-built ahead of time with trtllm-build for this tp x pp and staged as the deployment's model source: Triton
-serves a built engine, it does not build one. With more than one GPU the backend runs in orchestrator mode
+The model repository (engines/triton_repository.py): the deployment's model as the TensorRT-LLM ensemble that
+tensorrtllm_backend v0.17.0 ships (preprocessing, tensorrt_llm, postprocessing, ensemble; each config.pbtxt
+filled from the backend's own template from the deployment and the memory model), plus the deployment's
+`triton_models`: further TensorRT-LLM ensembles and plain Python-backend models in the same server on the same
+GPUs (render/triton_server.py sizes them together). The server loads exactly these models
+(--model-control-mode=explicit, one --load-model each). Triton serves a built engine: either staged as the
+model's source, built ahead of time for this tp, or (`build_engine`) built in the pod from a staged TensorRT-LLM
+checkpoint by trtllm-build (engines/trtllm_build.py). With more than one GPU the backend runs in orchestrator mode
 (TRTLLM_ORCHESTRATOR=1: one server process spawns a worker per GPU, single node only; README "Orchestrator Mode",
 https://github.com/triton-inference-server/tensorrtllm_backend/blob/v0.17.0/README.md).
 
@@ -28,9 +29,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRequest
-from . import quantization, tritonserver, trtllm
+from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRequest, TritonModel
+from . import quantization, triton_repository, tritonserver, trtllm
 from .base import Metric
+from .triton_repository import LlmModel, PythonModel
+from .trtllm_build import EngineBuild
 
 IMAGE = f"nvcr.io/nvidia/tritonserver:{tritonserver.RELEASE}-trtllm-python-py3"
 MODEL = "tensorrt_llm"  # the model's name in the repository (what clients address)
@@ -71,64 +74,23 @@ class TritonMemory:
 
 
 MEMORY = TritonMemory()
+REPOSITORY_KEY = tritonserver.REPOSITORY.rpartition("/")[2]  # the repository's directory in the engine's files
 
 
-# The tensors the backend's template declares that a text-in, tokens-out model needs (name, type, dims, optional).
-INPUTS = (
-    ("input_ids", "TYPE_INT32", "[ -1 ]", True),
-    ("input_lengths", "TYPE_INT32", "[ 1 ]", False),
-    ("request_output_len", "TYPE_INT32", "[ 1 ]", False),
-    ("end_id", "TYPE_INT32", "[ 1 ]", True),
-    ("pad_id", "TYPE_INT32", "[ 1 ]", True),
-    ("streaming", "TYPE_BOOL", "[ 1 ]", True),
-)
-OUTPUTS = (("output_ids", "TYPE_INT32", "[ -1, -1 ]"), ("sequence_length", "TYPE_INT32", "[ -1 ]"))
-
-
-def _pbtxt_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def config_pbtxt(deployment: Deployment, max_model_len: int | None) -> str:
-    """The TensorRT-LLM model's config.pbtxt for this deployment."""
-    dep = deployment
-    batch = dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size
-    params = {
-        "gpt_model_type": "inflight_fused_batching",
-        "gpt_model_path": f"/models/{dep.model}",
-        "batch_scheduler_policy": "guaranteed_no_evict",
-        "kv_cache_free_gpu_mem_fraction": f"{trtllm.MEMORY.kv_cache_free_gpu_mem_fraction:g}",
-        "enable_chunked_context": "true",
-        "enable_kv_cache_reuse": "true",
-        "exclude_input_in_output": "true",
-    }
-    if max_model_len:
-        params["max_attention_window_size"] = str(max_model_len)
-    lines = [
-        f'name: "{MODEL}"',
-        'backend: "tensorrtllm"',
-        f"max_batch_size: {batch}",
-        "model_transaction_policy {\n  decoupled: true\n}",
-        f"dynamic_batching {{\n  preferred_batch_size: [ {batch} ]\n  max_queue_delay_microseconds: 0\n}}",
-        "input [",
-        ",\n".join(
-            f'  {{\n    name: "{n}"\n    data_type: {t}\n    dims: {d}\n'
-            + ("    reshape: { shape: [ ] }\n" if d == "[ 1 ]" else "")
-            + ("    allow_ragged_batch: true\n" if n == "input_ids" else "")
-            + f"    optional: {'true' if o else 'false'}\n  }}"
-            for n, t, d, o in INPUTS
-        ),
-        "]",
-        "output [",
-        ",\n".join(f'  {{\n    name: "{n}"\n    data_type: {t}\n    dims: {d}\n  }}' for n, t, d in OUTPUTS),
-        "]",
-        "instance_group [\n  {\n    count: 1\n    kind: KIND_CPU\n  }\n]",
-    ]
-    lines += [
-        f"parameters: {{\n  key: {_pbtxt_string(k)}\n  value: {{\n    string_value: {_pbtxt_string(v)}\n  }}\n}}"
-        for k, v in params.items()
-    ]
-    return "\n".join(lines) + "\n"
+def _llm(
+    name: str, model: str, build: EngineBuild | None, batch: int, max_model_len: int | None, kv_tokens: int | None
+) -> LlmModel:
+    """A TensorRT-LLM model of the server: its engine and tokenizer are the staged directory (an engine built
+    ahead of time for the server's tp, with its tokenizer), or what `build` makes of a staged checkpoint."""
+    return LlmModel(
+        name=name,
+        engine_dir=build.engine_dir if build else f"/models/{model}",
+        tokenizer_dir=build.tokenizer_dir if build else f"/models/{model}",
+        max_batch_size=batch,
+        kv_cache_free_gpu_mem_fraction=trtllm.MEMORY.kv_cache_free_gpu_mem_fraction,
+        max_tokens_in_paged_kv_cache=kv_tokens,
+        max_attention_window_size=max_model_len,
+    )
 
 
 class Triton(tritonserver.TritonServer):
@@ -137,12 +99,79 @@ class Triton(tritonserver.TritonServer):
     name = "triton"
     image_ref = IMAGE
 
+    def build(self, deployment: Deployment, max_model_len: int | None) -> EngineBuild | None:
+        """The deployment's own engine build (None: the staged source is a built engine)."""
+        dep = deployment
+        if not dep.build_engine:
+            return None
+        return EngineBuild(
+            dep.model,
+            dep.tensor_parallel_size,
+            dep.pipeline_parallel_size,
+            dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
+            dep.engine_max_num_batched_tokens or trtllm.MEMORY.max_num_tokens,
+            max_model_len,
+        )
+
+    def further_build(self, deployment: Deployment, model: TritonModel, max_model_len: int) -> EngineBuild | None:
+        if not model.build_engine:
+            return None
+        tp, pp = deployment.tensor_parallel_size, deployment.pipeline_parallel_size
+        return EngineBuild(model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len)
+
+    def llm(self, deployment: Deployment, max_model_len: int | None, kv_tokens: int | None = None) -> LlmModel:
+        """The deployment's own model as the first LLM of its server (the template names)."""
+        dep = deployment
+        return _llm(
+            triton_repository.ENSEMBLE,
+            dep.model,
+            self.build(dep, max_model_len),
+            dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
+            max_model_len,
+            kv_tokens,
+        )
+
+    def further_llm(
+        self, deployment: Deployment, model: TritonModel, max_model_len: int, kv_tokens: int | None
+    ) -> LlmModel:
+        build = self.further_build(deployment, model, max_model_len)
+        return _llm(model.name, model.model, build, model.max_batch_size, max_model_len, kv_tokens)
+
+    def repository(self, deployment: Deployment, llms: list[LlmModel]) -> dict[str, str]:
+        """The server's model repository (REPOSITORY): each LLM's ensemble, then each Python model's config
+        (its model.py is copied from the model cache when the pod starts; render/triton_server.py)."""
+        files: dict[str, str] = {}
+        for llm in llms:
+            files |= llm.repository()
+        for m in deployment.triton_models:
+            if m.backend == "python":
+                py = PythonModel(m.name, m.max_batch_size, m.instance_count, m.gpu)
+                files[f"{m.name}__config.pbtxt"] = py.config_pbtxt()
+        return {f"{REPOSITORY_KEY}__{key}": text for key, text in files.items()}
+
     def files(self, deployment: Deployment, max_model_len: int | None) -> dict[str, str]:
-        """The model repository (REPOSITORY): the model's config.pbtxt and its empty version directory 1/."""
-        return {
-            f"repository__{MODEL}__config.pbtxt": config_pbtxt(deployment, max_model_len),
-            f"repository__{MODEL}__1__.keep": "",
-        }
+        """One LLM per server (a deployment with triton_models is rendered by render/triton_server.py, which
+        sizes each model's KV cache with the memory model)."""
+        return self.repository(deployment, [self.llm(deployment, max_model_len)])
+
+    def model_names(self, deployment: Deployment) -> list[str]:
+        """Every model of the server's repository, the order Triton is asked to load them."""
+        first = LlmModel(triton_repository.ENSEMBLE, "", "", 1, 0.9)
+        names = [first.step(s) for s in triton_repository.STEPS] + [first.name]
+        for m in deployment.triton_models:
+            if m.backend == "tensorrtllm":
+                llm = LlmModel(m.name, "", "", 1, 0.9)
+                names += [llm.step(s) for s in triton_repository.STEPS]
+            names.append(m.name)
+        return names
+
+    def args(
+        self, deployment: Deployment, max_model_len: int | None, compute_capability: float | None = None
+    ) -> list[str]:
+        """The server's options, then explicit model control: exactly the repository's models are loaded, each
+        named with --load-model (src/command_line_parser.cc, tritonserver-v2.54.0-options.json)."""
+        loads = [f"--load-model={name}" for name in self.model_names(deployment)]
+        return [*super().args(deployment, max_model_len, compute_capability), "--model-control-mode=explicit", *loads]
 
     def env(self, deployment: Deployment) -> dict[str, str]:
         return {"TRTLLM_ORCHESTRATOR": "1"} if deployment.gpus_per_replica > 1 else {}

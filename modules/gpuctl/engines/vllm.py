@@ -19,6 +19,7 @@ import shlex
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from ..model.serving import Deployment, RankMemory, SchedulerLimits, SchedulerRequest
 from . import quantization
@@ -69,10 +70,14 @@ class Accounting:
     # FlashInfer is not a pip requirement of those releases (requirements/cuda.txt) but the vllm-openai image gpuctl
     # renders ships it (docker/Dockerfile: 0.2.1.post2 in 0.8.5, 0.3.1 in 0.11.0), so the rendered image should take
     # the ~10 B path; GT-D's 39 B says its image did not. The path is not a deployment setting gpuctl has, so the
-    # fitted figures stay as they are and docs/vram-comparison.md says what this leaves open. v0: 4 B, one fp32
-    # logit per entry (an estimate:
-    # v0 profiles a whole max_model_len prompt below 32K context, whose forward pass dominates, so its logs in
-    # the corpus do not test this term).
+    # fitted figures stay as they are and docs/vram-comparison.md says what this leaves open. v0: 39 B, the sort path
+    # always: v0's sampler takes FlashInfer only with VLLM_USE_FLASHINFER_SAMPLER=1 (default "0", vllm/envs.py of
+    # 0.6.3:275) and otherwise sorts (vllm/model_executor/layers/sampler.py of 0.6.3: fp32 copy at :257,
+    # `_apply_top_k_top_p` sort/softmax/cumsum/scatter at :414-439), then keeps probs and logprobs (:269-271): the
+    # tensors of v1's PyTorch path, whose cost per logit the fitted GT-D runs fix at 39 B. The profile run samples
+    # max_num_seqs rows (vllm/worker/model_runner.py of 0.6.6.post1:1233-1287, top_k vocab - 1, top_p 0.99) on the
+    # driver rank only (model_runner.py of 0.6.3:1701 returns before sampling on other ranks), the rank vLLM's minimum
+    # over ranks then binds on.
     sampler_bytes_per_logit: float
     # Non-torch memory: allocations outside torch's allocator after start-up, i.e. the CUDA context's growth
     # (cuBLAS/attention workspaces) and, at tp > 1, NCCL communicator buffers and the custom all-reduce IPC
@@ -80,14 +85,30 @@ class Accounting:
     # That is the growth since the engine's baseline snapshot (vllm/utils memory_profiling, used by the v1 worker from
     # 0.9: vllm/v1/worker/gpu_worker.py of the 0.9.2 wheel). 0.8's v1 worker instead counts everything on the device
     # that torch did not allocate ((total - free) - torch allocated, vllm/v1/worker/gpu_worker.py of 0.8.5), i.e. the
-    # CUDA context and torch's start-up too: CUDA_CONTEXT_GIB more.
+    # CUDA context and torch's start-up too: CUDA_CONTEXT_GIB more. So does v0 up to 0.6.4.post1 (vllm/worker/worker.py
+    # of 0.6.4.post1:206-213: device total - free - torch allocated after empty_cache); 0.6.5 brought the baseline
+    # snapshot (vllm/utils.py `memory_profiling`, https://github.com/vllm-project/vllm/pull/10511).
     non_torch_tp1_gib: float
     non_torch_tpn_gib: float
-    # Default scheduler sizes of the V1 API server on GPUs of at least 70 GiB: 1024 sequences and 8192 batched tokens
-    # (else 256 and 2048). From 0.9.0 the A100 is excluded by name ("a100" not in device_name; vllm/engine/arg_utils.py
-    # of 0.10.1, from https://github.com/vllm-project/vllm/pull/17885, merged 2025-05-09 after 0.8.5); 0.8.5's
-    # arg_utils.py gives any GPU of >= 70 GiB, the A100-80GB included, the large defaults.
-    large_defaults_exclude_a100: bool
+    # Which GPUs get the V1 API server's large scheduler defaults, 1024 sequences and 8192 batched tokens (else 256 and
+    # 2048), per vllm/engine/arg_utils.py `_set_default_args_v1`:
+    #   "name": the device name holds "h100" or "h200" (0.8.4 arg_utils.py:1669-1682; 0.7.2 `_override_v1_engine_args`
+    #           :1309 likewise for the batched tokens);
+    #   "memory": total memory >= 70 GiB (0.8.5 arg_utils.py:1596), the A100-80GB included;
+    #   "memory_not_a100": >= 70 GiB and "a100" not in the device name (0.9.2 arg_utils.py:1629, 0.10.1 :1638,
+    #           0.11.0 :1605; https://github.com/vllm-project/vllm/pull/17885).
+    large_defaults: Literal["name", "memory", "memory_not_a100"]
+    # v0 (0.6.3 arg_utils.py:939) turns chunked prefill on above 32K context; its default batch is then 512 tokens up
+    # to 0.6.4.post1 (config.py of 0.6.3:983, 0.6.4.post1:1114) and 2048 from 0.6.5 (config.py of 0.6.5:1344,
+    # 0.6.6.post1:1438, 0.8.4 `_DEFAULT_MAX_NUM_BATCHED_TOKENS`).
+    v0_chunked_batched_tokens: int
+    # Whether interleaved sliding-window layers (Gemma-2/3, gpt-oss) get only their window in the KV cache. v0 pages
+    # them as full attention (config.py of 0.6.6.post1:319-326: "the scheduler and the model treat it as full
+    # attention"); V1 0.8 converts every SlidingWindowSpec to full attention when both kinds are present
+    # (v1/core/kv_cache_utils.py of 0.8.5:657-700 `unify_hybrid_kv_cache_specs`); from 0.9 the hybrid KV cache manager
+    # does so only when disabled (kv_cache_utils.py of 0.9.2:945; config.py:4629-4642 disables it with a KV connector
+    # or KV events).
+    hybrid_kv_cache: bool
     # From v0.21 the CUDA graph pool is estimated and taken out of the budget (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS,
     # https://github.com/vllm-project/vllm/blob/v0.21.0/vllm/envs.py); before, graphs are captured after the KV
     # cache is allocated and sit outside total × utilization.
@@ -100,22 +121,48 @@ class Accounting:
 CUDA_CONTEXT_GIB = 79.18 - 78.57
 
 ACCOUNTING = (
-    Accounting(
+    Accounting(  # v0 up to 0.6.4.post1: non-torch memory is everything outside torch, the CUDA context included
         "0.6",
         v1=False,
-        sampler_bytes_per_logit=4.0,
-        non_torch_tp1_gib=0.13,
-        non_torch_tpn_gib=0.55,
-        large_defaults_exclude_a100=False,
+        sampler_bytes_per_logit=39.0,
+        non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
+        non_torch_tpn_gib=0.55 + CUDA_CONTEXT_GIB,
+        large_defaults="name",
+        v0_chunked_batched_tokens=512,
+        hybrid_kv_cache=False,
         graphs_in_budget=False,
     ),
-    Accounting(
+    Accounting(  # v0 from 0.6.5: memory_profiling from a baseline snapshot; 2048-token chunks
+        "0.6.5",
+        v1=False,
+        sampler_bytes_per_logit=39.0,
+        non_torch_tp1_gib=0.13,
+        non_torch_tpn_gib=0.55,
+        large_defaults="name",
+        v0_chunked_batched_tokens=2048,
+        hybrid_kv_cache=False,
+        graphs_in_budget=False,
+    ),
+    Accounting(  # V1 by default; large scheduler defaults for H100/H200 by name
         "0.8",
         v1=True,
         sampler_bytes_per_logit=10.5,
         non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
         non_torch_tpn_gib=0.25 + CUDA_CONTEXT_GIB,
-        large_defaults_exclude_a100=False,
+        large_defaults="name",
+        v0_chunked_batched_tokens=2048,
+        hybrid_kv_cache=False,
+        graphs_in_budget=False,
+    ),
+    Accounting(  # large scheduler defaults for any GPU of >= 70 GiB
+        "0.8.5",
+        v1=True,
+        sampler_bytes_per_logit=10.5,
+        non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
+        non_torch_tpn_gib=0.25 + CUDA_CONTEXT_GIB,
+        large_defaults="memory",
+        v0_chunked_batched_tokens=2048,
+        hybrid_kv_cache=False,
         graphs_in_budget=False,
     ),
     Accounting(  # the A100 gets the small defaults (PR 17885); non-torch memory measured from a baseline snapshot
@@ -124,7 +171,9 @@ ACCOUNTING = (
         sampler_bytes_per_logit=10.5,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.25,
-        large_defaults_exclude_a100=True,
+        large_defaults="memory_not_a100",
+        v0_chunked_batched_tokens=2048,
+        hybrid_kv_cache=True,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -133,7 +182,9 @@ ACCOUNTING = (
         sampler_bytes_per_logit=39.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
-        large_defaults_exclude_a100=True,
+        large_defaults="memory_not_a100",
+        v0_chunked_batched_tokens=2048,
+        hybrid_kv_cache=True,
         graphs_in_budget=False,
     ),
     Accounting(
@@ -142,7 +193,9 @@ ACCOUNTING = (
         sampler_bytes_per_logit=39.0,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
-        large_defaults_exclude_a100=True,
+        large_defaults="memory_not_a100",
+        v0_chunked_batched_tokens=2048,
+        hybrid_kv_cache=True,
         graphs_in_budget=True,
     ),
 )
@@ -180,18 +233,16 @@ class VllmMemory:
         return self.accounting.graphs_in_budget
 
     def scheduler(self, request: SchedulerRequest) -> SchedulerLimits:
-        """The API server's defaults: v1 gives GPUs of ≥ 70 GiB 1024 sequences and 8192 batched tokens, others 256
-        and 2048 (0.8.5 arg_utils.py; from 0.9 the A100 counts as small, see `large_defaults_exclude_a100`).
-        v0 (0.6.3 arg_utils.py) switches chunked prefill on above 32K context (512-token chunks); below, a prefill
-        batch holds a whole max_model_len prompt."""
+        """The API server's defaults: v1 gives large GPUs 1024 sequences and 8192 batched tokens, others 256 and
+        2048 (which GPUs are large depends on the version, see `Accounting.large_defaults`). v0 switches chunked
+        prefill on above 32K context (`Accounting.v0_chunked_batched_tokens`-token chunks); below, a prefill batch
+        holds a whole max_model_len prompt."""
         r = request
         chunked = True
         if self.accounting.v1:
-            a100 = self.accounting.large_defaults_exclude_a100 and r.gpu_id.startswith("a100")
-            big = r.total_gib >= 70 and not a100
-            seqs, batched = (1024, 8192) if big else (256, 2048)
+            seqs, batched = (1024, 8192) if self._large_defaults(r) else (256, 2048)
         elif r.max_model_len > 32768:
-            seqs, batched = 256, 512
+            seqs, batched = 256, self.accounting.v0_chunked_batched_tokens
         else:
             seqs, batched, chunked = 256, max(r.max_model_len, 2048), False
         batched = r.max_num_batched_tokens or batched
@@ -203,7 +254,13 @@ class VllmMemory:
                 f"vLLM {self.version} is older than the oldest release gpuctl renders for ({SUPPORTED_SINCE}); "
                 "its prediction uses 0.6's accounting and may be off by GiB"
             )
-        return SchedulerLimits(r.max_num_seqs or seqs, batched, tuple(notes))
+        return SchedulerLimits(r.max_num_seqs or seqs, batched, tuple(notes), self.accounting.hybrid_kv_cache)
+
+    def _large_defaults(self, r: SchedulerRequest) -> bool:
+        rule = self.accounting.large_defaults
+        if rule == "name":
+            return r.gpu_id.startswith(("h100", "h200"))
+        return r.total_gib >= 70 and not (rule == "memory_not_a100" and r.gpu_id.startswith("a100"))
 
     def non_torch_gib(self, ranks: int) -> float:
         return self.accounting.non_torch_tp1_gib if ranks == 1 else self.accounting.non_torch_tpn_gib

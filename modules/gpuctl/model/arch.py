@@ -16,6 +16,7 @@ class MoE(Strict):
     shared_experts: int = Field(default=0, ge=0)
     shared_intermediate_size: PositiveInt | None = None  # defaults to expert_intermediate_size
     first_dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense MLP.")
+    expert_bias: bool = Field(default=False, description="Experts carry biases (gpt-oss).")
 
 
 class Mla(Strict):
@@ -50,8 +51,18 @@ class ModelArch(Strict):
     )
     moe: MoE | None = None
     mla: Mla | None = None
-    quantization: Literal["fp8", "int8", "int4"] | None = Field(
-        default=None, description="Weights as published (e.g. an FP8 or AWQ checkpoint)."
+    quantization: Literal["fp8", "int8", "int4", "mxfp4"] | None = Field(
+        default=None,
+        description="Weights as published (e.g. an FP8 or AWQ checkpoint; mxfp4: gpt-oss's MoE experts only).",
+    )
+    quant_group_size: int | None = Field(
+        default=None,
+        ge=-1,
+        le=2**20,
+        description="Weights per scale of a group-quantized int checkpoint (AWQ: 128); -1: one scale per channel.",
+    )
+    quant_zero_points: bool | None = Field(
+        default=None, description="The int checkpoint stores zero points (asymmetric); None: as AWQ/GPTQ do."
     )
     params: int | None = Field(
         default=None, ge=1, le=10**14, description="Published parameter count, checked against the shapes."
@@ -64,4 +75,6 @@ class ModelArch(Strict):
             raise ValueError("sliding_window and sliding_window_layers go together")
         if (self.sliding_window_layers == "pattern") != (self.sliding_window_pattern is not None):
             raise ValueError("sliding_window_layers 'pattern' and sliding_window_pattern go together")
+        if self.quant_group_size is not None and self.quant_group_size != -1 and self.quant_group_size < 8:
+            raise ValueError(f"quant_group_size must be -1 (per channel) or ≥ 8, got {self.quant_group_size}")
         return self

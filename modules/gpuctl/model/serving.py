@@ -134,6 +134,51 @@ class Burst(Strict):
     )
 
 
+# Names the first LLM of a Triton server gives its ensemble's models (engines/triton_repository.py), and the
+# suffixes a further LLM's steps get: a further model may not take them.
+TRITON_RESERVED = ("ensemble", "preprocessing", "postprocessing")
+TRITON_STEP_SUFFIXES = ("-preprocessing", "-postprocessing")
+
+
+class TritonModel(Strict):
+    """A further model in the deployment's Triton server (engine triton), beside the deployment's own: another
+    TensorRT-LLM ensemble on the same GPUs, or a plain Python-backend model."""
+
+    name: ServiceName = Field(description="The model's name in the server (what clients call).")
+    backend: Literal["tensorrtllm", "python"] = "tensorrtllm"
+    model: ModelRef = Field(
+        description="tensorrtllm: a model catalog id; python: the directory under the model cache that holds its "
+        "model.py (staged from `source`)."
+    )
+    max_model_len: Tokens | None = Field(default=None, description="tensorrtllm; default: the model's own maximum.")
+    max_batch_size: int = Field(default=8, gt=0, le=2**16, description="Requests Triton batches into one call.")
+    instance_count: int = Field(default=1, ge=1, le=64, description="python: model instances in the server.")
+    gpu: bool = Field(default=False, description="python: instances on the GPU (KIND_GPU) instead of the CPU.")
+    gpu_memory_gib: float | None = Field(
+        default=None,
+        gt=0,
+        le=1024,
+        description="python with gpu: GPU memory one instance takes (its code decides; gpuctl cannot predict it).",
+    )
+    source: ModelSource | None = None
+    build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
+
+    @model_validator(mode="after")
+    def _gpu_memory_declared(self) -> TritonModel:
+        if self.backend == "python" and self.gpu and self.gpu_memory_gib is None:
+            raise ValueError("a Python model on the GPU needs gpu_memory_gib: the GPUs are shared with the LLMs")
+        return self
+
+    @model_validator(mode="after")
+    def _free_name(self) -> TritonModel:
+        if self.name in TRITON_RESERVED or self.name.endswith(TRITON_STEP_SUFFIXES):
+            raise ValueError(
+                f"model name {self.name!r} is taken by an ensemble's steps (not {', '.join(TRITON_RESERVED)}, "
+                f"nor ending in {' or '.join(TRITON_STEP_SUFFIXES)})"
+            )
+        return self
+
+
 class Deployment(Strict):
     name: ServiceName
     model: ModelRef = Field(description="Model catalog id or a path to a Hugging Face config.json.")
@@ -166,6 +211,26 @@ class Deployment(Strict):
     router: Router = Field(default_factory=Router)
     autoscaling: Autoscaling | None = None
     burst: Burst | None = None
+    build_engine: bool = Field(
+        default=False,
+        description="engine triton: the staged model is a TensorRT-LLM checkpoint (quantized when converted), with "
+        "the Hugging Face tokenizer in its tokenizer/ directory; the pod builds the engine on the node (trtllm-build).",
+    )
+    triton_models: list[TritonModel] = Field(
+        default_factory=list,
+        max_length=32,
+        description="engine triton: further models served by the same server on the same GPUs.",
+    )
+
+    @model_validator(mode="after")
+    def _triton_models(self) -> Deployment:
+        if (self.triton_models or self.build_engine) and self.engine != "triton":
+            raise ValueError(f"triton_models and build_engine need engine triton (engine is {self.engine!r})")
+        names = [m.name for m in self.triton_models]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"triton_models: name {', '.join(twice)} given more than once")
+        return self
 
     @property
     def quant_method(self) -> QuantMethod | None:
@@ -227,6 +292,9 @@ class SchedulerLimits:
     max_num_seqs: int
     max_num_batched_tokens: int
     notes: tuple[str, ...] = ()
+    # Whether the KV cache manager gives sliding-window layers only their window (False: every layer is paged as full
+    # attention, as engines without a hybrid KV cache manager do).
+    sliding_window_kv: bool = True
 
 
 @dataclass(frozen=True)

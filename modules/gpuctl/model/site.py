@@ -190,6 +190,10 @@ class Site(Strict):
                 problems.append(
                     (("deployments", di, "model"), f"unknown model '{dep.model}'" + near_names(dep.model, models))
                 )
+            for mi, tm in enumerate(dep.triton_models):  # a further LLM of a Triton server: sized like one
+                if tm.backend == "tensorrtllm" and tm.model not in models:
+                    loc = ("deployments", di, "triton_models", mi, "model")
+                    problems.append((loc, f"unknown model '{tm.model}'" + near_names(tm.model, models)))
         # Serving engines sit above the model: the loader passes the registered names (gpuctl.engines.names()).
         engine_names = context.get("engines")
         if engine_names is None:
@@ -208,6 +212,9 @@ class Site(Strict):
         self._server_rack = {s.name: r for r in self.racks for s in r.servers}
         self._pool_servers = {p.name: list(_pool_members(self, p, catalog)) for p in self.node_pools}
         self._models = {d.model: models[d.model] for d in self.deployments}
+        self._models |= {
+            m.model: models[m.model] for d in self.deployments for m in d.triton_models if m.backend == "tensorrtllm"
+        }
         self._pki = context.get("pki")
         return self
 

@@ -16,8 +16,9 @@ from .. import engines
 from ..engines.base import CONFIG_DIR
 from ..engines.layout import compute_capability, layout
 from ..model import Deployment, Site
+from ..model.serving import ModelSource
 from ..vram import deployment_prediction
-from . import autoscaling, burst, router
+from . import autoscaling, burst, router, triton_server
 from .k8s import BURNIN_LABEL, BURNIN_PASSED, LABEL_PREFIX, TOPOLOGY_FEEDS, TOPOLOGY_RACK
 from .labels import COMPONENT, DEPLOYMENT, client_peers, labels, selector
 from .obs.otel import trace_args
@@ -54,6 +55,7 @@ def max_model_len(site: Site, dep: Deployment) -> int | None:
 
 def engine_args(site: Site, dep: Deployment) -> list[str]:
     args = engines.get(dep.engine).args(dep, max_model_len(site, dep), compute_capability(site, dep))
+    args = triton_server.server_args(dep, args)  # a Triton server with Python models reads its prepared copy
     args = engine_tls.engine_args(site, dep, args)  # engine-side TLS: issue 14's hook
     return args + trace_args(site, dep)  # tracing: issue 13's hook
 
@@ -64,6 +66,8 @@ def engine_command(site: Site, dep: Deployment) -> list[str]:
 
 
 def engine_files(site: Site, dep: Deployment) -> dict[str, str]:
+    if dep.triton_models or dep.build_engine:  # several models in one server, sized together; engines built
+        return triton_server.files(site, dep, max_model_len(site, dep))
     return engines.get(dep.engine).files(dep, max_model_len(site, dep))
 
 
@@ -72,7 +76,7 @@ def config_maps(site: Site, dep: Deployment) -> list[dict[str, Any]]:
     files = engine_files(site, dep)
     if files:
         out.append(_config_map(dep, f"{dep.name}-engine", files))
-    if dep.source is not None:
+    if _staged(dep):
         script = resources.files(__package__).joinpath("stage_weights.sh").read_text(encoding="utf-8")
         out.append(_config_map(dep, f"{dep.name}-stage", {STAGE_SCRIPT: script}))
     if engine_tls.enabled(site, dep):
@@ -117,12 +121,18 @@ def _spread(dep: Deployment) -> list[dict[str, Any]]:
     ]
 
 
-def _stage_container(dep: Deployment) -> dict[str, Any]:
+def _staged(dep: Deployment) -> list[tuple[str, str, ModelSource]]:
+    """(container name, model, source) of every model the pod stages: the deployment's, then a Triton server's
+    further models'."""
+    out = [("stage-weights", dep.model, dep.source)] if dep.source else []
+    further = [(m.model, m.source) for m in dep.triton_models if m.source]
+    return out + [(f"stage-weights-{i}", model, src) for i, (model, src) in enumerate(further, 1)]
+
+
+def _stage_container(name: str, model: str, src: ModelSource) -> dict[str, Any]:
     """Stages the weights into the node's cache before the engine starts (render/stage_weights.sh)."""
-    src = dep.source
-    assert src is not None
     env: list[dict[str, Any]] = [
-        {"name": "STAGE_DEST", "value": f"/models/{dep.model}"},
+        {"name": "STAGE_DEST", "value": f"/models/{model}"},
         {"name": "STAGE_MANIFEST_SHA256", "value": src.manifest_sha256},
         {"name": "STAGE_SIZE_KIB", "value": str(int(src.size_gib * 1024 * 1024))},
     ]
@@ -139,9 +149,9 @@ def _stage_container(dep: Deployment) -> dict[str, Any]:
         {"name": "stage", "mountPath": STAGE_DIR, "readOnly": True},
     ]
     if src.is_nfs:
-        mounts.append({"name": "source", "mountPath": "/source", "readOnly": True})
+        mounts.append({"name": _source_volume(name), "mountPath": "/source", "readOnly": True})
     return {
-        "name": "stage-weights",
+        "name": name,
         "image": src.stage_image,
         "command": ["sh", f"{STAGE_DIR}/{STAGE_SCRIPT}"],
         "env": env,
@@ -159,12 +169,20 @@ def _volumes(site: Site, dep: Deployment) -> list[dict[str, Any]]:
     if files:
         items = [{"key": k, "path": k.replace("__", "/")} for k in sorted(files)]
         vols.append({"name": "engine", "configMap": {"name": f"{dep.name}-engine", "items": items}})
-    if dep.source is not None:
+    staged = _staged(dep)
+    if staged:
         vols.append({"name": "stage", "configMap": {"name": f"{dep.name}-stage"}})
-        if dep.source.is_nfs:
-            server, _, path = dep.source.url.partition(":")
-            vols.append({"name": "source", "nfs": {"server": server, "path": path, "readOnly": True}})
+    for name, _, src in staged:
+        if src.is_nfs:
+            server, _, path = src.url.partition(":")
+            vols.append({"name": _source_volume(name), "nfs": {"server": server, "path": path, "readOnly": True}})
+    if triton_server.python_models(dep):
+        vols.append({"name": "repository", "emptyDir": {}})
     return vols
+
+
+def _source_volume(stage_container: str) -> str:
+    return stage_container.replace("stage-weights", "source", 1)  # source, source-1, ...
 
 
 def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], gpus: int) -> dict[str, Any]:
@@ -209,8 +227,15 @@ def pod_spec(site: Site, dep: Deployment, command: list[str], args: list[str], g
     }
     if dep.autoscaling is not None:
         spec["priorityClassName"] = autoscaling.priority_class_name(dep.autoscaling.priority)
-    if dep.source is not None:
-        spec["initContainers"] = [_stage_container(dep)]
+    inits = [_stage_container(*staged) for staged in _staged(dep)]
+    builds = triton_server.build_containers(site, dep, max_model_len(site, dep), image(dep))
+    inits += [{**b, "securityContext": CONTAINER_SECURITY} for b in builds]
+    prepare = triton_server.prepare_container(dep, image(dep))
+    if prepare is not None:
+        inits.append({**prepare, "securityContext": CONTAINER_SECURITY})
+        mounts.append({"name": "repository", "mountPath": triton_server.REPOSITORY, "readOnly": True})
+    if inits:
+        spec["initContainers"] = inits
     spec["containers"] = [container]
     spec["volumes"] = _volumes(site, dep)
     return engine_tls.secure_pod(site, dep, spec)  # engine-side TLS: the proxy beside the engine (issue 14)

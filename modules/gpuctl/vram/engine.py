@@ -23,7 +23,7 @@ from ..model import Deployment, Site
 from ..model.arch import ModelArch
 from ..model.hardware import GpuSpec
 from ..model.serving import MemoryProfile, RankMemory, SchedulerRequest
-from .weights import BYTES, RankWeights, rank_weights
+from .weights import BYTES, MXFP4_PADDING, RankWeights, WeightFormat, mxfp4_kernel, rank_weights, weight_format
 
 GIB = float(2**30)
 DRIVER_RESERVE_MIB = 600  # nvidia-smi total minus torch total: 430-870 MiB on the GPUs of the calibration logs
@@ -46,6 +46,8 @@ class EngineSettings:
     prompt_tokens: int | None = None
     output_tokens: int | None = None
     kv_correction_gib: float = 0.0  # a site's calibration: what its GPUs lose beyond the model (per rank)
+    # MXFP4 MoE kernel (vram/weights.py MXFP4_PADDING); "auto": the one vLLM picks for the GPU
+    mxfp4_kernel: Literal["auto", "marlin", "triton_kernels", "flashinfer"] = "auto"
 
     def check(self) -> None:
         problems = []
@@ -123,10 +125,9 @@ def torch_total_gib(gpu: GpuSpec) -> tuple[float, bool]:
     return (gpu.memory_mib - DRIVER_RESERVE_MIB) / 1024, True
 
 
-def _weights_dtype(arch: ModelArch, requested: str) -> str:
-    if requested == "auto":
-        return arch.quantization or arch.dtype
-    return requested
+def _weight_format(arch: ModelArch, gpu: GpuSpec, s: EngineSettings) -> WeightFormat:
+    pad = MXFP4_PADDING[mxfp4_kernel(gpu.compute_capability, s.mxfp4_kernel)]
+    return weight_format(arch, s.dtype, pad)
 
 
 def _kv_bytes_per_layer_token(arch: ModelArch, tp: int, kv_dtype: str) -> float:
@@ -162,13 +163,16 @@ def _forward_bytes(arch: ModelArch, tp: int, batched_tokens: int) -> float:
 class _KvLayout:
     """How many blocks a request of a given length needs, per vLLM's KV cache groups."""
 
-    def __init__(self, arch: ModelArch, block: int, max_batched: int, layers: int) -> None:
-        """`layers`: the decoder layers of one pipeline stage (each stage keeps its own KV cache groups)."""
+    def __init__(self, arch: ModelArch, block: int, max_batched: int, layers: int, sliding_kv: bool = True) -> None:
+        """`layers`: the decoder layers of one pipeline stage (each stage keeps its own KV cache groups);
+        `sliding_kv` False: the engine pages interleaved sliding-window layers as full attention."""
         self.block = block
         self.max_batched = max_batched
         self.layers = L = layers
         self.window = arch.sliding_window
-        if arch.sliding_window_layers == "all":
+        if arch.sliding_window_layers in ("alternate", "pattern") and not sliding_kv:
+            self.full, self.sliding = L, 0
+        elif arch.sliding_window_layers == "all":
             self.full, self.sliding = 0, L
         elif arch.sliding_window_layers == "alternate":
             self.sliding = L // 2
@@ -287,13 +291,16 @@ def predict(arch: ModelArch, gpu: GpuSpec, s: EngineSettings, profile: MemoryPro
     graph_gib = profile.cuda_graph_gib(arch.num_layers, tp)
     budget = total * s.gpu_memory_utilization
     per_layer_token = _kv_bytes_per_layer_token(arch, tp, s.kv_cache_dtype)
-    layouts = [_KvLayout(arch, block, limits.max_num_batched_tokens, n) for n in _stage_layers(arch.num_layers, pp)]
+    layouts = [
+        _KvLayout(arch, block, limits.max_num_batched_tokens, n, limits.sliding_window_kv)
+        for n in _stage_layers(arch.num_layers, pp)
+    ]
     stage = _tightest_stage(
         arch,
         s,
         profile,
         total,
-        rank_weights(arch, tp, _weights_dtype(arch, s.dtype)),
+        rank_weights(arch, tp, _weight_format(arch, gpu, s)),
         forward=_forward_bytes(arch, tp, limits.max_num_batched_tokens),
         sampler=limits.max_num_seqs * arch.vocab_size * profile.sampler_bytes_per_logit,
         non_torch=profile.non_torch_gib(tp * pp),

@@ -107,20 +107,83 @@ class _Fields:
         return _Fields(value, self.loc + (key,), self.problems)
 
 
-def _quantization(q: _Fields | None) -> str | None:
+Quant = dict[str, Any]  # ModelArch's quantization, quant_group_size, quant_zero_points
+
+
+def _int_quant(bits: int | None, group: int | None, zeros: bool | None) -> Quant:
+    out: Quant = {"quantization": "int8" if bits == 8 else "int4"}
+    if group is not None:
+        out["quant_group_size"] = group
+    if zeros is not None:
+        out["quant_zero_points"] = zeros
+    return out
+
+
+def _compressed_tensors(q: _Fields) -> Quant:
+    """A compressed-tensors checkpoint (compressed-tensors 0.10.2, compressed_tensors/quantization/quant_config.py
+    `QuantizationConfig`: config_groups of `QuantizationScheme`s whose `weights` are `QuantizationArgs` in
+    quant_args.py: num_bits (8), type "int" | "float" ("int"), symmetric (true), strategy "tensor" | "channel" |
+    "group" | "block" | "tensor_group", group_size; `format` a config/base.py `CompressionFormat`). The weights of
+    the group that targets Linear layers decide: int 4/8 bits = packed int with its group and zero points
+    (pack-quantized W4A16/W8A16, int-quantized W8A8), float 8 bits = fp8 (float-quantized). Without config_groups
+    (an abridged config) the format alone: float-quantized = fp8, int-quantized = int8, pack-quantized = int4."""
+    groups = q.section("config_groups")
+    fmt = q.text("format") or ""
+    weights: _Fields | None = None
+    if groups is not None:
+        schemes = [g for key in groups.data if (g := groups.section(key)) is not None]
+        linear = [g for g in schemes if "Linear" in (g.data.get("targets") or [])]
+        for scheme in linear + schemes:
+            if (weights := scheme.section("weights")) is not None:
+                break
+    if weights is None:
+        if fmt.startswith("float"):
+            return {"quantization": "fp8"}
+        if fmt.startswith("int"):
+            return _int_quant(q.integer("bits") or 8, None, None)
+        if fmt == "pack-quantized":
+            return _int_quant(q.integer("bits") or 4, None, None)
+        return {}
+    bits = weights.integer("num_bits", 8)
+    kind = weights.text("type") or "int"
+    if kind == "float":
+        if bits == 8:
+            return {"quantization": "fp8"}
+        weights._bad("num_bits", f"{bits}-bit float weights (NVFP4/MXFP4 in compressed-tensors) are not modelled")
+        return {}
+    if bits not in (4, 8):
+        weights._bad("num_bits", f"{bits}-bit int weights are not modelled (4 or 8)")
+        return {}
+    strategy = weights.text("strategy")
+    group = weights.integer("group_size", least=-1)
+    per: int | None = group  # "group" (or unstated strategy): the group size
+    if strategy in ("channel", "tensor", "token") or group == -1:
+        per = -1  # one scale per output row (or per tensor): no group overhead
+    if bits == 8 and fmt == "int-quantized":  # W8A8: int8 weights with a scale per channel, no packing
+        return {"quantization": "int8"}
+    return _int_quant(bits, per, not weights.flag("symmetric", True))
+
+
+def _quantization(q: _Fields | None) -> Quant:
+    """The checkpoint's weight format from config.json's quantization_config."""
     if q is None:
-        return None
+        return {}
     method = (q.text("quant_method") or "").lower()
+    if method == "mxfp4":  # gpt-oss: MoE experts in MXFP4, modules_to_not_convert (attention, router, embeddings) bf16
+        return {"quantization": "mxfp4"}
+    if method == "compressed-tensors":
+        return _compressed_tensors(q)
     bits = q.integer("bits") or q.integer("w_bit")
     if method in ("awq", "gptq") or bits == 4:
-        return "int4"
-    if method == "compressed-tensors" and (q.text("format") or "").startswith("int"):
-        return "int8" if bits in (None, 8) else "int4"
-    if method in ("fp8", "compressed-tensors", "fbgemm_fp8"):
-        return "fp8"
+        group = q.integer("group_size", least=-1) or q.integer("q_group_size", least=-1)
+        # AWQ stores zero points (`zero_point`, true); GPTQ unless `sym` (vLLM's Marlin path drops them then)
+        zeros = q.flag("zero_point", True) if method == "awq" else (not q.flag("sym", False) if q.has("sym") else None)
+        return _int_quant(bits or 4, group, zeros)
+    if method in ("fp8", "fbgemm_fp8"):
+        return {"quantization": "fp8"}
     if bits == 8:
-        return "int8"
-    return None
+        return {"quantization": "int8"}
+    return {}
 
 
 def _window_layers(cfg: _Fields, model_type: str | None) -> dict[str, Any]:
@@ -168,6 +231,7 @@ _SOURCE_KEYS = {
     "qk_nope_head_dim": ("qk_nope_head_dim",),
     "v_head_dim": ("v_head_dim",),
     "q_lora_rank": ("q_lora_rank",),
+    "quant_group_size": ("quantization_config",),
 }
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -269,11 +333,13 @@ def _arch(p: Path, text: str, raw: Any) -> ModelArch:
         "tie_word_embeddings": cfg.flag("tie_word_embeddings", False),
         "qkv_bias": cfg.flag("attention_bias", model_type in ("qwen2",)),
         "dtype": _DTYPES.get(dtype or "bfloat16", "bf16"),
-        "quantization": _quantization(cfg.section("quantization_config")),
+        **_quantization(cfg.section("quantization_config")),
         "source": f"config.json at {_label(str(p), 250)}",
     }
     if model_type == "gemma2":
         data["norms_per_layer"] = 4
+    if "quantization" not in data:
+        data["quantization"] = None
     window = cfg.integer("sliding_window", least=0)  # 0 or null: no sliding window
     if window and cfg.flag("use_sliding_window", True):
         data["sliding_window"] = window
@@ -294,6 +360,7 @@ def _arch(p: Path, text: str, raw: Any) -> ModelArch:
             "expert_intermediate_size": cfg.integer("moe_intermediate_size", inter),
             "shared_experts": cfg.integer("n_shared_experts", 0, least=0),
             "first_dense_layers": dense,
+            "expert_bias": model_type == "gpt_oss",  # gate_up_proj_bias and down_proj_bias per expert
         }
     if cfg.integer("kv_lora_rank", least=0):
         mla = {
