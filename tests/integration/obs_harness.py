@@ -19,12 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from gpuctl.model import Site
 from gpuctl.render.obs import rule_files
 from gpuctl.render.obs.alertmanager import alertmanager_config
+from tests.conftest import missing_part
 
 PROMETHEUS, ALERTMANAGER = shutil.which("prometheus"), shutil.which("prometheus-alertmanager")
 FOR = "3s"
@@ -33,7 +33,7 @@ RECEIVED: list[tuple[float, dict[str, Any]]] = []  # (monotonic arrival, Alertma
 
 def require_binaries() -> None:
     if PROMETHEUS is None or ALERTMANAGER is None:
-        pytest.skip("needs Debian's prometheus and prometheus-alertmanager (scripts/bootstrap.sh dev)")
+        missing_part("needs Debian's prometheus and prometheus-alertmanager (scripts/bootstrap.sh dev)")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

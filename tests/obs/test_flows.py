@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gpuctl.loader import load_site
+from gpuctl.loader import load_site, load_site_text
 from gpuctl.model import Site
 from gpuctl.render.labels import COMPONENT
 from gpuctl.render.objects import site_objects
@@ -65,3 +65,20 @@ def test_engines_reach_the_collector_when_the_site_traces() -> None:
     ours = {o["metadata"]["name"] for o in observability_flows(site)}
     without = Policies([o for o in objects if o["kind"] != "NetworkPolicy" or o["metadata"]["name"] not in ours])
     assert not any(without.allows(e, collector, port) for e in engines)  # security's default-deny alone shuts it
+
+
+def test_where_prometheus_runs_is_one_fact_every_policy_follows() -> None:
+    """`security.monitoring_namespace` is the one place the spec says where Prometheus runs (the observability
+    section names gpuctl's own namespace and the release label, not Prometheus's namespace): move it, and every
+    policy admits the Prometheus there and none admits one left in the old namespace."""
+    text = SITES[0].read_text()
+    assert "monitoring_namespace" not in text
+    moved = load_site_text(text.replace("security:\n", "security:\n  monitoring_namespace: prom-system\n", 1), "m.yaml")
+    site = moved.site
+    assert site.security.monitoring_namespace == "prom-system"
+    objects = site_objects(site)
+    targets = scrape_targets(objects)
+    policies = Policies(objects)
+    assert targets and all(policies.allows(prometheus(site), p, port) for _, p, port in targets)
+    stale = Endpoint("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"})
+    assert not any(policies.allows(stale, p, port) for _, p, port in targets)

@@ -109,6 +109,7 @@ def test_obs_render_writes_rules_dashboards_and_collector(tmp_path: Path, capsys
         "dashboards/gpuctl-serving.json",
         "dashboards/gpuctl-site.json",
         "otel-collector.yaml",
+        "prometheus-scrape.yml",
         "rules/gpuctl-gpu.rules.yml",
         "rules/gpuctl-serving.rules.yml",
         "rules/gpuctl-site.rules.yml",

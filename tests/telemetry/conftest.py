@@ -21,6 +21,8 @@ import pytest
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from tests.conftest import missing_part
+
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
 
@@ -43,11 +45,13 @@ class Series:
         for (host, gpu), value in self.gpu_util.items():
             util.add_metric([str(gpu), host], value)
         yield util
-        elapsed = time.time() - self.started
+        # Each counter sample carries the time its value was computed at, so rate() is exact however late the
+        # scrape is answered (a loaded machine otherwise skews a 20 s window by several percent).
+        now = time.time()
         by_name: dict[str, CounterMetricFamily] = {}
         for (name, model), rate in self.rates.items():
             family = by_name.setdefault(name, CounterMetricFamily(name, name, labels=["model_name"]))
-            family.add_metric([model], rate * elapsed)  # a counter growing at exactly `rate` per second
+            family.add_metric([model], rate * (now - self.started), timestamp=now)
         yield from by_name.values()
 
 
@@ -85,7 +89,7 @@ def _handler(registry: CollectorRegistry) -> type[http.server.BaseHTTPRequestHan
 @pytest.fixture(scope="module")
 def prometheus_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not Path(PROMETHEUS).exists():
-        pytest.skip("Debian's prometheus is not installed (scripts/bootstrap.sh dev installs it)")
+        missing_part("Debian's prometheus is not installed (scripts/bootstrap.sh dev installs it)")
     series = Series()
     registry = CollectorRegistry()
     registry.register(series)  # type: ignore[arg-type]  # a collector is anything with collect()

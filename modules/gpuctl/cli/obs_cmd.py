@@ -1,6 +1,6 @@
 """`gpuctl obs render SITE -o DIR`: the observability files for sites that deploy them by other means than the
-Pulumi program: Prometheus rule files, Grafana dashboards, Alertmanager routing, the OpenTelemetry Collector
-configuration."""
+Pulumi program: Prometheus rule files, Grafana dashboards, Alertmanager routing, the dcgm-exporter scrape
+configuration, the OpenTelemetry Collector configuration."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ..render.obs import rule_files
 from ..render.obs.alertmanager import alertmanager_config
 from ..render.obs.dashboards import dashboards
 from ..render.obs.otel import collector_config
+from ..render.obs.scrape import dcgm_scrape_config
 from ..render.obs.stack import kube_prometheus_stack_values
 from ..report import FORMATS
 from ..rules import evaluate
@@ -31,8 +32,9 @@ def render(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write into (created).")],
 ) -> int:
     """Validate the site, then write rules/*.rules.yml, dashboards/*.json, alertmanager.yml (routes to the site's
-    receivers), otel-collector.yaml (when the site names a trace backend) and kube-prometheus-stack-values.yaml (when
-    gpuctl is to install the stack) below the output directory. Stops with the findings (exit 1) on errors."""
+    receivers), prometheus-scrape.yml (the GPU servers' dcgm-exporter targets with their rack), otel-collector.yaml
+    (when the site names a trace backend) and kube-prometheus-stack-values.yaml (when gpuctl is to install the stack)
+    below the output directory. Stops with the findings (exit 1) on errors."""
     if output.exists() and not output.is_dir():  # as `gpuctl render -o`: the directory is created, never a file
         raise UsageError(f"{output}: exists and is not a directory")
     loaded = load_site(site)
@@ -50,6 +52,10 @@ def render(
         write_atomic(written[-1], json.dumps(model, indent=1, sort_keys=True) + "\n")
     written.append(output / "alertmanager.yml")
     write_atomic(written[-1], yaml.safe_dump(alertmanager_config(loaded.site), sort_keys=False))
+    scrape = dcgm_scrape_config(loaded.site)
+    if scrape is not None:
+        written.append(output / "prometheus-scrape.yml")
+        write_atomic(written[-1], yaml.safe_dump({"scrape_configs": [scrape]}, sort_keys=False))
     collector = collector_config(loaded.site)
     if collector is not None:
         written.append(output / "otel-collector.yaml")

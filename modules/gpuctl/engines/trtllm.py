@@ -8,8 +8,7 @@ tests/engines/fixtures/trtllm-serve-options.json holds the options extracted fro
 (`quant_config.quant_algo`, `quant_config.kv_cache_quant_algo`, `kv_cache_config.dtype`). The PyTorch backend
 serves a bf16/fp16 checkpoint as it is; a quantized deployment uses the TensorRT backend, which builds the engine
 at start-up with the requested QuantAlgo (https://nvidia.github.io/TensorRT-LLM/features/quantization.html).
-Endpoints: `/health` and `/prometheus/metrics` on the API port
-(https://nvidia.github.io/TensorRT-LLM/latest/examples/prometheus_metrics.html).
+Endpoints: `/health` on the API port; no Prometheus metrics at the release gpuctl renders (SERVE_METRICS).
 
 Memory: TensorRT-LLM fixes activation memory when the engine is built and gives the KV cache a fraction of the
 memory that is free once the engine is loaded, not of the total: `kv_cache_free_gpu_mem_fraction`, default 0.9,
@@ -85,15 +84,14 @@ BACKEND_METRICS: Mapping[str, Metric] = {
 }
 
 
-# trtllm-serve's own metrics (prefix trtllm_, on /prometheus/metrics of the API port), from the page above.
-SERVE_METRICS: Mapping[str, Metric] = {
-    "requests_waiting": Metric("trtllm_num_requests_waiting", "gauge", "requests"),
-    "requests_running": Metric("trtllm_num_requests_running", "gauge", "requests"),
-    "kv_cache_usage": Metric("trtllm_kv_cache_utilization", "gauge", "ratio"),
-    "time_to_first_token": Metric("trtllm_time_to_first_token_seconds", "histogram", "seconds"),
-    "e2e_latency": Metric("trtllm_e2e_request_latency_seconds", "histogram", "seconds"),
-    "queue_time": Metric("trtllm_request_queue_time_seconds", "histogram", "seconds"),
-}
+# trtllm-serve's Prometheus metrics: none, as gpuctl renders it. Release 1.0.0 (RELEASE) answers /metrics with a JSON
+# list of iteration statistics, not Prometheus text (https://github.com/NVIDIA/TensorRT-LLM/issues/4926); the
+# /prometheus/metrics route came after it (https://github.com/NVIDIA/TensorRT-LLM/pull/5785, merged 2025-08 on
+# main, first in the 1.1 pre-releases) and is registered only when the LLM API option `return_perf_metrics` is true
+# (tensorrt_llm/serve/openai_server.py), which gpuctl's extra options do not set. So no rule, dashboard panel or
+# scaler reads a trtllm series, and no monitor scrapes the engine. tests/obs/fixtures/engine_metrics/
+# trtllm-serve-1.0.0.json records this with its sources, and the names a later main exports.
+SERVE_METRICS: Mapping[str, Metric] = {}
 RELEASE = "1.0.0"  # NGC nvcr.io/nvidia/tensorrt-llm/release tag of the default image
 IMAGE = f"nvcr.io/nvidia/tensorrt-llm/release:{RELEASE}"
 PORT = 8000

@@ -13,7 +13,7 @@ import stat
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,7 @@ class LabHost:
     gpu_count: int
     memory_mib: int
     nccl_busbw_gbs: float = 0.0
+    power_limit_w: float = 0.0  # the catalog GPU's board power: the enforced limit its stand-in exporter reports
 
 
 @dataclass
@@ -87,6 +88,7 @@ class LabState:
     kubeconfig: str | None = None  # its admin kubeconfig (0600)
     bootstrap_token_file: str | None = None  # a bootstrap token for joins (0600)
     kube_api_pid: int | None = None
+    exporter_pids: dict[str, int] = field(default_factory=dict)  # host -> its dcgm-exporter (lab/exporters.py)
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -177,6 +179,7 @@ def _hosts(site: Site, rack: str | None, cfg: LabConfig) -> list[LabHost]:
                 gpu_count=site.gpu_count(server),
                 memory_mib=(gpu.memory_mib or 0) if gpu else 0,
                 nccl_busbw_gbs=healthy_busbw(gpu),
+                power_limit_w=gpu.board_power_w if gpu else 0.0,
             )
         )
     return hosts
@@ -215,17 +218,6 @@ def _prepare_host(h: LabHost, index: int, client_pub: str) -> str:
     auth.write_text(client_pub)
     auth.chmod(0o600)
     (upper / "etc" / "gpuctl-lab" / "hardware.json").write_text(json.dumps(hardware(h, index), indent=1))
-    # The lab's dcgm-exporter stand-in reads this summary (kept for it; nvidia-smi reads hardware.json).
-    (upper / "etc" / "gpuctl-lab" / "gpus.json").write_text(
-        json.dumps(
-            {
-                "name": h.gpu_name,
-                "memory_mib": h.memory_mib,
-                "count": h.gpu_count if h.gpu_name else 0,
-                "host_id": index + 1,
-            }
-        )
-    )
     pub = key.with_suffix(".pub").read_text().split()
     return f"{pub[0]} {pub[1]}"
 
@@ -333,6 +325,10 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
             _wait_ssh(hosts, READY_TIMEOUT_S)
             _wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
             _wait_port(cfg.controller_ip, KUBE_API_PORT, READY_TIMEOUT_S, "the lab's test Kubernetes API")
+            from . import exporters  # it builds on this module
+
+            state.exporter_pids = exporters.start_all(state)
+            state.save(state_path(cfg))
         except LabError:
             _down(cfg)
             raise
@@ -389,9 +385,10 @@ def _down(cfg: LabConfig) -> None:
             pid = None
         try:
             api_pid = LabState.load(path).kube_api_pid
+            exporter_pids = list(LabState.load(path).exporter_pids.values())
         except (ValueError, KeyError, TypeError):
-            api_pid = None
-        for one in (pid, api_pid):
+            api_pid, exporter_pids = None, []
+        for one in (pid, api_pid, *exporter_pids):
             if one:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(one, signal.SIGTERM)

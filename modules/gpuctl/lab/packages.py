@@ -2,7 +2,8 @@
 
 The driver package installs an nvidia-smi that answers for the GPUs the host has (its hardware file, written
 from the catalog at `lab up` and changed by tests: gpuctl.lab.faults), DCGM a dcgmi with `diag -j` and
-`dmon`, and a stand-in nccl-tests package an all_reduce_perf with `-J`; daemons
+`dmon`, dcgm-exporter the exporter stand-in (standins/dcgm_exporter.py, the host's hardware file as DCGM series),
+and a stand-in nccl-tests package an all_reduce_perf with `-J`; daemons
 (nv-hostengine, dcgm-exporter, fabric manager, persistenced) ship SysV init scripts because lab hosts have
 no systemd. The repository carries what the site's spec asks for (driver branch and version, container toolkit
 version) plus one newer driver build, so pinning and rolling upgrades can be exercised. Names, ports and paths
@@ -70,6 +71,33 @@ def _service(name: str, program: str, port: int, description: str) -> dict[str, 
         f"/etc/init.d/{name}": (init, 0o755),
         f"/usr/lib/gpuctl-lab/{name}/daemon.py": (_standin("daemon.py"), 0o755),
     }
+
+
+# The dcgm-exporter stand-in (standins/dcgm_exporter.py) where the lab's package installs it, the pid file its init
+# script keeps, and its command line: `gpuctl lab up` starts the same command in each GPU host (gpuctl.lab.exporters)
+# and the package's init script runs it when the dcgm role (re)starts the service. The counters file is the dcgm
+# role's dcgm_exporter_counters_file (the real package's default path).
+EXPORTER_DIR = "/usr/lib/gpuctl-lab/dcgm-exporter"
+EXPORTER_PIDFILE = "/run/dcgm-exporter.pid"  # init.sh's /run/$NAME.pid
+EXPORTER_ARGS = ("--listen", f"0.0.0.0:{EXPORTER_PORT}", "--counters", "/etc/dcgm-exporter/default-counters.csv")
+
+
+def exporter_files() -> dict[str, tuple[str, int]]:
+    return {
+        f"{EXPORTER_DIR}/dcgm_exporter.py": (_standin("dcgm_exporter.py"), 0o755),
+        f"{EXPORTER_DIR}/metrics_http.py": (_standin("metrics_http.py"), 0o644),
+    }
+
+
+def _exporter_service() -> dict[str, tuple[str, int]]:
+    init = (
+        _standin("init.sh")
+        .replace("@NAME@", "dcgm-exporter")
+        .replace("@DESCRIPTION@", "DCGM Prometheus exporter")
+        .replace("/usr/lib/gpuctl-lab/daemon.py", f"{EXPORTER_DIR}/dcgm_exporter.py")
+        .replace("@PROGRAM@ @PORT@", " ".join(EXPORTER_ARGS))
+    )
+    return {"/etc/init.d/dcgm-exporter": (init, 0o755), **exporter_files()}
 
 
 def kubernetes_packages(kubernetes: KubernetesSettings) -> list[Package]:
@@ -173,7 +201,7 @@ def catalog(provisioning: ProvisioningSettings) -> list[Package]:
             DCGM_EXPORTER_VERSION,
             "DCGM exporter for Prometheus (stand-in)",
             depends=["datacenter-gpu-manager"],
-            files=_service("dcgm-exporter", "dcgm-exporter", EXPORTER_PORT, "DCGM Prometheus exporter"),
+            files=_exporter_service(),
         ),
         Package(
             "nvidia-container-toolkit-base",

@@ -59,7 +59,9 @@ class Receiver(Strict):
 
 
 class Observability(Strict):
-    """The site's monitoring: which kube-prometheus-stack release scrapes gpuctl's monitors and evaluates its rules."""
+    """The site's monitoring: which kube-prometheus-stack release scrapes gpuctl's monitors and evaluates its rules.
+    Where that Prometheus runs is `security.monitoring_namespace` (the one fact the NetworkPolicies admit scrapes
+    from; an installed release goes there); `namespace` below is gpuctl's own objects, not Prometheus's."""
 
     prometheus: Literal["existing", "install"] = Field(
         default="existing", description="existing: a kube-prometheus-stack release runs; install: gpuctl installs it."

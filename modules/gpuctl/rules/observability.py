@@ -4,6 +4,7 @@ select, and SLOs the serving capacity can meet."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 from .. import engines
 from ..model import Site
@@ -124,4 +125,71 @@ def slo_unreachable(site: Site) -> Iterator[Hit]:
         )
 
 
-RULES = (slo_between_buckets, monitors_ignored, slo_unreachable)
+KEDA_PROMETHEUS = (
+    "KEDA Prometheus scaler, serverAddress (the Prometheus the query runs on): "
+    "https://keda.sh/docs/2.20/scalers/prometheus/; Kubernetes Service DNS <service>.<namespace>.svc: "
+    "https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/"
+)
+QUEUE_SIGNALS = ("requests_running", "requests_waiting")  # what render/autoscaling.py scales on
+
+
+@rule(
+    "OBS004",
+    "autoscaling-without-queue-metric",
+    Severity.ERROR,
+    "A deployment that autoscales needs an engine version that exports its queue depth.",
+    "Drop autoscaling for this deployment, or serve it with an engine version that exports queue metrics.",
+    sources=(KEDA_PROMETHEUS,),
+)
+def autoscaling_without_queue_metric(site: Site) -> Iterator[Hit]:
+    """KEDA scales on running + waiting requests read from Prometheus; an engine version that exports neither
+    (trtllm-serve as gpuctl renders it exports no Prometheus metrics at all) leaves the scaler nothing to read."""
+    for dep in site.deployments:
+        if dep.autoscaling is None:
+            continue
+        metrics = engines.get(dep.engine).metrics(dep.engine_version)
+        if not any(signal in metrics for signal in QUEUE_SIGNALS):
+            version = dep.engine_version or "default"
+            yield Hit(
+                paths.deployment(dep),
+                f"{dep.engine} {version} exports no queue metric (running or waiting requests): KEDA has nothing "
+                "to scale on",
+                "autoscaling",
+            )
+
+
+@rule(
+    "OBS005",
+    "prometheus-namespace-mismatch",
+    Severity.ERROR,
+    "The Prometheus KEDA queries must be the one in security.monitoring_namespace, where the policies admit it.",
+    "Point autoscaling.prometheus_url at the Prometheus Service in security.monitoring_namespace, or set "
+    "security.monitoring_namespace to where Prometheus runs.",
+    sources=(KEDA_PROMETHEUS,),
+)
+def prometheus_namespace_mismatch(site: Site) -> Iterator[Hit]:
+    """The spec says where Prometheus runs in `security.monitoring_namespace` (NetworkPolicies admit scrapes from
+    there); an autoscaling prometheus_url naming an in-cluster Service of another namespace contradicts it: either
+    the scaler queries a Prometheus that cannot scrape the engines, or the policies admit the wrong namespace."""
+    where = site.security.monitoring_namespace
+    for dep in site.deployments:
+        if dep.autoscaling is None:
+            continue
+        host = urlsplit(dep.autoscaling.prometheus_url).hostname or ""
+        parts = host.split(".")
+        if len(parts) >= 3 and parts[2] == "svc" and parts[1] != where:
+            yield Hit(
+                paths.deployment(dep),
+                f"autoscaling.prometheus_url queries {host} in namespace {parts[1]}, but "
+                f"security.monitoring_namespace says Prometheus runs in {where}",
+                "autoscaling",
+            )
+
+
+RULES = (
+    slo_between_buckets,
+    monitors_ignored,
+    slo_unreachable,
+    autoscaling_without_queue_metric,
+    prometheus_namespace_mismatch,
+)

@@ -111,15 +111,33 @@ def serving(site: Site) -> dict[str, Any]:
             if signal in signals and signals[signal].kind == "histogram"
         ]
         load = [
-            Panel("Tokens/s per GPU", ((f"gpuctl:generation_tokens_per_gpu:rate5m{sel}", "tokens/s/GPU"),), "short"),
-            Panel("Requests waiting", ((f"gpuctl:requests_waiting:sum{sel}", "waiting"),), "short"),
-            Panel(
-                "KV cache",
-                ((f"gpuctl:kv_cache_usage:max{sel}", "max"), (f"gpuctl:kv_cache_usage:avg{sel}", "avg")),
-                "percentunit",
-            ),
-            Panel("Replicas up", ((f"gpuctl:replicas_up:sum{sel}", "up"),), "short", "stat"),
+            panel
+            for signal, panel in (
+                (
+                    "generation_tokens",
+                    Panel(
+                        "Tokens/s per GPU",
+                        ((f"gpuctl:generation_tokens_per_gpu:rate5m{sel}", "tokens/s/GPU"),),
+                        "short",
+                    ),
+                ),
+                (
+                    "requests_waiting",
+                    Panel("Requests waiting", ((f"gpuctl:requests_waiting:sum{sel}", "waiting"),), "short"),
+                ),
+                (
+                    "kv_cache_usage",
+                    Panel(
+                        "KV cache",
+                        ((f"gpuctl:kv_cache_usage:max{sel}", "max"), (f"gpuctl:kv_cache_usage:avg{sel}", "avg")),
+                        "percentunit",
+                    ),
+                ),
+            )
+            if signal in signals
         ]
+        if signals:  # the replicas are counted by their engines' scrape targets
+            load.append(Panel("Replicas up", ((f"gpuctl:replicas_up:sum{sel}", "up"),), "short", "stat"))
         if "prefix_cache_hits" in signals:
             load.append(
                 Panel(

@@ -19,10 +19,9 @@ from ..labels import selector
 from .dashboards import dashboard_configmaps
 from .flows import network_policies as flow_policies
 from .otel import collector_objects
-from .rules import rule_files
+from .rules import rule_files, scraped
+from .scrape import DCGM_EXPORTER, DCGM_EXPORTER_PORT, gpu_nodes, rack_relabeling
 
-DCGM_EXPORTER = "gpuctl-dcgm-exporter"
-DCGM_EXPORTER_PORT = 9400  # the dcgm role's dcgm_exporter_port default (dcgm-exporter's own default, :9400)
 Obj = dict[str, Any]
 
 
@@ -43,21 +42,10 @@ def prometheus_rules(site: Site) -> list[Obj]:
     ]
 
 
-def _node_address(site: Site, server: Any) -> str | None:
-    """The server's address on a management network, else its first address (what the kubelet registers)."""
-    purposes = {n.name: n.purpose for n in site.networks}
-    addresses = sorted(server.addresses, key=lambda a: purposes.get(a.network) != "management")
-    return str(addresses[0].ip) if addresses else None
-
-
 def dcgm_exporter_scrape(site: Site) -> list[Obj]:
     """The hosts' dcgm-exporter (dcgm role) as a Service without selector, its endpoints, and a ServiceMonitor."""
     ns = site.cluster.gpu_operator_namespace
-    addresses: list[tuple[str, str]] = []
-    for _, server in site.all_servers():
-        address = _node_address(site, server) if site.gpu_count(server) else None
-        if address is not None:
-            addresses.append((server.name, address))
+    addresses = [(server, address) for _, server, address in gpu_nodes(site)]
     endpoints = [{"addresses": [a], "nodeName": n, "conditions": {"ready": True}} for n, a in addresses]
     if not endpoints:
         return []
@@ -95,8 +83,10 @@ def dcgm_exporter_scrape(site: Site) -> list[Obj]:
                     "path": "/metrics",
                     "interval": f"{site.cluster.dcgm_exporter_scrape_interval_s}s",
                     "honorLabels": True,  # keep the exporter's own hostname/gpu/UUID labels
+                    "relabelings": [rack_relabeling()],
                 }
             ],
+            "attachMetadata": {"node": True},  # the node's labels, for the rack
         },
     }
     return [service, slice_, monitor]
@@ -121,8 +111,9 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
             endpoint["portNumber"] = engine.metrics_port
         endpoint["relabelings"] = _relabel_deployment(dep)
         # the engine pods only (a multi-node replica's leader): the router and gateway pods carry the deployment's
-        # label too, and have no engine metrics port
-        out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
+        # label too, and have no engine metrics port; an engine version without metrics gets no monitor
+        if scraped(dep):
+            out.append(_pod_monitor(site, dep.name, dep, "engine", endpoint))
         if dep.burst is not None:
             split = {"port": "metrics", "path": "/metrics", "interval": "15s"}
             out.append(_pod_monitor(site, burst.name(dep), dep, "gateway", split))

@@ -166,6 +166,12 @@ def _metrics(dep: Deployment) -> dict[str, Metric]:
     return dict(get(dep.engine).metrics(dep.engine_version))
 
 
+def scraped(dep: Deployment) -> bool:
+    """Whether the deployment's engine version exports Prometheus metrics (trtllm-serve as gpuctl renders it does
+    not): without them no monitor scrapes its engines and no rule counts their replicas."""
+    return bool(_metrics(dep))
+
+
 def _slo_ratios(dep: Deployment, m: dict[str, Metric]) -> list[tuple[str, float, dict[str, str]]]:
     """(slo name, allowed error ratio, PromQL of the error ratio per window) for each objective that can be
     computed from this engine version's metrics."""
@@ -223,7 +229,8 @@ def _serving_records(site: Site, dep: Deployment, m: dict[str, Metric]) -> list[
         rules.append(
             _record("gpuctl:requests_waiting:sum", f"sum {by} ({selector(m['requests_waiting'], **sel)})", **sel)
         )
-    rules.append(_record("gpuctl:replicas_up:sum", f"sum {by} ({ENGINE_TARGETS.format(dep.name)})", **sel))
+    if m:
+        rules.append(_record("gpuctl:replicas_up:sum", f"sum {by} ({ENGINE_TARGETS.format(dep.name)})", **sel))
     if dep.burst is not None:  # the burst gateway's split counter (render/burst.py METRIC)
         local = f'rate({burst.METRIC}{{deployment="{dep.name}",route="local"}}[5m])'
         every = f'rate({burst.METRIC}{{deployment="{dep.name}"}}[5m])'
@@ -241,15 +248,17 @@ def _serving_alerts(site: Site, dep: Deployment, m: dict[str, Metric]) -> list[R
     sel = {"deployment": dep.name}
     name = dep.name
     by = "by (deployment)"
-    alerts: list[Rule] = [
-        _alert(
-            "GpuctlNoHealthyReplica",
-            f"(sum {by} ({ENGINE_TARGETS.format(name)}) == 0) or absent({ENGINE_TARGETS.format(name)})",
-            "1m",
-            "critical",
-            f"{name}: no replica answers its metrics endpoint",
+    alerts: list[Rule] = []
+    if m:  # engines without metrics have no scrape target whose `up` could count them
+        alerts.append(
+            _alert(
+                "GpuctlNoHealthyReplica",
+                f"(sum {by} ({ENGINE_TARGETS.format(name)}) == 0) or absent({ENGINE_TARGETS.format(name)})",
+                "1m",
+                "critical",
+                f"{name}: no replica answers its metrics endpoint",
+            )
         )
-    ]
     if "requests_waiting" in m:
         alerts.append(
             _alert(
