@@ -51,6 +51,9 @@ def _templates(role: str, when: tuple[str, ...], tasks: list[dict[str, Any]]) ->
     for task in tasks:
         if "block" in task:
             out += _templates(role, when + _conditions(task.get("when")), task["block"])
+        if "ansible.builtin.include_tasks" in task:  # a role's own tasks file, behind the include's condition
+            included = yaml.safe_load((ROLES_DIR / role / "tasks" / task["ansible.builtin.include_tasks"]).read_text())
+            out += _templates(role, when + _conditions(task.get("when")), included or [])
         for module in TEMPLATE_MODULES:
             if module in task:
                 args = task[module]

@@ -235,6 +235,12 @@ def ansible_env(state_dir: Path, run_id: str = "") -> dict[str, str]:
     }
 
 
+# Tasks that act only in check mode (`when: ansible_check_mode`: what apt cannot resolve before its repository exists)
+# carry this tag; outside check mode gpuctl skips the tag, so those tasks cost no per-host step (a task skipped by its
+# `when` still costs the controller a worker process per host). Plain ansible-playbook runs them as skipped.
+CHECK_MODE_ONLY_TAG = "check_mode_only"
+
+
 def close_masters(directory: Path) -> None:
     """Close SSH control masters left by earlier runs. A master whose host has since died hangs every command
     sent through it until TCP gives up (minutes): each run starts with fresh connections instead."""
@@ -326,6 +332,7 @@ def provision(
                 limit=pattern,
                 forks=forks or default_forks(len(hosts)),
                 tags=",".join(tags) if tags else None,
+                skip_tags=None if check else CHECK_MODE_ONLY_TAG,
                 cmdline="--check --diff" if check else None,
                 envvars=ansible_env(state_dir, run_id),
                 ident=run_id,
