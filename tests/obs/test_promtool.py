@@ -22,7 +22,7 @@ TESTS = sorted((HERE / "promtool").glob("*.test.yml"))
 # The example sites that load (ams2 is the example with reference errors on purpose).
 SITES = [HERE / "site.yaml", ROOT / "inventories" / "fra1" / "site.yaml", ROOT / "inventories" / "lab" / "site.yaml"]
 PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: apt-get install prometheus")
+needs_promtool = pytest.mark.usefixtures("promtool_installed")
 
 
 def _write(files: dict[str, dict[str, Any]], where: Path, annotations: bool = True) -> list[Path]:

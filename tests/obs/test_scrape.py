@@ -4,7 +4,6 @@ accepts the config (promtool)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def test_lab_addresses_replace_the_spec_addresses() -> None:
     assert targets["10.9.0.7:9400"] == "lab-a" and "10.60.0.13:9400" not in targets and "10.60.0.11:9400" in targets
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool missing: apt-get install prometheus")
+@pytest.mark.usefixtures("promtool_installed")
 def test_prometheus_accepts_the_scrape_config(tmp_path: Path) -> None:
     config = dcgm_scrape_config(load_site(SITES[0]).site)
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({"scrape_configs": [config]}))
