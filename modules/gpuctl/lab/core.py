@@ -259,7 +259,7 @@ def _wait_ssh(hosts: list[LabHost], timeout: float) -> None:
         )
 
 
-def _wait_port(ip: str, port: int, timeout: float, what: str) -> None:
+def wait_port(ip: str, port: int, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -323,8 +323,8 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         _start_kube_api(cfg, state)
         try:
             _wait_ssh(hosts, READY_TIMEOUT_S)
-            _wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
-            _wait_port(cfg.controller_ip, KUBE_API_PORT, READY_TIMEOUT_S, "the lab's test Kubernetes API")
+            wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
+            wait_port(cfg.controller_ip, KUBE_API_PORT, READY_TIMEOUT_S, "the lab's test Kubernetes API")
             from . import exporters  # it builds on this module
 
             state.exporter_pids = exporters.start_all(state)

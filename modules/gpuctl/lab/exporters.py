@@ -17,13 +17,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from .base import LabError
-from .core import LabHost, LabState
+from .core import LabHost, LabState, wait_port
 from .net import run
 from .packages import EXPORTER_ARGS, EXPORTER_DIR, EXPORTER_PIDFILE, EXPORTER_PORT, exporter_files
 
@@ -63,14 +62,6 @@ def _wait(what: str, check: object, timeout: float = START_TIMEOUT_S) -> None:
     raise LabError(f"{what} within {timeout:.0f} s")
 
 
-def _listening(ip: str) -> bool:
-    try:
-        with socket.create_connection((ip, EXPORTER_PORT), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 def _launch(h: LabHost) -> subprocess.Popen[bytes]:
     init = host_init(h)
     root = Path(f"/proc/{init}/root")
@@ -94,7 +85,7 @@ def _ready(h: LabHost, nsenter: subprocess.Popen[bytes]) -> int:
     if nsenter.poll() is not None:
         raise LabError(f"{h.name}'s dcgm-exporter exited at once: see {h.dir}/dcgm-exporter.log")
     pid = int(children.read_text().split()[0])
-    _wait(f"{h.name}'s dcgm-exporter did not listen on {h.ip}:{EXPORTER_PORT}", lambda: _listening(h.ip))
+    wait_port(h.ip, EXPORTER_PORT, START_TIMEOUT_S, f"{h.name}'s dcgm-exporter on {h.ip}:{EXPORTER_PORT}")
     return pid
 
 
