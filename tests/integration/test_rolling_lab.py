@@ -1,6 +1,6 @@
-"""Day 2 in the lab, after the other provisioning tests (the hosts are joined nodes of the test Kubernetes API): a
-driver change in the spec rolls one node at a time with cordon and drain (PodDisruptionBudgets honoured); a roll
-killed after some hosts finished resumes exactly the others; version overrides with -e are refused."""
+"""Day 2 in the lab, on hosts that are joined nodes of the test Kubernetes API (provisioned here first when this file
+runs alone): a driver change in the spec rolls one node at a time with cordon and drain (PodDisruptionBudgets
+honoured); a roll killed after some hosts finished resumes exactly the others; version overrides with -e are refused."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from gpuctl.lab import core
 from gpuctl.provision import runner
 
 from .conftest import LAB_SITE
-from .test_provision_lab import failing_checks, gpuctl, ssh
+from .test_provision_lab import failing_checks, gpuctl, provision, ssh
 
 pytestmark = pytest.mark.integration
 
@@ -78,17 +78,22 @@ def driver_on(lab: core.LabState, host: str) -> set[str]:
     return set(ssh(lab, host, "nvidia-smi --query-gpu=driver_version --format=csv,noheader").split())
 
 
-def test_version_overrides_are_refused() -> None:
-    out = gpuctl("provision", "lab-a", "--site", str(LAB_SITE), "--lab", "--playbook", "upgrade_drivers.yml",
-                 "-e", f"nvidia_driver_version={NEW}")  # fmt: skip
-    assert out.returncode == 2
-    assert "provisioning.driver_version" in out.stderr and "Traceback" not in out.stderr
+def test_version_overrides_are_refused(tmp_path: Path) -> None:
+    # Refused as bad usage before the running lab is looked up: the same with no lab up (an empty lab directory) as
+    # with the session's lab, so this holds alone, in this file and in the whole suite.
+    for lab_env in ({"GPUCTL_LAB_DIR": str(tmp_path / "no-lab")}, {}):
+        out = gpuctl("provision", "lab-a", "--site", str(LAB_SITE), "--lab", "--playbook", "upgrade_drivers.yml",
+                     "-e", f"nvidia_driver_version={NEW}", env=lab_env)  # fmt: skip
+        assert out.returncode == 2, out.stderr
+        assert "provisioning.driver_version" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_driver_change_rolls_one_node_at_a_time_and_a_killed_roll_resumes_the_rest(
     lab: core.LabState, tmp_path: Path
 ) -> None:
     assert lab.kubeconfig
+    if failing_checks():  # this file alone (or first) on the session's lab: its hosts are fresh, make them nodes
+        assert provision()["rc"] == 0
     assert failing_checks() == set(), "start from verified hosts (the journal then holds no failed verify)"
     core_api = pods_with_budget(lab.kubeconfig)
     site = spec_with_driver(tmp_path, NEW)

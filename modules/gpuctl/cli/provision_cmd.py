@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..provision.inventory import Overlay
-from ..provision.runner import ProvisionResult, hint, provision
+from ..provision.runner import ProvisionResult, hint, provision, refuse_spec_owned
 from . import env
 from .common import ConsoleJson, format_option, wide
 
@@ -95,6 +95,7 @@ def provision_cmd(
     for item in extra_var or []:
         key, _, value = item.partition("=")
         extra[key] = value
+    refuse_spec_owned(extra)  # bad usage is refused before anything is looked up (the running lab, the site lock)
     result = provision(
         site,
         target,
