@@ -72,12 +72,12 @@ class Package:
 
 
 class File:
-    def __init__(self, path: str, content: str | None) -> None:
-        self.path, self._content = path, content
+    def __init__(self, path: str, content: str | None, is_directory: bool = False) -> None:
+        self.path, self._content, self.is_directory = path, content, is_directory
 
     @property
     def exists(self) -> bool:
-        return self._content is not None
+        return self._content is not None or self.is_directory
 
     @property
     def content_string(self) -> str:
@@ -97,6 +97,7 @@ class FakeHost:
     files: dict[str, str] = field(default_factory=dict)
     commands: dict[str, Result] = field(default_factory=dict)  # first key contained in the command answers
     listening: set[str] = field(default_factory=set)
+    dirs: set[str] = field(default_factory=set)
     ran: list[str] = field(default_factory=list)
 
     def run(self, command: str) -> Result:
@@ -110,7 +111,7 @@ class FakeHost:
         return Package(name, self.packages.get(name))
 
     def file(self, path: str) -> File:
-        return File(path, self.files.get(path))
+        return File(path, self.files.get(path), path in self.dirs)
 
     def socket(self, url: str) -> Socket:
         return Socket(url in self.listening)
@@ -196,7 +197,9 @@ def test_the_messages_of_a_healthy_dgx() -> None:
     assert got["fabric-manager"][1] == "nvidia-fabricmanager 550.127.05-0ubuntu1 (running), driver 550.127.05-0ubuntu1"
     assert got["dcgm-hostengine"][1] == "nv-hostengine running, listening on 5555"
     assert got["dcgm-exporter"][1] == "dcgm-exporter running, /metrics exports DCGM_FI_DEV_GPU_UTIL"
-    assert got["container-runtime"][1] == ("nvidia-container-toolkit 1.17.4-1; containerd registers the NVIDIA runtime")
+    assert got["container-runtime"][1] == (
+        f"nvidia-container-toolkit 1.17.4-1; containerd (kubeadm, {CONTAINERD_CONFIG}) registers the NVIDIA runtime"
+    )
     assert got["netplan"][1] == "netplan file matches the site spec"
     assert got["bond-bond0"][1] == "networkd bond0: mode 802.3ad, MTU and MII as declared"
     assert got["sriov"][1] == (
@@ -349,7 +352,8 @@ def test_missing_containerd_config() -> None:
     del host.files[CONTAINERD_CONFIG]
     got = fails_only(host, FRA1, "gpu-a01", "container-runtime")
     assert got["container-runtime"][1] == (
-        "nvidia-container-toolkit 1.17.4-1; containerd does not register the NVIDIA runtime"
+        f"nvidia-container-toolkit 1.17.4-1; containerd (kubeadm, {CONTAINERD_CONFIG}) does not register the NVIDIA "
+        "runtime"
     )
 
 
@@ -360,12 +364,29 @@ def test_containerd_config_without_the_nvidia_runtime() -> None:
     fails_only(host, FRA1, "gpu-a01", "container-runtime")
 
 
+@pytest.mark.parametrize("layout", ["k3s", "rke2"])
+def test_a_k3s_or_rke2_host_is_verified_in_its_own_template(layout: str) -> None:
+    """Detected from the host as the role detects it (its data-dir): the runtime is looked for in that
+    distribution's config.toml.tmpl, not in kubeadm's file, which such a host may hold from before."""
+    template = DEFAULTS["containerd_config_files"][layout]
+    host = healthy(FRA1, "gpu-a01")
+    host.dirs.add(DEFAULTS["containerd_distribution_dirs"][layout])
+    fails_only(host, FRA1, "gpu-a01", "container-runtime")  # kubeadm's file registers it; the template is missing
+    host.files[template] = (
+        '{{ template "base" . }}\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes."nvidia"]\n'
+    )
+    got = fails_only(host, FRA1, "gpu-a01")
+    assert got["container-runtime"][1] == (
+        f"nvidia-container-toolkit 1.17.4-1; containerd ({layout}, {template}) registers the NVIDIA runtime"
+    )
+
+
 def test_container_toolkit_missing() -> None:
     host = healthy(LAB, "lab-l4-1")
     del host.packages["nvidia-container-toolkit"]
     got = fails_only(host, LAB, "lab-l4-1", "container-runtime")
     assert got["container-runtime"][1] == (
-        "nvidia-container-toolkit missing; containerd does not register the NVIDIA runtime"
+        f"nvidia-container-toolkit missing; containerd (kubeadm, {CONTAINERD_CONFIG}) registers the NVIDIA runtime"
     )
 
 

@@ -85,6 +85,8 @@ def host_template_vars(inv: Mapping[str, Any], host: str) -> dict[str, Any]:
         **inventory_host_vars(inv, host),
         "inventory_hostname": host,
         "ansible_check_mode": False,
+        # what the containerd role's detection (tasks/layout.yml) finds on the example sites' hosts: no k3s, no RKE2
+        "containerd_detected_layout": "kubeadm",
     }
 
 

@@ -150,21 +150,31 @@ def check_dcgm(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple
     )
 
 
+def containerd_layout(host: Any, v: Vars) -> str:
+    """The spec's layout, or the one the containerd role detects (tasks/layout.yml): k3s or RKE2 where its data-dir
+    is, else kubeadm's."""
+    if v["containerd_layout"] != "auto":
+        return str(v["containerd_layout"])
+    found = [name for name, path in v["containerd_distribution_dirs"].items() if host.file(path).is_directory]
+    return str(found[0]) if found else "kubeadm"
+
+
 def check_container_runtime(host: Any, site: Site, server: Server, v: Vars) -> Iterator[tuple[str, bool, str]]:
     if not site.gpu_count(server):
         return
-    layout = str(v["containerd_layout"]) if v["containerd_layout"] != "auto" else "kubeadm"
+    layout = containerd_layout(host, v)
     config = host.file(v["containerd_config_files"][layout])
-    ok = config.exists and f"runtimes.{v['containerd_nvidia_runtime_name']}]" in config.content_string.replace('"', "")
+    runtime = f"runtimes.{v['containerd_nvidia_runtime_name']}]"
+    registered = config.exists and runtime in config.content_string.replace('"', "")
     name = v["container_toolkit_package"]
     toolkit = host.package(name)
-    ok = ok and toolkit.is_installed
     yield (
         "container-runtime",
-        ok,
+        registered and toolkit.is_installed,
         (
             f"{name} {toolkit.version if toolkit.is_installed else 'missing'}; "
-            f"containerd {'registers' if ok else 'does not register'} the NVIDIA runtime"
+            f"containerd ({layout}, {config.path}) {'registers' if registered else 'does not register'} the NVIDIA "
+            "runtime"
         ),
     )
 
