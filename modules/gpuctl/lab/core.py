@@ -13,6 +13,8 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,13 @@ from ..provision.inventory import Overlay
 from .base import LabError, ensure_base
 from .config import LabConfig
 from .faults import hardware, healthy_busbw
-from .net import add_ports, attach, create_bridge, lab_links, lab_namespaces, ns_run, run
+from .net import Attachment, attach, create_bridge, lab_links, lab_namespaces, ns_run, run
 from .packages import (
     COMPONENT,
     KEYRING,
     NCCL_TESTS_PACKAGE,
     SUITE,
+    build_debs,
     build_repo,
     catalog,
     debian_packages,
@@ -239,7 +242,8 @@ def _write_ssh(cfg: LabConfig, hosts: list[LabHost], host_keys: dict[str, str], 
     return config, known
 
 
-def _wait_ssh(hosts: list[LabHost], timeout: float) -> None:
+def _wait_ssh(hosts: list[LabHost], timeout: float, on_ready: Callable[[LabHost], object] = id) -> None:
+    """Until every host's sshd answers; `on_ready(host)` as each one does (the others still starting)."""
     deadline = time.monotonic() + timeout
     pending = {h.name: h for h in hosts}
     while pending and time.monotonic() < deadline:
@@ -248,6 +252,7 @@ def _wait_ssh(hosts: list[LabHost], timeout: float) -> None:
                 with socket.create_connection((h.ip, 22), timeout=0.2) as sock:
                     if sock.recv(16).startswith(b"SSH-"):
                         del pending[name]
+                        on_ready(h)
             except OSError:
                 pass
         if pending:
@@ -284,27 +289,43 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         repo_dir = cfg.root / "repo"
         packages = catalog(site.provisioning) + kubernetes_packages(site.cluster.kubernetes)
         debs = debian_packages(site.provisioning, cfg.cache)
-        key = build_repo(repo_dir, packages, debs=debs)
+        all_debs = build_debs(packages, cfg.root / "debs") + debs
+        gnupg = cfg.root / ".gnupg-lab"  # one throwaway signing key for the three, removed with the lab
+        key = build_repo(repo_dir, all_debs, gnupg)
         # Two more repositories under the same server, for offline-mirror runs: a complete mirror, and one
         # that lacks the fabric manager (the "package missing from the mirror" fault).
-        build_repo(repo_dir / "mirror", packages, debs=debs)
-        build_repo(repo_dir / "partial", [p for p in packages if "fabricmanager" not in p.name], debs=debs)
+        build_repo(repo_dir / "mirror", all_debs, gnupg)
+        build_repo(repo_dir / "partial", [d for d in all_debs if "fabricmanager" not in d.name], gnupg)
         ssh = cfg.root / "ssh"
         ssh.mkdir(mode=0o700, exist_ok=True)
         private = ssh / "id_ed25519"
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gpuctl-lab", "-f", str(private)])
         client_pub = private.with_suffix(".pub").read_text()
-        host_keys = {h.name: _prepare_host(h, i, client_pub) for i, h in enumerate(hosts)}
+        with ThreadPoolExecutor(max_workers=4) as pool:  # an ssh-keygen process each: a few at a time
+            keys = pool.map(lambda ih: _prepare_host(ih[1], ih[0], client_pub), enumerate(hosts))
+            host_keys = dict(zip([h.name for h in hosts], keys, strict=True))
         config, known = _write_ssh(cfg, hosts, host_keys, private)
         create_bridge(cfg)
-        attach(cfg, "rt", cfg.netns("router"), cfg.router_ip, None)
-        ns_run(cfg.netns("router"), "sysctl", "-qw", "net.ipv4.ip_forward=0")
-        attach(cfg, "repo", cfg.netns("repo"), cfg.repo_ip, cfg.router_ip)
         servers = {s.name: s for _, s in site.all_servers()}
-        for i, h in enumerate(hosts):
-            attach(cfg, f"h{i}", h.netns, h.ip, cfg.router_ip)
-            # NIC port names are the site's wiring (no catalog fact): the one thing a lab host takes from the spec.
-            add_ports(h.netns, [p.name for nic in servers[h.name].nics for p in nic.ports])
+        attach(
+            cfg,
+            [
+                Attachment("rt", cfg.netns("router"), cfg.router_ip, None),
+                Attachment("repo", cfg.netns("repo"), cfg.repo_ip, cfg.router_ip),
+                # NIC port names are the site's wiring (no catalog fact): the one thing a lab host takes from the spec.
+                *(
+                    Attachment(
+                        f"h{i}",
+                        h.netns,
+                        h.ip,
+                        cfg.router_ip,
+                        tuple(p.name for n in servers[h.name].nics for p in n.ports),
+                    )
+                    for i, h in enumerate(hosts)
+                ),
+            ],
+        )
+        ns_run(cfg.netns("router"), "sysctl", "-qw", "net.ipv4.ip_forward=0")
         state = LabState(
             site_file=str(site_file),
             rack=rack,
@@ -321,13 +342,19 @@ def up(site_file: str | Path, rack: str | None = None, cfg: LabConfig | None = N
         state.supervisor_pid = _spawn(cfg.root / "supervisor.log", "gpuctl.lab.supervisor", str(state_path(cfg)))
         state.save(state_path(cfg))
         _start_kube_api(cfg, state)
+        from . import exporters  # it builds on this module
+
+        launched: dict[str, tuple[LabHost, subprocess.Popen[bytes]]] = {}
+
+        def launch_exporter(h: LabHost) -> None:  # as soon as the host's sshd answers, not after all of them
+            if exporters.runs_one(h):
+                launched[h.name] = (h, exporters.launch(h))
+
         try:
-            _wait_ssh(hosts, READY_TIMEOUT_S)
+            _wait_ssh(hosts, READY_TIMEOUT_S, launch_exporter)
             wait_port(cfg.repo_ip, 8080, READY_TIMEOUT_S, "the lab package repository")
             wait_port(cfg.controller_ip, KUBE_API_PORT, READY_TIMEOUT_S, "the lab's test Kubernetes API")
-            from . import exporters  # it builds on this module
-
-            state.exporter_pids = exporters.start_all(state)
+            state.exporter_pids = exporters.ready_all(launched)
             state.save(state_path(cfg))
         except LabError:
             _down(cfg)

@@ -62,7 +62,8 @@ def _wait(what: str, check: object, timeout: float = START_TIMEOUT_S) -> None:
     raise LabError(f"{what} within {timeout:.0f} s")
 
 
-def _launch(h: LabHost) -> subprocess.Popen[bytes]:
+def launch(h: LabHost) -> subprocess.Popen[bytes]:
+    """Start the host's exporter inside the host (its sshd runs: the host's root is in place); do not wait."""
     init = host_init(h)
     root = Path(f"/proc/{init}/root")
     for path, (content, mode) in exporter_files().items():
@@ -91,13 +92,17 @@ def _ready(h: LabHost, nsenter: subprocess.Popen[bytes]) -> int:
 
 def start(h: LabHost) -> int:
     """Start the host's exporter; its root-namespace PID once it answers on the host's lab address."""
-    return _ready(h, _launch(h))
+    return _ready(h, launch(h))
 
 
-def start_all(state: LabState) -> dict[str, int]:
-    """Every GPU host's exporter, started together (a host without GPUs runs none, as the dcgm role installs none
-    there)."""
-    launched = {h.name: (h, _launch(h)) for h in state.hosts if h.gpu_count and h.gpu_name}
+def runs_one(h: LabHost) -> bool:
+    """A host without GPUs runs none, as the dcgm role installs none there."""
+    return bool(h.gpu_count and h.gpu_name)
+
+
+def ready_all(launched: dict[str, tuple[LabHost, subprocess.Popen[bytes]]]) -> dict[str, int]:
+    """The root-namespace PID of each launched exporter, once each answers: they start together, so waiting for
+    them one after the other takes as long as the slowest."""
     return {name: _ready(h, nsenter) for name, (h, nsenter) in launched.items()}
 
 

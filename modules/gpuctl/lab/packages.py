@@ -281,20 +281,37 @@ def build_deb(pkg: Package, out: Path, work: Path) -> Path:
     return deb
 
 
-def build_repo(repo: Path, packages: list[Package], suite: str = SUITE, debs: list[Path] | None = None) -> Path:
-    """A signed one-component repository at `repo` of the stand-ins and the real `debs`; returns the path of the
-    binary signing key."""
+def build_debs(packages: list[Package], out: Path) -> list[Path]:
+    """Each stand-in's .deb in `out`, built once per `lab up` (its repositories link to them), a few at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    work = out.parent / f".{out.name}-build"
+    shutil.rmtree(work, ignore_errors=True)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        debs = list(pool.map(lambda pkg: build_deb(pkg, out, work), packages))
+    shutil.rmtree(work, ignore_errors=True)
+    return debs
+
+
+def _place(deb: Path, pool: Path) -> None:
+    """A hard link where the file system allows one (the repositories share their .debs), else a copy."""
+    try:
+        (pool / deb.name).hardlink_to(deb)
+    except OSError:
+        shutil.copy2(deb, pool / deb.name)
+
+
+def build_repo(repo: Path, debs: list[Path], gnupg: Path, suite: str = SUITE) -> Path:
+    """A signed one-component repository at `repo` of `debs` (stand-ins and real packages), signed with the key in
+    `gnupg` (made there by the first repository that needs it); returns the path of the binary signing key."""
     if repo.exists():
         shutil.rmtree(repo)
     pool = repo / "pool"
     pool.mkdir(parents=True)
-    work = repo.parent / f".{repo.name}-build"
-    shutil.rmtree(work, ignore_errors=True)
-    for pkg in packages:
-        build_deb(pkg, pool, work)
-    for deb in debs or []:
-        shutil.copy2(deb, pool / deb.name)
-    shutil.rmtree(work, ignore_errors=True)
+    for deb in debs:
+        _place(deb, pool)
     packages_txt = subprocess.run(
         ["apt-ftparchive", "packages", "pool"], cwd=repo, check=True, capture_output=True, text=True
     ).stdout
@@ -322,15 +339,14 @@ def build_repo(repo: Path, packages: list[Package], suite: str = SUITE, debs: li
         text=True,
     ).stdout
     (repo / "dists" / suite / "Release").write_text(release)
-    gnupg = repo.parent / ".gnupg-lab"
-    shutil.rmtree(gnupg, ignore_errors=True)
-    gnupg.mkdir(mode=0o700)
     gpg = ["gpg", "--batch", "--quiet", "--homedir", str(gnupg), "--pinentry-mode", "loopback", "--passphrase", ""]
-    subprocess.run(
-        [*gpg, "--quick-gen-key", "gpuctl lab repository <lab@gpuctl.invalid>", "ed25519", "sign", "1d"],
-        check=True,
-        capture_output=True,
-    )
+    if not gnupg.exists():
+        gnupg.mkdir(mode=0o700, parents=True)
+        subprocess.run(
+            [*gpg, "--quick-gen-key", "gpuctl lab repository <lab@gpuctl.invalid>", "ed25519", "sign", "1d"],
+            check=True,
+            capture_output=True,
+        )
     key = repo / KEYRING
     subprocess.run([*gpg, "--output", str(key), "--export", "lab@gpuctl.invalid"], check=True, capture_output=True)
     dist = repo / "dists" / suite
@@ -344,5 +360,4 @@ def build_repo(repo: Path, packages: list[Package], suite: str = SUITE, debs: li
         check=True,
         capture_output=True,
     )
-    shutil.rmtree(gnupg, ignore_errors=True)
     return key
