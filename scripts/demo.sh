@@ -14,14 +14,29 @@ bash scripts/bootstrap.sh "${parts[@]}"
 export PATH="$PWD/.venv/bin:$PATH"
 
 declare -a timings=()
-step() {  # step NAME COMMAND...: run it, print and remember how long it took
-  local name=$1 start end
+lab_started=0
+finish() {  # on any exit: the lab down if this script started it, then every step's time (a failed one marked)
+  local code=$?
+  if [ "$lab_started" = 1 ]; then gpuctl lab down >/dev/null 2>&1 || true; fi
+  echo
+  echo "== step times"
+  printf '%s\n' "${timings[@]}"
+  exit "$code"
+}
+trap finish EXIT
+step() {  # step NAME COMMAND...: run it, print and remember how long it took; stop at the first that fails
+  local name=$1 start end code=0
   shift
   echo "== $name: $*"
   start=$EPOCHREALTIME
-  "$@"
+  "$@" || code=$?
   end=$EPOCHREALTIME
-  timings+=("$(awk -v n="$name" -v a="$start" -v b="$end" 'BEGIN { printf "%-10s %7.1f s", n, b - a }')")
+  timings+=("$(awk -v n="$name" -v a="$start" -v b="$end" -v c="$code" \
+    'BEGIN { printf "%-10s %7.1f s%s", n, b - a, (c ? "  FAILED (exit " c ")" : "") }')")
+  if [ "$code" -ne 0 ]; then
+    echo "== $name failed (exit $code): the output above says why" >&2
+    exit "$code"
+  fi
 }
 
 step validate gpuctl validate "$site"
@@ -32,19 +47,15 @@ echo
 if [ "$(id -u)" -ne 0 ]; then
   echo "== skipped: the lab (lab up -> provision -> burn-in -> verify -> lab down) needs root for network"
   echo "   namespaces, overlay mounts and sshd. Run it with:  sudo bash scripts/demo.sh"
-  printf '%s\n' "${timings[@]}"
   exit 0
 fi
 
-trap 'gpuctl lab down >/dev/null 2>&1 || true' EXIT
-# the lab's test Kubernetes API (gpuctl.lab.kube_api): the hosts join it, burn-in labels or cordons them, verify reads it
-lab_kubeconfig="${GPUCTL_LAB_DIR:-/var/tmp/gpuctl-lab}/kube/admin.kubeconfig"
+lab_started=1
 step lab-up gpuctl lab up "$lab_site" --rack "$lab_rack"
+# the lab's test Kubernetes API (gpuctl.lab.kube_api): the hosts join it, burn-in labels or cordons them, verify reads it
+lab_kubeconfig=$(gpuctl lab status --format json | python -c 'import json, sys; print(json.load(sys.stdin)["kubeconfig"])')
 step provision gpuctl provision "$lab_rack" --site "$lab_site" --lab --kubeconfig "$lab_kubeconfig"
 step burn-in gpuctl burnin "$lab_rack" --site "$lab_site" --lab --kubeconfig "$lab_kubeconfig"
 step verify gpuctl verify "$lab_rack" --site "$lab_site" --lab --kubeconfig "$lab_kubeconfig"
+lab_started=0
 step lab-down gpuctl lab down
-trap - EXIT
-echo
-echo "== step times"
-printf '%s\n' "${timings[@]}"

@@ -51,7 +51,17 @@ def status(format: Annotated[ConsoleJson, format_option()] = ConsoleJson.console
     """Show the running lab, if any: exit 0 when one is up, 1 when none is."""
     state = core.current()
     if format == ConsoleJson.json:
-        data = None if state is None else {"site": state.site_file, "rack": state.rack, "hosts": state.addresses}
+        data = (
+            None
+            if state is None
+            else {
+                "site": state.site_file,
+                "rack": state.rack,
+                "hosts": state.addresses,
+                "ssh_config": state.ssh_config,
+                "kubeconfig": state.kubeconfig,  # the test Kubernetes API's admin kubeconfig (0600)
+            }
+        )
         typer.echo(json.dumps(data, indent=2, allow_nan=False))
     elif state is None:
         typer.echo("no lab is up")
