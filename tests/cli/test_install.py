@@ -191,9 +191,13 @@ def test_core_dependencies_hold_no_library_of_an_extra() -> None:
         assert not core & dists, (extra, core & dists)
 
 
-def test_all_is_every_extra_and_lab_is_provision() -> None:
+def test_all_is_every_extra_and_lab_is_provision_and_the_test_apis_schemas() -> None:
     every = set(PYPROJECT["optional-dependencies"]) - {"all", "dev"}
     assert {canonicalize_name(Requirement(r).name) for r in _extra_requirements("all")} == {
         canonicalize_name(Requirement(r).name) for e in every for r in _extra_requirements(e)
     }
-    assert sorted(_extra_requirements("lab")) == sorted(_extra_requirements("provision"))
+    # the lab's test Kubernetes API (gpuctl.lab.kube_api) validates objects through render/kschema.py
+    schemas = ["jsonschema>=4.20", "kubernetes-validate>=1.31"]
+    assert sorted(_extra_requirements("lab")) == sorted(_extra_requirements("provision") + schemas)
+    for module in ("jsonschema", "kubernetes_validate"):
+        assert f"import {module}" in (ROOT / "modules" / "gpuctl" / "render" / "kschema.py").read_text()
