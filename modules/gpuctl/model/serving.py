@@ -188,7 +188,9 @@ class Deployment(Strict):
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     tensor_parallel_size: int = Field(default=1, ge=1, le=1024)
     pipeline_parallel_size: int = Field(default=1, ge=1, le=1024)
-    replicas: int = Field(default=1, ge=1, le=10_000)
+    replicas: int = Field(
+        default=1, ge=1, le=10_000, description="Replicas; with autoscaling the steady count, within its min/max."
+    )
     max_model_len: Tokens | None = None
     target_concurrency: int | None = Field(default=None, gt=0, le=2**20)
     prompt_tokens: Tokens | None = None

@@ -247,15 +247,16 @@ def workload(site: Site, dep: Deployment) -> dict[str, Any]:
     shape = layout(site, dep)
     args = engine_args(site, dep)
     meta = {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")}
-    replicas = dep.autoscaling.min_replicas if dep.autoscaling else dep.replicas
-    replicas = max(replicas, 1)
+    # KEDA's HPA owns the count of an autoscaled workload: a `replicas` here would reset it on every apply or
+    # GitOps sync, mid-peak (rule SRV030 keeps the spec's steady count inside KEDA's bounds).
+    replicas = {} if dep.autoscaling else {"replicas": dep.replicas}
     if not shape.multi_node:
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": meta,
             "spec": {
-                "replicas": replicas,
+                **replicas,
                 "selector": {"matchLabels": selector(dep, "engine")},
                 # GPUs are whole and scarce: replace pods one by one instead of surging past the pool, and
                 # never take more than the PDB allows.
@@ -278,7 +279,7 @@ def workload(site: Site, dep: Deployment) -> dict[str, Any]:
         "kind": "LeaderWorkerSet",
         "metadata": meta,
         "spec": {
-            "replicas": replicas,
+            **replicas,
             "startupPolicy": "LeaderCreated",
             "rolloutStrategy": {
                 "type": "RollingUpdate",
