@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from .base import DnsLabel, HttpUrl, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
@@ -102,11 +102,22 @@ class Autoscaling(Strict):
     prometheus_url: HttpUrl = Field(
         default="http://prometheus-operated.monitoring.svc:9090", description="Prometheus KEDA queries."
     )
-    min_replicas: int = Field(default=1, ge=0, le=10_000)
+    min_replicas: int = Field(default=1, le=10_000, description="At least 1: the engine pods report the demand.")
     max_replicas: int = Field(ge=1, le=10_000)
     priority: int = Field(
         default=0, ge=0, le=1_000_000, description="When pool maxima overlap, the lower priority yields GPUs."
     )
+
+    @field_validator("min_replicas")
+    @classmethod
+    def _never_zero(cls, v: int) -> int:
+        # The trigger reads the engine pods' own queue metrics: with no pod left, demand reads 0 forever and KEDA
+        # never scales the deployment up again (scale-from-zero needs a signal from outside the engine).
+        if v < 1:
+            raise ValueError(
+                f"{v} would never scale back up: demand is read from the engine pods themselves; set min_replicas ≥ 1"
+            )
+        return v
 
     @model_validator(mode="after")
     def _ordered(self) -> Autoscaling:

@@ -1,0 +1,32 @@
+"""Limits of an autoscaled, disruptable deployment: values that render a workload Kubernetes can never scale back up
+or drain are refused at load, with the line and the fix; the PDB and the rollout take the same number of replicas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gpuctl.errors import Problem, SpecError
+from gpuctl.loader import load_site
+from tests.conftest import ROOT
+
+SRV030 = ROOT / "tests" / "rules" / "SRV030" / "pass.yaml"  # d1: replicas 3, max_unavailable 4, autoscaling 2..4
+D1_LINE = len(SRV030.read_text().splitlines())  # the fixture's last line is its one deployment
+
+
+def load_problem(tmp_path: Path, old: str, new: str) -> Problem:
+    text = SRV030.read_text()
+    assert old in text
+    (tmp_path / "site.yaml").write_text(text.replace(old, new))
+    with pytest.raises(SpecError) as caught:
+        load_site(tmp_path / "site.yaml")
+    [problem] = caught.value.problems
+    assert problem.line == D1_LINE
+    return problem
+
+
+def test_min_replicas_zero_is_refused_because_nothing_would_scale_it_up(tmp_path: Path) -> None:
+    problem = load_problem(tmp_path, "min_replicas: 2", "min_replicas: 0")
+    assert problem.path == "deployments[d1].autoscaling.min_replicas"
+    assert "never scale back up" in problem.message and "set min_replicas ≥ 1" in problem.message
