@@ -9,6 +9,7 @@ import pytest
 
 from gpuctl.errors import Problem, SpecError
 from gpuctl.loader import load_site
+from gpuctl.render import serving
 from tests.conftest import ROOT
 
 SRV030 = ROOT / "tests" / "rules" / "SRV030" / "pass.yaml"  # d1: replicas 3, max_unavailable 4, autoscaling 2..4
@@ -30,3 +31,24 @@ def test_min_replicas_zero_is_refused_because_nothing_would_scale_it_up(tmp_path
     problem = load_problem(tmp_path, "min_replicas: 2", "min_replicas: 0")
     assert problem.path == "deployments[d1].autoscaling.min_replicas"
     assert "never scale back up" in problem.message and "set min_replicas ≥ 1" in problem.message
+
+
+def test_max_unavailable_zero_is_refused_because_no_drain_or_rollout_could_proceed(tmp_path: Path) -> None:
+    problem = load_problem(tmp_path, "max_unavailable: 4", "max_unavailable: 0")
+    assert problem.path == "deployments[d1].max_unavailable"
+    assert "block every node drain" in problem.message and "set max_unavailable ≥ 1" in problem.message
+
+
+@pytest.mark.parametrize("tp", [4, 8])  # 8: a LeaderWorkerSet of two 8-GPU pods per replica; 4: a Deployment
+def test_the_rollout_takes_down_what_the_pdb_allows(tmp_path: Path, tp: int) -> None:
+    text = (ROOT / "tests" / "rules" / "SRV002" / "pass.yaml").read_text()
+    text = text.replace("tensor_parallel_size: 8", f"tensor_parallel_size: {tp}").replace(
+        "node_pool: p1}", "node_pool: p1, replicas: 2, max_unavailable: 2}"
+    )
+    (tmp_path / "site.yaml").write_text(text)
+    site = load_site(tmp_path / "site.yaml").site
+    [dep] = site.deployments
+    workload = serving.workload(site, dep)
+    spec = workload["spec"]
+    rolling = spec["strategy"]["rollingUpdate"] if tp == 4 else spec["rolloutStrategy"]["rollingUpdateConfiguration"]
+    assert rolling == {"maxSurge": 0, "maxUnavailable": 2}  # replicas (groups, for a LeaderWorkerSet)

@@ -219,7 +219,11 @@ class Deployment(Strict):
     )
     max_num_seqs: int | None = Field(default=None, gt=0, le=2**16, description="Default: target_concurrency.")
     max_num_batched_tokens: Tokens | None = Field(default=None, description="Default: from target concurrency.")
-    max_unavailable: int = Field(default=1, ge=0, le=10_000, description="Replicas a disruption may take (PDB).")
+    max_unavailable: int = Field(
+        default=1,
+        le=10_000,
+        description="Replicas a disruption or a rollout may take down at once (PDB and rolling update); at least 1.",
+    )
     source: ModelSource | None = None
     router: Router = Field(default_factory=Router)
     autoscaling: Autoscaling | None = None
@@ -234,6 +238,17 @@ class Deployment(Strict):
         max_length=32,
         description="engine triton: further models served by the same server on the same GPUs.",
     )
+
+    @field_validator("max_unavailable")
+    @classmethod
+    def _disruptable(cls, v: int) -> int:
+        # GPUs are whole: a rollout replaces pods without surging (maxSurge 0), so it needs room to take one down.
+        if v < 1:
+            raise ValueError(
+                f"{v} would block every node drain forever and leave a rollout no room (GPU pods do not surge); "
+                "set max_unavailable ≥ 1"
+            )
+        return v
 
     @model_validator(mode="after")
     def _triton_models(self) -> Deployment:

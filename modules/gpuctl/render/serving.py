@@ -262,7 +262,7 @@ def workload(site: Site, dep: Deployment) -> dict[str, Any]:
                 # never take more than the PDB allows.
                 "strategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": max(1, dep.max_unavailable)},
+                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": dep.max_unavailable},
                 },
                 "template": {
                     "metadata": {"labels": labels(dep, "engine")},
@@ -283,7 +283,7 @@ def workload(site: Site, dep: Deployment) -> dict[str, Any]:
             "startupPolicy": "LeaderCreated",
             "rolloutStrategy": {
                 "type": "RollingUpdate",
-                "rollingUpdateConfiguration": {"maxSurge": 0, "maxUnavailable": max(1, dep.max_unavailable)},
+                "rollingUpdateConfiguration": {"maxSurge": 0, "maxUnavailable": dep.max_unavailable},
             },
             "leaderWorkerTemplate": {
                 "size": shape.pods_per_replica,
