@@ -45,7 +45,7 @@ def test_tp8_pp2_on_8_gpu_nodes_is_two_pods_of_8_gpus_per_replica() -> None:
     assert "--pipeline-parallel-size 2" in leader["containers"][0]["args"][-1]
     assert "ports" not in worker["containers"][0]  # only the leader serves HTTP
     assert ("Deployment", "d1") not in objs
-    assert objs[("PodDisruptionBudget", "d1")]["spec"]["maxUnavailable"] == 2  # one replica = both pods
+    assert objs[("PodDisruptionBudget", "d1")]["spec"]["maxUnavailable"] == 1  # a pod costs its group
 
 
 def test_a_replica_that_fits_a_node_is_one_pod_with_all_its_gpus(tmp_path: Path) -> None:

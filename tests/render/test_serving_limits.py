@@ -52,3 +52,6 @@ def test_the_rollout_takes_down_what_the_pdb_allows(tmp_path: Path, tp: int) -> 
     spec = workload["spec"]
     rolling = spec["strategy"]["rollingUpdate"] if tp == 4 else spec["rolloutStrategy"]["rollingUpdateConfiguration"]
     assert rolling == {"maxSurge": 0, "maxUnavailable": 2}  # replicas (groups, for a LeaderWorkerSet)
+    pdb = next(o for o in serving.deployment_objects(site, dep) if o["kind"] == "PodDisruptionBudget")
+    # pods, of which each may sit in another group: max_unavailable pods can cost max_unavailable replicas, no more
+    assert pdb["spec"]["maxUnavailable"] == 2

@@ -338,15 +338,18 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
 
 
 def pod_disruption_budget(site: Site, dep: Deployment) -> dict[str, Any]:
-    """At most `max_unavailable` replicas down to voluntary disruption (drains, rollouts); a LeaderWorkerSet
-    replica is all its pods, so the budget counts pods per replica."""
-    pods = layout(site, dep).pods_per_replica
+    """At most `max_unavailable` replicas down to voluntary disruption (drains), as many as a rollout takes.
+
+    The budget counts pods, also a LeaderWorkerSet's: evicting any pod of a group recreates the whole group
+    (RecreateGroupOnPodRestart), so each evicted pod can cost a whole replica. `max_unavailable` pods is at most
+    `max_unavailable` replicas whichever groups they sit in; pods per replica × max_unavailable would let a drain
+    take one pod from each of that many groups."""
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")},
         "spec": {
-            "maxUnavailable": dep.max_unavailable * pods,
+            "maxUnavailable": dep.max_unavailable,
             "selector": {"matchLabels": {DEPLOYMENT: dep.name}, "matchExpressions": [_engine_pods()]},
         },
     }
