@@ -104,7 +104,8 @@ def build(site: Site, cfg: ProgramConfig) -> DcSite:
         prov = kubernetes.provider(pulumi.Output.secret(cfg.kubeconfig), root)
         kubernetes.declare(site, root, root.pools, prov)
     if cfg.provision and cfg.site_file:
-        provision.declare(site, cfg.site_file, racks, cfg.root)
+        kubeconfig = pulumi.Output.secret(cfg.kubeconfig) if cfg.kubeconfig else None
+        provision.declare(site, cfg.site_file, racks, cfg.root, kubeconfig=kubeconfig)
     pulumi.export("site", site.name)
     pulumi.export("racks", {r._name: r.summary for r in root.racks})
     pulumi.export(
