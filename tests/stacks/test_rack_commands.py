@@ -4,9 +4,14 @@ its command text or in plain state."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import ROOT
 
 from .harness import KUBECONFIG, Recorded, run_program
 from .test_security_secrets import SECRET_SIG, _plain
@@ -67,3 +72,41 @@ def test_the_file_holds_the_kubeconfig_text(tmp_path: Path) -> None:
 def test_without_a_kubeconfig_the_command_has_no_kubeconfig() -> None:
     for r in commands():
         assert "PULUMI_RACK_KUBECONFIG" not in environment(r)
+
+
+TOKEN = "abcdef.0123456789abcdef"  # the shape of a kubeadm bootstrap token; a canary here
+
+
+def test_gpuctl_runs_by_the_programs_interpreter_and_the_token_only_as_a_secret_in_its_environment() -> None:
+    config = {
+        "gpuctl:siteFile": FRA1,
+        "gpuctl:provision": "true",
+        "gpuctl:bootstrapToken": TOKEN,
+        "gpuctl:secretsFile": "secrets/fra1.yaml",
+    }
+    run = run_program(None, config=config, secret_keys=("gpuctl:bootstrapToken",))
+    for r in run.of_type("command:local:Command"):
+        rack = r.name.removesuffix("-provision")
+        last = r.inputs["create"].rstrip("\n").splitlines()[-1]
+        assert last == f"{shlex.quote(sys.executable)} -m gpuctl provision {rack} --site {FRA1}"
+        assert r.inputs["update"] == r.inputs["create"]
+        assert r.wire["environment"]["GPUCTL_BOOTSTRAP_TOKEN"][SECRET_SIG]
+        assert [s for s in _plain(r.wire) if TOKEN in s] == [], "the token is nowhere in plain text"
+        assert environment(r)["GPUCTL_BOOTSTRAP_TOKEN"] == TOKEN
+        assert environment(r)["GPUCTL_SECRETS_FILE"] == str(ROOT / "secrets" / "fra1.yaml")
+
+
+def test_the_rack_command_runs_gpuctl_without_it_on_path(tmp_path: Path) -> None:
+    """The recorded command, run by /bin/sh with a PATH that holds no gpuctl: gpuctl still runs (here it stops at
+    the pre-flight check of a site with errors, before any host; a shell that looked gpuctl up in PATH exits 127)."""
+    [first, _] = commands()
+    site = tmp_path / FRA1
+    site.parent.mkdir(parents=True)
+    site.write_text((ROOT / "inventories" / "ams2" / "site.yaml").read_text())  # ams2 fails pre-flight
+    env = {k: v for k, v in os.environ.items() if k != "PATH"} | {"PATH": "/usr/bin:/bin"}
+    env |= {"GPUCTL_STATE_DIR": str(tmp_path / "state"), **environment(first)}
+    out = subprocess.run(
+        ["/bin/sh", "-c", first.inputs["create"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 1, out.stderr
+    assert "pre-flight errors; nothing was provisioned" in out.stdout + out.stderr

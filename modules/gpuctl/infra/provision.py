@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -63,17 +64,31 @@ fi
 """
 
 
+def gpuctl_command(rack: str, site_file: str) -> str:
+    """`gpuctl provision` run by the interpreter running this program (its environment has gpuctl and Ansible),
+    not whatever `gpuctl` the caller's PATH finds first."""
+    return f"{shlex.quote(sys.executable)} -m gpuctl provision {shlex.quote(rack)} --site {shlex.quote(site_file)}\n"
+
+
 def declare(
     site: Site,
     site_file: str,
     racks: Mapping[str, pulumi.Resource],
     root: Path,
     kubeconfig: pulumi.Output[str] | None = None,
+    bootstrap_token: pulumi.Output[str] | None = None,
+    secrets_file: str | None = None,
 ) -> dict[str, command.local.Command]:
-    """One command per rack; `kubeconfig` (a secret Output) lets each run drain the nodes its change disrupts."""
+    """One command per rack. Secrets reach it only through its environment, as Pulumi secrets: `kubeconfig` lets
+    each run drain the nodes its change disrupts, `bootstrap_token` joins new nodes (GPUCTL_BOOTSTRAP_TOKEN);
+    `secrets_file` (relative to the project root) is the path of a 0600 file of the roles' secrets."""
     environment: dict[str, pulumi.Input[str]] = {}
     if kubeconfig is not None:
         environment[KUBECONFIG_TEXT] = pulumi.Output.secret(kubeconfig)
+    if bootstrap_token is not None:
+        environment["GPUCTL_BOOTSTRAP_TOKEN"] = pulumi.Output.secret(bootstrap_token)
+    if secrets_file:
+        environment["GPUCTL_SECRETS_FILE"] = str(root / secrets_file)
     roles = roles_digest(root)
     out: dict[str, command.local.Command] = {}
     previous: command.local.Command | None = None
@@ -81,7 +96,7 @@ def declare(
         if not rack.servers:
             continue
         digest = rack_digest(site, rack, roles)
-        run = PRELUDE + f"gpuctl provision {shlex.quote(rack.name)} --site {shlex.quote(site_file)}\n"
+        run = PRELUDE + gpuctl_command(rack.name, site_file)
         out[rack.name] = command.local.Command(
             f"{rack.name}-provision",
             create=run,
