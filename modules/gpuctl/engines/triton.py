@@ -37,6 +37,7 @@ from . import quantization, triton_repository, tritonserver, trtllm
 from .base import Metric
 from .triton_repository import LlmModel, PythonModel
 from .trtllm_build import EngineBuild
+from .trtllm_convert import conversion
 
 IMAGE = f"nvcr.io/nvidia/tritonserver:{tritonserver.RELEASE}-trtllm-python-py3"
 MODEL = "tensorrt_llm"  # the model's name in the repository (what clients address)
@@ -124,13 +125,17 @@ class Triton(tritonserver.TritonServer):
             dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
             dep.engine_max_num_batched_tokens or trtllm.MEMORY.max_num_tokens,
             max_model_len,
+            conversion(dep, dep.model) if dep.build_from == "hf_checkpoint" else None,
         )
 
     def further_build(self, deployment: Deployment, model: TritonModel, max_model_len: int) -> EngineBuild | None:
         if not model.build_engine:
             return None
         tp, pp = deployment.tensor_parallel_size, deployment.pipeline_parallel_size
-        return EngineBuild(model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len)
+        convert = conversion(deployment, model.model) if model.build_from == "hf_checkpoint" else None
+        return EngineBuild(
+            model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len, convert
+        )
 
     def llm(self, deployment: Deployment, max_model_len: int | None, kv_tokens: int | None = None) -> LlmModel:
         """The deployment's own model as the first LLM of its server: its ensemble is named after the deployment's
