@@ -15,7 +15,7 @@ import yaml
 from gpuctl.engines import triton
 from gpuctl.loader import load_site
 from gpuctl.model import Site
-from gpuctl.render import kschema, objects, serving
+from gpuctl.render import autoscaling, kschema, objects, serving
 from gpuctl.rules import evaluate
 from gpuctl.rules.triton import shared_gpus
 from tests.cli.test_validate_cli import gpuctl
@@ -154,3 +154,26 @@ def test_render_writes_the_repository_config_map(tmp_path: Path) -> None:
     written = yaml.safe_load((out / "inference" / "configmap-chat-engine.yaml").read_text())
     assert "repository__summarize-tensorrt_llm__config.pbtxt" in written["data"]
     assert written["data"]["repository__rerank__config.pbtxt"].startswith('name: "rerank"\nbackend: "python"')
+
+
+def test_the_scaled_object_scales_on_every_llm_of_the_server(site: Site) -> None:
+    """One trigger per TensorRT-LLM model, each on that model's tensorrt_llm step at its own capacity, validated
+    against KEDA's CRD; the HPA takes the largest count, so the busy model scales the server while the other idles.
+    The Python model (rerank) has no saturation point gpuctl knows and drives no trigger."""
+    dep = site.deployments[0]
+    obj = find(serving.manifests(site), "ScaledObject", dep.name)
+    kschema.validate(obj)
+    triggers = obj["spec"]["triggers"]
+    assert [(t["name"], t["metadata"]["threshold"]) for t in triggers] == [
+        ("tensorrt_llm", "32"),  # the deployment's model: target_concurrency 32
+        ("summarize-tensorrt_llm", "16"),  # max_batch_size 16
+    ]
+    for t in triggers:
+        query = t["metadata"]["query"]
+        assert query.count(f'model="{t["name"]}"') == 2  # running (the backend's) and waiting (Triton's queue)
+        assert 'request_type="scheduled"' in query and "nv_inference_pending_request_count" in query
+    assert "rerank" not in str(triggers)
+    # 20 requests on summarize alone (capacity 16) need a second replica; 20 on the chat model (capacity 32) do not
+    assert autoscaling.desired_replicas(dep, [0, 20]) == 2
+    assert autoscaling.desired_replicas(dep, [20, 0]) == 1
+    assert autoscaling.desired_replicas(dep, [500, 500]) == 2  # max_replicas

@@ -186,6 +186,18 @@ class Triton(tritonserver.TritonServer):
             names.append(m.name)
         return names
 
+    def scaled_models(self, deployment: Deployment, first_capacity: int) -> list[tuple[str, int]]:
+        """Each TensorRT-LLM model of the server as autoscaling reads it: the name its `tensorrt_llm` step reports
+        metrics under, and its saturation point, the most requests its engine runs at once (the first's
+        `first_capacity`, a further model's max_batch_size, which its engine is built with and its Triton model
+        batches to). Python models have none gpuctl knows (their code decides) and do not drive scaling."""
+        first = LlmModel(deployment.model, "", "", 1, 0.9, template_steps=True)
+        out = [(first.step("tensorrt_llm"), first_capacity)]
+        for m in deployment.triton_models:
+            if m.backend == "tensorrtllm":
+                out.append((LlmModel(m.name, "", "", 1, 0.9).step("tensorrt_llm"), m.max_batch_size))
+        return out
+
     def name_problem(self, deployment: Deployment) -> str | None:
         """Why the server's models cannot be named as served (None: they can): the deployment's model must be a
         Triton model name (one directory of the repository) and every model name must be distinct."""
