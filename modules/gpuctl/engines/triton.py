@@ -198,6 +198,24 @@ class Triton(tritonserver.TritonServer):
                 out.append((LlmModel(m.name, "", "", 1, 0.9).step("tensorrt_llm"), m.max_batch_size))
         return out
 
+    def tokenizer_problem(self, deployment: Deployment) -> str | None:
+        """Why the frontend's one tokenizer cannot serve every LLM of the server (None: it can): main.py takes a
+        single --tokenizer and the engine gives that one tokenizer to every model it finds (v2.54.0
+        python/openai/openai_frontend/engine/triton_engine.py `_get_model_metadata`, "One tokenizer ... shared
+        for all loaded models"), and /v1/chat/completions renders each model's prompt with its chat template.
+        A further model of another catalog model needs another tokenizer unless the spec says it shares it."""
+        others = [
+            f"{m.name} ({m.model})"
+            for m in deployment.triton_models
+            if m.backend == "tensorrtllm" and m.model != deployment.model and not m.shares_tokenizer
+        ]
+        if not others:
+            return None
+        return (
+            f"Triton's OpenAI frontend (v2.54.0) has one --tokenizer per server, {deployment.model}'s, and would render "
+            f"chat prompts for {', '.join(others)} with its chat template"
+        )
+
     def name_problem(self, deployment: Deployment) -> str | None:
         """Why the server's models cannot be named as served (None: they can): the deployment's model must be a
         Triton model name (one directory of the repository) and every model name must be distinct."""

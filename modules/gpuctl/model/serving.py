@@ -166,6 +166,11 @@ class TritonModel(Strict):
     source: ModelSource | None = None
     build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
     build_from: BuildFrom = Field(default="trtllm_checkpoint", description="tensorrtllm: as a deployment's build_from.")
+    shares_tokenizer: bool = Field(
+        default=False,
+        description="tensorrtllm: the model uses the deployment's model's tokenizer and chat template (a fine-tune "
+        "of it, or another size of its family); Triton's OpenAI frontend applies that one to every model (SRV023).",
+    )
 
     @model_validator(mode="after")
     def _gpu_memory_declared(self) -> TritonModel:

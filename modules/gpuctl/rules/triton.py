@@ -114,4 +114,29 @@ def trtllm_checkpoint_conversion(site: Site) -> Iterator[Hit]:
                 yield Hit(paths.deployment(dep), problem, field)
 
 
-RULES = (triton_shared_gpu_fit, triton_served_model_name, trtllm_checkpoint_conversion)
+@rule(
+    "SRV023",
+    "triton-openai-one-tokenizer",
+    Severity.ERROR,
+    "The TensorRT-LLM models of one Triton server must share a tokenizer: Triton's OpenAI-compatible frontend takes "
+    "one --tokenizer and applies its chat template to every model's chat requests.",
+    "Serve a model with another tokenizer from its own deployment, or set shares_tokenizer on a model that uses the "
+    "deployment's model's tokenizer and chat template.",
+    sources=(
+        "python/openai/openai_frontend/main.py (--tokenizer, one value), v2.54.0: "
+        "https://github.com/triton-inference-server/server/blob/v2.54.0/python/openai/openai_frontend/main.py",
+        "python/openai/openai_frontend/engine/triton_engine.py (_get_model_metadata: one tokenizer shared for all "
+        "loaded models; chat: apply_chat_template), v2.54.0: https://github.com/triton-inference-server/server/"
+        "blob/v2.54.0/python/openai/openai_frontend/engine/triton_engine.py",
+    ),
+)
+def triton_openai_one_tokenizer(site: Site) -> Iterator[Hit]:
+    for dep in site.deployments:
+        if dep.engine != triton.ENGINE.name:
+            continue
+        problem = triton.ENGINE.tokenizer_problem(dep)
+        if problem:
+            yield Hit(paths.deployment(dep), problem, "triton_models")
+
+
+RULES = (triton_shared_gpu_fit, triton_served_model_name, trtllm_checkpoint_conversion, triton_openai_one_tokenizer)
