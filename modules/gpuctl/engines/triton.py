@@ -212,8 +212,8 @@ class Triton(tritonserver.TritonServer):
         if not others:
             return None
         return (
-            f"Triton's OpenAI frontend (v2.54.0) has one --tokenizer per server, {deployment.model}'s, and would render "
-            f"chat prompts for {', '.join(others)} with its chat template"
+            f"Triton's OpenAI frontend (v2.54.0) has one --tokenizer per server, {deployment.model}'s, and would "
+            f"render chat prompts for {', '.join(others)} with its chat template"
         )
 
     def name_problem(self, deployment: Deployment) -> str | None:
