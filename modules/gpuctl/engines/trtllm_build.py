@@ -20,8 +20,9 @@ built from an older checkpoint go with it.
 A Job was not used: it would need a GPU of its own beside the serving pods and one run per node of the pool.
 
 Options: tensorrt_llm/commands/build.py (tests/engines/fixtures/trtllm-build-options.json, with the options the
-backend's v0.17.0 CI passes: ci/L0_backend_trtllm/generate_engines.sh). The build.py there is a stored version, not
-the one of TensorRT-LLM 350625cc (the backend v0.17.0 submodule), which could not be read here (release_note). `--use_paged_context_fmha enable` because
+backend's v0.17.0 CI passes: ci/L0_backend_trtllm/generate_engines.sh). The build.py there is a stored
+version, not the one of TensorRT-LLM 350625cc (the backend v0.17.0 submodule), which could not be read here
+(its release_note). `--use_paged_context_fmha enable` because
 the generated tensorrt_llm config enables KV cache reuse and chunked context, which need it (the same CI script,
 "enable use_paged_context_fmha for KV cache reuse"; inflight_batcher_llm/src/model_instance_state.cc, chunked
 context "requires building the model with use_paged_context_fmha").
