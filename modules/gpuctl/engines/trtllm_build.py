@@ -34,7 +34,7 @@ import hashlib
 import shlex
 from dataclasses import dataclass
 
-from .trtllm_convert import Conversion, config_check
+from .trtllm_convert import MATCHES_FUNCTION, Conversion, matches
 
 CACHE_DIR = "trtllm-engines"  # under the model's directory in the node's model cache
 TOKENIZER_DIR = "tokenizer"  # the Hugging Face tokenizer files, beside the checkpoint
@@ -98,7 +98,7 @@ class EngineBuild:
         directory, its config checked, and a rename."""
         out = shlex.quote(self.engine_dir)
         config = shlex.quote(f"{self.checkpoint_dir}/config.json")
-        engine_ok = f"python3 -c {shlex.quote(config_check(self.engine_expected()))}"
+        engine = self.engine_expected()
         layout: list[tuple[str, object, object]] = [
             ("mapping.tp_size", self.tensor_parallel_size, 1),
             ("mapping.pp_size", self.pipeline_parallel_size, 1),
@@ -106,16 +106,17 @@ class EngineBuild:
         return "\n".join(
             [
                 "set -eu",
-                f"{engine_ok} {out}/config.json 2>/dev/null && exit 0",
+                MATCHES_FUNCTION,
+                f"{matches(f'{out}/config.json', engine, quiet=True)} && exit 0",
                 f"mkdir -p {shlex.quote(f'/models/{self.model}/{CACHE_DIR}')}",
                 f"exec 9>{out}.lock",
                 "flock 9",
-                f"{engine_ok} {out}/config.json 2>/dev/null && exit 0",
+                f"{matches(f'{out}/config.json', engine, quiet=True)} && exit 0",
                 *(self.convert.script() if self.convert else []),
-                f"python3 -c {shlex.quote(config_check(layout))} {config}",
+                matches(config, layout),
                 f"rm -rf {out}.tmp",
                 shlex.join(self.command()),
-                f"{engine_ok} {out}.tmp/config.json",
+                matches(f"{out}.tmp/config.json", engine),
                 f"rm -rf {out}",
                 f"mv {out}.tmp {out}",
             ]

@@ -31,6 +31,7 @@ sources and the release caveat recorded there).
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 from dataclasses import dataclass
 
@@ -79,22 +80,29 @@ def problem(dep: Deployment, model: str) -> str | None:
     return None
 
 
-def config_check(expect: list[tuple[str, object, object]]) -> str:
-    """Python source that exits non-zero, saying why, unless the JSON file argv[1] has every dotted key at its
-    expected value (the third item: the value a missing key means)."""
-    return (
-        "import json, sys\n"
-        "try:\n"
-        "    doc = json.load(open(sys.argv[1]))\n"
-        "except (OSError, ValueError) as exc:\n"
-        '    sys.exit(f"{sys.argv[1]}: {exc}")\n'
-        f"for key, want, missing in {expect!r}:\n"
-        "    got = doc\n"
-        '    for part in key.split("."):\n'
-        "        got = got.get(part, missing) if isinstance(got, dict) else missing\n"
-        "    if got != want:\n"
-        '        sys.exit(f"{sys.argv[1]}: {key} is {got!r}, the deployment needs {want!r}")\n'
-    )
+# The scripts' one JSON check, defined once as a shell function: `matches FILE EXPECT` exits non-zero, saying why,
+# unless FILE has every dotted key of EXPECT (a JSON list of [key, value, value a missing key means]) at its value.
+_MATCHES_PY = (
+    "import json, sys\n"
+    "path, expect = sys.argv[1], json.loads(sys.argv[2])\n"
+    "try:\n"
+    "    doc = json.load(open(path))\n"
+    "except (OSError, ValueError) as exc:\n"
+    '    sys.exit(f"{path}: {exc}")\n'
+    "for key, want, missing in expect:\n"
+    "    got = doc\n"
+    '    for part in key.split("."):\n'
+    "        got = got.get(part, missing) if isinstance(got, dict) else missing\n"
+    "    if got != want:\n"
+    '        sys.exit(f"{path}: {key} is {got!r}, the deployment needs {want!r}")\n'
+)
+MATCHES_FUNCTION = f'matches() {{ python3 -c {shlex.quote(_MATCHES_PY)} "$@"; }}'
+
+
+def matches(path: str, expect: list[tuple[str, object, object]], quiet: bool = False) -> str:
+    """The shell call of MATCHES_FUNCTION for a (quoted) path."""
+    call = f"matches {path} {shlex.quote(json.dumps(expect))}"
+    return f"{call} 2>/dev/null" if quiet else call
 
 
 @dataclass(frozen=True)
@@ -150,11 +158,10 @@ class Conversion:
         ]
 
     def script(self) -> list[str]:
-        """Shell lines (run under `set -eu` and the cache's lock) leaving a checked checkpoint at output_dir:
-        kept when one of this layout and precision is there, else converted into a temporary directory, checked,
-        and renamed."""
+        """Shell lines (run under `set -eu`, the cache's lock and MATCHES_FUNCTION) leaving a checked checkpoint
+        at output_dir: kept when one of this layout and precision is there, else converted into a temporary
+        directory, checked, and renamed."""
         out, hf, tool = (shlex.quote(p) for p in (self.output_dir, self.hf_dir, self.script_path))
-        check = shlex.quote(config_check(self.expected()))
         missing_tool = (
             f"the image has no TensorRT-LLM converter at {self.script_path}: use an image built with "
             "tensorrtllm_backend's dockerfile/Dockerfile.triton.trt_llm_backend (TensorRT-LLM examples at "
@@ -165,7 +172,7 @@ class Conversion:
             return f"  {test} || {{ echo {shlex.quote(why)} >&2; exit 1; }}"
 
         lines = [
-            f"if ! python3 -c {check} {out}/config.json; then",
+            f"if ! {matches(f'{out}/config.json', self.expected(), quiet=True)}; then",
             require(f"test -f {hf}/config.json", f"{self.hf_dir}: no Hugging Face config.json staged"),
             require(f"test -f {tool}", missing_tool),
         ]
@@ -177,7 +184,7 @@ class Conversion:
             f"  mkdir -p {shlex.quote(f'{self.hf_dir}/{CHECKPOINTS_DIR}')}",
             f"  rm -rf {out}.tmp",
             f"  {shlex.join(self.command())}",
-            f"  python3 -c {check} {out}.tmp/config.json",
+            f"  {matches(f'{out}.tmp/config.json', self.expected())}",
             f"  rm -rf {out}",
             f"  mv {out}.tmp {out}",
             "fi",
