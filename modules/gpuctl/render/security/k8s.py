@@ -13,16 +13,20 @@ one is `privileged` until the cache becomes a local PersistentVolume.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from ... import engines
-from ...model import Site
+from ...model import Deployment, Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
 from . import engine_tls, pss
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
 PSA_VERSION = "v1.32"  # the Kubernetes version render/kschema validates against
+# The pods that run the stage-weights init containers (render/serving.py): engine leaders and workers.
+ENGINE_PODS = {"key": f"{LABEL_PREFIX}/component", "operator": "In", "values": ["engine", "engine-worker"]}
 DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 TEAM_RULES: dict[str, list[dict[str, Any]]] = {
     "view": [
@@ -59,6 +63,30 @@ def _ns_peer(namespace: str, **pod_labels: str) -> dict[str, Any]:
 
 def serving_namespaces(site: Site) -> list[str]:
     return sorted({d.namespace for d in site.deployments})
+
+
+def source_egress(dep: Deployment) -> list[dict[str, Any]]:
+    """Egress the stage-weights init containers need to fetch the deployment's weights over HTTP(S): the source
+    URL's port, to that address when the host is an IP literal. A NetworkPolicy cannot name a host, so a source
+    named by DNS name opens its port to every address (the manifest's SHA-256 still pins what is accepted). NFS
+    sources need nothing here: the kubelet mounts them in the node's network namespace, not the pod's."""
+    sources = [dep.source] if dep.source else []
+    sources += [m.source for m in dep.triton_models if m.source]
+    rules: list[dict[str, Any]] = []
+    for src in sources:
+        if src.is_nfs:
+            continue
+        url = urlsplit(src.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        rule: dict[str, Any] = {"ports": [{"port": port, "protocol": "TCP"}]}
+        try:
+            addr = ipaddress.ip_address(url.hostname or "")
+            rule = {"to": [{"ipBlock": {"cidr": f"{addr}/{addr.max_prefixlen}"}}], **rule}
+        except ValueError:
+            pass  # a DNS name: port only
+        if rule not in rules:
+            rules.append(rule)
+    return rules
 
 
 def network_policies(site: Site) -> list[dict[str, Any]]:
@@ -108,6 +136,22 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
                 },
             }
         )
+        if weights := source_egress(dep):
+            out.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": _meta(f"{dep.name}-weights", dep.namespace),
+                    "spec": {
+                        "podSelector": {
+                            "matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name},
+                            "matchExpressions": [ENGINE_PODS],
+                        },
+                        "policyTypes": ["Egress"],
+                        "egress": weights,
+                    },
+                }
+            )
     gw_ns = sec.gateway.namespace
     upstream_ports = sorted({engine_tls.upstream_port(site, d) for d in site.deployments})
     out.append(
