@@ -126,10 +126,9 @@ def secure_pod(site: Site, dep: Deployment, spec: dict[str, Any]) -> dict[str, A
     }
     volumes = [
         {"name": "engine-proxy", "configMap": {"name": proxy_name(dep)}},
-        # 0440 with the pod's fsGroup: the engine and the proxy (uid 99) read it, nobody else.
-        {"name": "engine-tls", "secret": {"secretName": secret_name(dep), "defaultMode": 0o440}},
+        haproxy.tls_volume("engine-tls", secret_name(dep)),  # the engine and the proxy (uid 99) read it
     ]
-    pod_sc = {**spec.get("securityContext", {}), "fsGroup": haproxy.UID}
+    pod_sc = {**spec.get("securityContext", {}), **haproxy.POD_FS_GROUP}
     return {**spec, "securityContext": pod_sc, "containers": [engine, proxy, *others],
             "volumes": [*spec["volumes"], *volumes]}  # fmt: skip
 
