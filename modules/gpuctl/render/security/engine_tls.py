@@ -1,5 +1,8 @@
-"""Engine-side TLS: the engine serves its API with TLS and requires a client certificate from the site CA, so the
-gateway's hop to it is mutual TLS end to end.
+"""Engine-side TLS: the engine serves its API with TLS and requires a client certificate from the site CA.
+
+The site gateway does not call engines: it sends to the deployment's router (or burst gateway), which reaches the
+engines through the proxy below (security/gateway.py says why), so no NetworkPolicy admits anyone on TLS_PORT and
+the engine's TLS listener serves only its own pod's proxy.
 
 When: a site with API clients (a gateway) and an engine with native TLS (`tls_args`: vLLM). The engine then listens
 on TLS_PORT with its deployment's server certificate (Secret `<deployment>-engine-tls`, from the site PKI).
@@ -10,8 +13,8 @@ for a CA or a client certificate (`vllm-router --help`, tests/render/fixtures/vl
 kubelet's HTTP probes present no client certificate either. So each engine pod runs a small HAProxy (the gateway's
 image) on the engine's usual port that passes only the OpenAI allow-list, /health and /metrics to the engine over
 mutual TLS with the deployment's certificate. The router, probes and Prometheus use that port unchanged; the
-NetworkPolicies admit only the router and the monitoring namespace there, and only the gateway on TLS_PORT. The
-router -> pod hop is plain HTTP inside the namespace: that is the router's limit, not a choice (docs/security.md).
+NetworkPolicies admit only the router and the monitoring namespace there. The router -> pod hop is plain HTTP
+inside the namespace: that is the router's limit, not a choice (docs/security.md).
 """
 
 from __future__ import annotations
@@ -45,11 +48,6 @@ def secret_name(dep: Deployment) -> str:
 
 def proxy_name(dep: Deployment) -> str:
     return f"{dep.name}-engine-proxy"
-
-
-def upstream_port(site: Site, dep: Deployment) -> int:
-    """The port the gateway calls the deployment's Service on."""
-    return TLS_PORT if enabled(site, dep) else engines.get(dep.engine).port
 
 
 def engine_args(site: Site, dep: Deployment, args: list[str], tls_dir: str = TLS_DIR) -> list[str]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from ... import engines
 from ...model import Deployment, Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
-from . import engine_tls, pss
+from . import gateway, pss
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
@@ -89,6 +89,25 @@ def source_egress(dep: Deployment) -> list[dict[str, Any]]:
     return rules
 
 
+def gateway_entry_policy(site: Site, dep: Deployment, gw_peer: dict[str, Any]) -> dict[str, Any]:
+    """The site gateway may call the deployment's entry (its router, or its burst gateway when it bursts) on the
+    entry's port; nothing else of the deployment."""
+    port = gateway.entry(dep)[1]
+    component = "gateway" if dep.burst is not None else "router"
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(f"{dep.name}-site-gateway", dep.namespace),
+        "spec": {
+            "podSelector": {
+                "matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name, f"{LABEL_PREFIX}/component": component}
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [gw_peer], "ports": [{"port": port, "protocol": "TCP"}]}],
+        },
+    }
+
+
 def network_policies(site: Site) -> list[dict[str, Any]]:
     sec = site.security
     gw_peer = _ns_peer(sec.gateway.namespace, **{"app.kubernetes.io/name": GATEWAY})
@@ -110,14 +129,8 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
         engine = engines.get(dep.engine)
         pods = {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}}
         router = {"podSelector": {"matchLabels": {f"{LABEL_PREFIX}/component": "router"}}}
-        # With engine TLS the gateway calls TLS_PORT and the router the proxy on the engine's port (engine_tls.py).
-        gw_port = engine_tls.upstream_port(site, dep)
-        callers = [{"from": [gw_peer, router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
-        if gw_port != engine.port:
-            callers = [
-                {"from": [gw_peer], "ports": [{"port": gw_port, "protocol": "TCP"}]},
-                {"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]},
-            ]
+        # The gateway calls the router (or the burst gateway), never an engine: gateway_entry_policy admits it there.
+        callers = [{"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
         ingress = [
             *callers,
             {"from": [_ns_peer(sec.monitoring_namespace)], "ports": [{"port": engine.metrics_port, "protocol": "TCP"}]},
@@ -152,8 +165,10 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
                     },
                 }
             )
+        if sec.clients:
+            out.append(gateway_entry_policy(site, dep, gw_peer))
     gw_ns = sec.gateway.namespace
-    upstream_ports = sorted({engine_tls.upstream_port(site, d) for d in site.deployments})
+    upstream_ports = sorted({gateway.entry(d)[1] for d in site.deployments})
     out.append(
         {
             "apiVersion": "networking.k8s.io/v1",
