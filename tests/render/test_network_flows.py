@@ -13,6 +13,7 @@ import pytest
 from gpuctl.loader import load_site, load_site_text
 from gpuctl.render import burst, router
 from gpuctl.render.objects import site_objects
+from gpuctl.render.security import engine_tls
 from tests.conftest import ROOT
 
 from .netpol import Endpoint, Policies, pods
@@ -138,3 +139,20 @@ def test_an_ip_source_opens_only_that_address() -> None:
         assert not policies.allows(engine, Endpoint("mirror", ip="10.20.3.4"), 443)
     rtr = pod(objects, router.name(dep))
     assert not policies.allows(rtr, Endpoint("mirror", ip="10.20.3.4"), 8443)  # the router stages nothing
+
+
+def test_only_its_own_router_reaches_an_engines_api(site_policies: tuple[Any, list[dict[str, Any]], Policies]) -> None:
+    """The engine's plain API port forwards with the deployment's client certificate: Prometheus (on the proxy's
+    metrics-only listener) and other deployments' routers must not reach it."""
+    site, objects, policies = site_policies
+    for dep in site.deployments:
+        engine, own = pod(objects, dep.name), pod(objects, router.name(dep))
+        api = engine.ports["http"]
+        assert policies.allows(own, engine, api), f"{dep.name}: its router -> engine"
+        for other in site.deployments:
+            if other.name != dep.name and other.namespace == dep.namespace:
+                stranger = pod(objects, router.name(other))
+                assert not policies.allows(stranger, engine, api), f"{other.name}'s router reaches {dep.name}"
+        if engine_tls.enabled(site, dep):
+            assert not policies.allows(prometheus(site), engine, api), f"{dep.name}: monitoring reaches the API"
+            assert policies.allows(prometheus(site), engine, engine.ports["metrics"])

@@ -52,7 +52,10 @@ def test_with_a_gateway_the_engine_serves_mutual_tls_and_the_proxy_takes_its_por
     ]  # fmt: skip
     assert engine["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
     assert engine["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8000}  # through the proxy
-    assert proxy["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert proxy["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": engine_tls.METRICS_PORT, "protocol": "TCP"},
+    ]
     assert proxy["securityContext"]["runAsNonRoot"] and proxy["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     secret = next(v for v in pod["volumes"] if v["name"] == "engine-tls")["secret"]
     assert secret == {"secretName": f"{dep.name}-engine-tls", "defaultMode": 0o440}
@@ -111,15 +114,18 @@ def test_the_rendered_proxy_passes_the_allow_list_over_mutual_tls_and_nothing_el
     cert, key = store.cert_path("server", dep.name), store.key_path("server", dep.name)
     with (
         StandinEngine(dep.model, cert, key, store.bundle_path) as engine,
-        engine_proxy(dep, store, tmp_path, engine.port) as port,
+        engine_proxy(dep, store, tmp_path, engine.port) as (port, metrics),
     ):
         ask = json.dumps({"model": dep.model, "messages": []})
         status, _ = plain(port, "POST", "/v1/chat/completions", ask)
         assert status == 200
         # the engine saw the deployment's own certificate: the proxy's identity towards it
         assert engine.seen == [(f"{dep.name}.{dep.namespace}.svc", "/v1/chat/completions")]
-        for path in ("/invocations", "/pause", "/update_weights", "/v1/chat/completions/x"):
+        for path in ("/invocations", "/pause", "/update_weights", "/v1/chat/completions/x", "/metrics"):
             assert plain(port, "POST", path, ask)[0] == 403, path
+        assert plain(port, "GET", "/metrics")[0] == 403  # Prometheus has its own listener
+        for path in ("/v1/chat/completions", "/health", "/pause"):  # the metrics listener passes /metrics only
+            assert plain(metrics, "POST", path, ask)[0] == 403, path
         assert len(engine.seen) == 1  # nothing else reached the engine
 
 
@@ -133,7 +139,7 @@ def test_the_proxy_refuses_an_engine_whose_certificate_is_not_the_deployments(tm
     cert, key = store.cert_path("server", other.name), store.key_path("server", other.name)
     with (
         StandinEngine(dep.model, cert, key, store.bundle_path) as engine,
-        engine_proxy(dep, store, tmp_path, engine.port) as port,
+        engine_proxy(dep, store, tmp_path, engine.port) as (port, _metrics),
     ):
         status, _ = plain(port, "POST", "/v1/chat/completions", json.dumps({"model": dep.model}))
         assert status == 503 and engine.seen == []

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from ... import engines
 from ...model import Deployment, Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
-from . import gateway, pss
+from . import engine_tls, gateway, pss
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
@@ -128,12 +128,18 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
     for dep in site.deployments:
         engine = engines.get(dep.engine)
         pods = {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}}
-        router = {"podSelector": {"matchLabels": {f"{LABEL_PREFIX}/component": "router"}}}
+        # its own router only: another deployment's router (or any pod labelled router) would bypass this one's
+        router = {"podSelector": {"matchLabels": {**pods["matchLabels"], f"{LABEL_PREFIX}/component": "router"}}}
         # The gateway calls the router (or the burst gateway), never an engine: gateway_entry_policy admits it there.
         callers = [{"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
         ingress = [
             *callers,
-            {"from": [_ns_peer(sec.monitoring_namespace)], "ports": [{"port": engine.metrics_port, "protocol": "TCP"}]},
+            # Prometheus: the proxy's metrics-only listener with engine TLS; without it the engine's own metrics
+            # port, which for vLLM is its API listener too (one listener; no mTLS to bypass there)
+            {
+                "from": [_ns_peer(sec.monitoring_namespace)],
+                "ports": [{"port": engine_tls.scrape_port(site, dep)[1], "protocol": "TCP"}],
+            },
             {"from": [{"podSelector": pods}]},  # NCCL, torch.distributed, KV transfer: any port, own pods only
         ]
         out.append(
