@@ -138,6 +138,8 @@ def test_calibrate_reads_a_vllm_log(tmp_path: Path) -> None:
         "128",
         "--max-model-len",
         "16000",
+        "--sampler-path",
+        "sort",  # GT-D's path (the corpus's sampler-path rule); the image's FlashInfer path holds less
         "--calibrate",
         str(log),
         "-f",
