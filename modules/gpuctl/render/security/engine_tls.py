@@ -71,7 +71,7 @@ def engine_args(site: Site, dep: Deployment, args: list[str], tls_dir: str = TLS
     out[out.index("--port") + 1] = str(TLS_PORT)
     d = tls_dir.rstrip("/")
     tls_args = engines.get(dep.engine).tls_args  # type: ignore[attr-defined]  # enabled() checked it
-    return [*out, *tls_args(f"{d}/{CERT}", f"{d}/{KEY}", f"{d}/{CA}")]
+    return [*out, *tls_args(f"{d}/{CERT}", f"{d}/{KEY}", f"{d}/{CA}", dep.engine_version)]
 
 
 def proxy_config(dep: Deployment, tls_dir: str = TLS_DIR, bind: str = "0.0.0.0", port: int | None = None,
