@@ -4,6 +4,7 @@ written, stale files of a previous render removed, nothing else in DIR touched; 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import yaml
@@ -79,3 +80,29 @@ def test_render_names_the_secrets_the_pods_read_but_it_does_not_write(tmp_path: 
     assert {"namespace": "inference", "name": "burst-provider-api-key", "keys": ["api-key"]} in as_json[
         "secrets_required"
     ]
+
+
+def test_a_symlinked_namespace_directory_is_refused_and_nothing_outside_is_touched(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    assert gpuctl("render", str(EXAMPLE), "-o", str(out)).returncode == 0
+    elsewhere.mkdir()
+    (elsewhere / "deployment-llama-8b-batch.yaml").write_text("someone else's file\n")  # stale-removal bait
+    shutil.rmtree(out / "inference")
+    (out / "inference").symlink_to(elsewhere)
+    result = gpuctl("render", str(EXAMPLE), "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "is a symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in elsewhere.iterdir()] == ["deployment-llama-8b-batch.yaml"]
+    assert (elsewhere / "deployment-llama-8b-batch.yaml").read_text() == "someone else's file\n"
+
+
+def test_a_symlinked_file_pointing_outside_is_refused(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside.yaml"
+    assert gpuctl("render", str(EXAMPLE), "-o", str(out)).returncode == 0
+    outside.write_text("keep\n")
+    target = out / "cluster" / "runtimeclass-nvidia.yaml"
+    target.unlink()
+    target.symlink_to(outside)
+    result = gpuctl("render", str(EXAMPLE), "-o", str(out))
+    assert result.returncode == 2 and "outside" in result.stderr, result.stderr
+    assert outside.read_text() == "keep\n"

@@ -41,6 +41,8 @@ def render(
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory")
     previous = _index(out)
+    for rel in sorted({*rendered, *previous, SECRETS_FILE}):
+        _refuse_escape(out, rel)
     for rel, text in rendered.items():
         write_atomic(out / rel, text)
     stale = sorted(previous - set(rendered))
@@ -62,6 +64,24 @@ def render(
             for n in needs:
                 typer.echo(f"  {n.namespace}/{n.name}  keys: {', '.join(n.keys) or '(whole Secret mounted)'}")
     return 0
+
+
+def _refuse_escape(out: Path, rel: str) -> None:
+    """Every write and removal stays inside DIR: no directory between DIR and the file may be a symlink (a
+    symlinked namespace directory would send files, and stale-file removal, somewhere else), and the file must
+    resolve inside DIR. Checked for every path before anything is written."""
+    root = out.resolve()
+    here = out
+    for part in Path(rel).parts[:-1]:
+        here = here / part
+        if here.is_symlink():
+            raise UsageError(
+                f"{here}: is a symbolic link; gpuctl render writes only inside {out} "
+                "(replace the link with a plain directory, or render into another directory)"
+            )
+    target = (out / rel).resolve()
+    if not target.is_relative_to(root):
+        raise UsageError(f"{out / rel}: resolves to {target}, outside {out} (remove the link, or render elsewhere)")
 
 
 def _index(out: Path) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from .base import DnsLabel, HttpUrl, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
+from .base import DnsLabel, HttpUrl, ImageRef, Name, OutsideHttpsUrl, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
 from .observability import Slo
 
@@ -129,7 +129,7 @@ class Autoscaling(Strict):
 class Burst(Strict):
     """An OpenAI-compatible endpoint outside the site that takes the overflow (the hybrid pattern)."""
 
-    url: HttpUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
+    url: OutsideHttpsUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
     credential_secret: DnsLabel = Field(description="Secret (key `api-key`) with the endpoint's API key.")
     local_share_pct: float = Field(
         default=75, gt=0, le=100, description="Share of steady traffic the local replicas must serve (70-80 %)."
