@@ -151,6 +151,9 @@ TRITON_RESERVED = ("ensemble", "preprocessing", "postprocessing")
 TRITON_STEP_SUFFIXES = ("-preprocessing", "-postprocessing")
 
 
+BuildFrom = Literal["trtllm_checkpoint", "hf_checkpoint"]
+
+
 class TritonModel(Strict):
     """A further model in the deployment's Triton server (engine triton), beside the deployment's own: another
     TensorRT-LLM ensemble on the same GPUs, or a plain Python-backend model."""
@@ -173,6 +176,12 @@ class TritonModel(Strict):
     )
     source: ModelSource | None = None
     build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
+    build_from: BuildFrom = Field(default="trtllm_checkpoint", description="tensorrtllm: as a deployment's build_from.")
+    shares_tokenizer: bool = Field(
+        default=False,
+        description="tensorrtllm: the model uses the deployment's model's tokenizer and chat template (a fine-tune "
+        "of it, or another size of its family); Triton's OpenAI frontend applies that one to every model (SRV023).",
+    )
 
     @model_validator(mode="after")
     def _gpu_memory_declared(self) -> TritonModel:
@@ -233,6 +242,12 @@ class Deployment(Strict):
         description="engine triton: the staged model is a TensorRT-LLM checkpoint (quantized when converted), with "
         "the Hugging Face tokenizer in its tokenizer/ directory; the pod builds the engine on the node (trtllm-build).",
     )
+    build_from: BuildFrom = Field(
+        default="trtllm_checkpoint",
+        description="with build_engine: the staged model is a TensorRT-LLM checkpoint (trtllm_checkpoint), or a "
+        "Hugging Face checkpoint (hf_checkpoint) that the pod converts first, quantized as `precision` says "
+        "(engines/trtllm_convert.py).",
+    )
     triton_models: list[TritonModel] = Field(
         default_factory=list,
         max_length=32,
@@ -254,6 +269,11 @@ class Deployment(Strict):
     def _triton_models(self) -> Deployment:
         if (self.triton_models or self.build_engine) and self.engine != "triton":
             raise ValueError(f"triton_models and build_engine need engine triton (engine is {self.engine!r})")
+        converted = [m.name for m in self.triton_models if m.build_from == "hf_checkpoint" and not m.build_engine]
+        if (self.build_from == "hf_checkpoint" and not self.build_engine) or converted:
+            raise ValueError(
+                "build_from hf_checkpoint needs build_engine: the converted checkpoint is built in the pod"
+            )
         names = [m.name for m in self.triton_models]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
