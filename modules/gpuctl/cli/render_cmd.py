@@ -11,11 +11,12 @@ import typer
 
 from ..errors import UsageError
 from ..fsutil import write_atomic
-from ..render import objects
+from ..render import objects, secrets_required
 from .common import ConsoleJson, format_option, load_valid_site
 
 # What the last render wrote, so a file whose object is gone is removed (and nothing else in DIR is touched).
 INDEX = ".gpuctl-rendered"
+SECRETS_FILE = "SECRETS-REQUIRED.md"  # the Secrets the pods read that the render does not write
 
 
 def render(
@@ -36,10 +37,11 @@ def render(
         return 1
     loaded = valid[0]
     rendered = objects.files(loaded.site)
+    needs = secrets_required.required(objects.site_objects(loaded.site))
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a directory")
     previous = _index(out)
-    for rel in sorted({*rendered, *previous}):
+    for rel in sorted({*rendered, *previous, SECRETS_FILE}):
         _refuse_escape(out, rel)
     for rel, text in rendered.items():
         write_atomic(out / rel, text)
@@ -47,10 +49,20 @@ def render(
     for rel in stale:
         (out / rel).unlink(missing_ok=True)
     write_atomic(out / INDEX, "".join(f"{rel}\n" for rel in sorted(rendered)))
+    if needs:
+        write_atomic(out / SECRETS_FILE, secrets_required.markdown(needs))
+    else:
+        (out / SECRETS_FILE).unlink(missing_ok=True)
     if format == "json":
-        typer.echo(json.dumps({"site": loaded.site.name, "files": sorted(rendered), "removed": stale}, indent=2))
+        secrets = [{"namespace": n.namespace, "name": n.name, "keys": list(n.keys)} for n in needs]
+        summary = {"site": loaded.site.name, "files": sorted(rendered), "removed": stale, "secrets_required": secrets}
+        typer.echo(json.dumps(summary, indent=2))
     else:
         typer.echo(f"{loaded.site.name}: {len(rendered)} files in {out}" + (f", {len(stale)} removed" if stale else ""))
+        if needs:
+            typer.echo(f"Secrets the pods read and you must create ({out / SECRETS_FILE}):")
+            for n in needs:
+                typer.echo(f"  {n.namespace}/{n.name}  keys: {', '.join(n.keys) or '(whole Secret mounted)'}")
     return 0
 
 
