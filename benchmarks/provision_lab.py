@@ -1,7 +1,9 @@
 """Benchmark: `gpuctl provision` of 16 lab hosts vs a plain `ansible-playbook` run of the same playbooks
 with Ansible's defaults (forks 5, no pipelining, full fact gathering), first and second run, in one run.
 
-Needs root. Prints lab up time, the four wall times and the ratios. Run: sudo python benchmarks/provision_lab.py
+Needs root. Prints lab up time, the four wall times with the load average after each, and the ratios. The lab is
+the one GPUCTL_LAB_PREFIX, GPUCTL_LAB_SUBNET and GPUCTL_LAB_DIR name (as for `gpuctl lab up`), so the benchmark can
+run beside other labs. Run: sudo python benchmarks/provision_lab.py
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ def write_site() -> None:
     SITE.write_text(yaml.safe_dump(lab, sort_keys=False))
 
 
+def load() -> str:
+    """The machine's load average (1, 5, 15 min) after a run: the times move with it on a shared machine."""
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def gpuctl_run() -> float:
     start = time.perf_counter()
     out = subprocess.run(
@@ -85,7 +92,8 @@ def gpuctl_run() -> float:
     if not out.stdout.startswith("{"):
         raise SystemExit(f"gpuctl provision printed no result (rc {out.returncode}): {out.stderr[-2000:]}")
     data = json.loads(out.stdout)
-    print(f"  gpuctl provision: {elapsed:6.1f} s, status {data['status']}, changed {data['changed']}", flush=True)
+    status = f"status {data['status']}, changed {data['changed']}"
+    print(f"  gpuctl provision: {elapsed:6.1f} s, {status}, {load()}", flush=True)
     return elapsed
 
 
@@ -107,7 +115,8 @@ def plain_run(inventory: Path) -> float:
     elapsed = time.perf_counter() - start
     recap = out.stdout[out.stdout.rfind("PLAY RECAP") :]
     changed = sum(int(part.split("=")[1]) for part in recap.split() if part.startswith("changed="))
-    print(f"  ansible-playbook (defaults): {elapsed:6.1f} s, rc {out.returncode}, changed {changed}", flush=True)
+    status = f"rc {out.returncode}, changed {changed}"
+    print(f"  ansible-playbook (defaults): {elapsed:6.1f} s, {status}, {load()}", flush=True)
     return elapsed
 
 

@@ -45,7 +45,7 @@ def test_tp8_pp2_on_8_gpu_nodes_is_two_pods_of_8_gpus_per_replica() -> None:
     assert "--pipeline-parallel-size 2" in leader["containers"][0]["args"][-1]
     assert "ports" not in worker["containers"][0]  # only the leader serves HTTP
     assert ("Deployment", "d1") not in objs
-    assert objs[("PodDisruptionBudget", "d1")]["spec"]["maxUnavailable"] == 2  # one replica = both pods
+    assert objs[("PodDisruptionBudget", "d1")]["spec"]["maxUnavailable"] == 1  # a pod costs its group
 
 
 def test_a_replica_that_fits_a_node_is_one_pod_with_all_its_gpus(tmp_path: Path) -> None:
@@ -109,10 +109,33 @@ def test_the_scaled_object_scales_at_the_saturation_point(fra1: Site) -> None:
     # demand 64 (one full replica) keeps the minimum; 129 in flight needs a third; the maximum caps it
     assert [autoscaling.desired_replicas(dep, d) for d in (0, 64, 128, 129, 1000)] == [2, 2, 2, 3, 4]
     deployment = by_key(serving.manifests(fra1))[("Deployment", "llama-70b-chat")]
-    assert deployment["spec"]["replicas"] == 2  # KEDA owns the count from there
+    assert "replicas" not in deployment["spec"]  # KEDA owns the count: an apply must not reset it mid-peak
     assert deployment["spec"]["template"]["spec"]["priorityClassName"] == "gpuctl-serving-100"
     [priority] = [o for o in serving.manifests(fra1) if o["kind"] == "PriorityClass"]
     assert priority["value"] == 100
+
+
+def test_an_autoscaled_workload_leaves_its_replica_count_to_keda(tmp_path: Path) -> None:
+    """Deployment and LeaderWorkerSet alike: `spec.replicas` only when nothing autoscales them."""
+    text = (RULES / "SRV002" / "pass.yaml").read_text()
+    for scaled in (False, True):
+        extra = ", replicas: 2, autoscaling: {min_replicas: 1, max_replicas: 3}" if scaled else ", replicas: 2"
+        for tp in (8, 4):  # a LeaderWorkerSet of two 8-GPU pods, a Deployment of one 8-GPU pod
+            site_text = re.sub(
+                r"(node_pool: \w+)",
+                rf"\1{extra}",
+                text.replace("tensor_parallel_size: 8", f"tensor_parallel_size: {tp}"),
+                count=1,
+            )
+            (tmp_path / "site.yaml").write_text(site_text)
+            [workload] = [
+                o
+                for o in serving.manifests(site_of(tmp_path / "site.yaml"))
+                if o["kind"] in ("Deployment", "LeaderWorkerSet") and o["metadata"]["name"] == "d1"
+            ]
+            kschema.validate(workload)
+            assert workload["kind"] == ("LeaderWorkerSet" if tp == 8 else "Deployment")
+            assert workload["spec"].get("replicas") == (None if scaled else 2)
 
 
 def test_scaled_object_schema_rejects_a_typo() -> None:

@@ -73,7 +73,16 @@ class Case:
 
 
 SUPPORTED_SINCE = {"vllm": vllm.SUPPORTED_SINCE, "trtllm": trtllm.SUPPORTED_SINCE}
-LAST_FREEZE = 3  # the corpus header's "Third freeze": no model change after it
+# The corpus header's "Sampler path" rule, step 3: a run whose text says nothing about FlashInfer or its install
+# takes the sort path (a pip install; vLLM's wheel carries no FlashInfer). Steps 1 and 2 are the cases' own
+# `sampler_path` settings, each backed by a quoted line (tests/vram/test_corpus.py checks that).
+DEFAULT_SAMPLER_PATH = "sort"
+SAMPLER_EVIDENCE = {
+    "flashinfer": ("Using FlashInfer for top-p & top-k sampling",),
+    "sort": ("FlashInfer is not available", "FlashInfer is available, but it is not enabled", "pip install vllm"),
+    "image": ("vllm/vllm-openai",),
+}
+LAST_FREEZE = 4  # the corpus header's "Fourth freeze": no model change after it
 
 
 def expected_scope(case: Case) -> str:
@@ -159,6 +168,9 @@ def profile(case: Case) -> MemoryProfile:
     elif use_v1 is False:  # VLLM_USE_V1=0 on 0.8-0.10: the V0 engine, whose accounting is the last v0 row's
         last_v0 = [row for row in vllm.ACCOUNTING if not row.v1][-1]
         prof = dataclasses.replace(prof, accounting=last_v0)
+    path = flags.pop("sampler_path", DEFAULT_SAMPLER_PATH)
+    if case.engine == "vllm":
+        prof = dataclasses.replace(prof, sampler_path=path)
     if flags.pop("enforce_eager", False):
         prof = _Eager(prof)
     assert not flags, f"{case.id}: flags gpuctl does not model: {sorted(flags)}"

@@ -16,7 +16,10 @@ from . import corpus
 from .corpus import Case
 
 CASES = corpus.cases()
-_SOURCE = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+/(issues|pull|blob|tree)/\S+$")
+# A file's history (commits/<ref>/<path>) is accepted where the quoted lines are in an earlier version of a file whose
+# commit could not be resolved here (the case's notes say so); everything else cites an issue, a pull request or a
+# file at a commit.
+_SOURCE = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+/(issues|pull|blob|tree|commits)/\S+$")
 
 
 def test_the_corpus_is_large_and_varied_enough() -> None:
@@ -84,8 +87,8 @@ def test_flags_stated_is_the_pre_registered_classification(case: Case) -> None:
 # bound what they reach on in-scope logs they never saw (the target is 0.3 GiB; docs/vram-comparison.md shows where
 # it is missed and why). Lower these as the model improves; never assert the fitted set alone. Out-of-scope cases
 # (releases gpuctl does not render for) are reported, not bounded.
-FITTED_MEAN_GIB = 0.30
-HELD_OUT_MEAN_GIB = 2.0  # the honest figure after the gpt-oss cases (1.95 GiB); was 1.7 at 19 cases
+FITTED_MEAN_GIB = 0.25
+HELD_OUT_MEAN_GIB = 1.6  # the honest figure after the sampler-path change (1.55 GiB); was 2.0 (1.95 GiB)
 AFTER_LAST_CHANGE_MEAN_GIB = 0.3  # the target, on the cases collected after the last model change
 OVER_GIB = 1.0  # a case off by more than this must say why in its notes
 
@@ -94,7 +97,9 @@ def test_kv_cache_accuracy_on_fitted_and_held_out_sets() -> None:
     errors = [corpus.error(c) for c in CASES if c.in_scope]
     fitted = corpus.mean([abs(e.gib) for e in errors if not e.case.held_out])
     held_out = corpus.mean([abs(e.gib) for e in errors if e.case.held_out])
-    late = corpus.mean([abs(e.gib) for e in errors if e.case.after_last_change])
+    late_errors = [abs(e.gib) for e in errors if e.case.after_last_change]
+    assert late_errors, "no in-scope case was collected after the last model change: the late bound would be vacuous"
+    late = corpus.mean(late_errors)
     assert fitted <= FITTED_MEAN_GIB, fitted
     assert held_out <= HELD_OUT_MEAN_GIB, held_out
     assert late <= AFTER_LAST_CHANGE_MEAN_GIB, late

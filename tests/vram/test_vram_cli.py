@@ -138,6 +138,8 @@ def test_calibrate_reads_a_vllm_log(tmp_path: Path) -> None:
         "128",
         "--max-model-len",
         "16000",
+        "--sampler-path",
+        "sort",  # GT-D's path (the corpus's sampler-path rule); the image's FlashInfer path holds less
         "--calibrate",
         str(log),
         "-f",
@@ -155,6 +157,7 @@ def test_calibrate_reads_a_vllm_log(tmp_path: Path) -> None:
     [
         (["-m", "llama-3.1-8b", "-g", "h100"], "unknown GPU 'h100'"),
         (["-m", "llama-3.1-8b", "-g", "l4", "--tp", "0"], "tensor parallel size must be ≥ 1"),
+        (["-m", "llama-3.1-8b", "-g", "l40s", "--tp", "3"], "does not divide the 32 attention heads"),
         (["-m", "llama-3.1-8b", "-g", "l4", "--gpu-memory-utilization", "1.5"], "utilization must be in (0, 1]"),
         (["-m", "llama-9b", "-g", "l4"], "unknown model 'llama-9b'"),
         (["-m", "llama-3.1-8b", "-g", "l4", "--concurrency", "4"], "needs --prompt-tokens"),

@@ -3,9 +3,10 @@ and whether it starts."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal, cast, get_args
 
 import typer
 from rich.console import Console
@@ -21,6 +22,7 @@ from ..model.serving import MemoryProfile
 from ..model.site import near_names
 from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
 from ..vram.calibrate import calibrate_log
+from ..vram.engine import head_layout_problem
 from .common import ConsoleJson, format_option, wide
 
 WeightDtype = Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"]
@@ -165,6 +167,13 @@ def vram(
             help=f"Engine version whose memory accounting to use; default: the engine's (vLLM {vllm.DEFAULT_VERSION})."
         ),
     ] = None,
+    sampler_path: Annotated[
+        str,
+        typer.Option(
+            help="vLLM's top-k/top-p path in the profile run: image (what the vllm/vllm-openai image gpuctl "
+            "renders takes), flashinfer, or sort (a pip install without FlashInfer)."
+        ),
+    ] = "image",
     concurrency: Annotated[
         int | None,
         typer.Option(max=MAX_SEQUENCES, help="Concurrent requests to hold in the KV cache; at most 2^20."),
@@ -208,7 +217,14 @@ def vram(
         output_tokens=output_tokens,
     )
     settings.check()  # before the engine reads its version: option errors first, as they always came
+    layout = head_layout_problem(arch, tp)
+    if layout:
+        raise UsageError(f"--tp {tp}: {layout}; vLLM refuses this layout (the site rule VRM003 says the same)")
+    if sampler_path not in get_args(vllm.SamplerPath):
+        raise UsageError(f"--sampler-path is one of {'|'.join(get_args(vllm.SamplerPath))}, got {sampler_path!r}")
     profile = engines.memory_profile(engine, engine_version)
+    if isinstance(profile, vllm.VllmMemory):
+        profile = dataclasses.replace(profile, sampler_path=cast(vllm.SamplerPath, sampler_path))
     p = predict(arch, spec, settings, profile)
     tips = [] if p.fits and p.workload_fits is not False else suggestions(arch, gpu, settings, p, profile)
     if calibrate is not None:

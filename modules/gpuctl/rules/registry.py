@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cooling, facility, k8s, network, observability, power, security, serving, space, triton, vram
+from . import cooling, facility, k8s, network, observability, power, scaling, security, serving, space, triton, vram
 from .base import Rule
 
 RULES: tuple[Rule, ...] = (
@@ -14,6 +14,7 @@ RULES: tuple[Rule, ...] = (
     *vram.RULES,
     *facility.RULES,
     *serving.RULES,
+    *scaling.RULES,
     *triton.RULES,
     *security.RULES,
     *observability.RULES,
