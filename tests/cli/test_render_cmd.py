@@ -4,6 +4,7 @@ written, stale files of a previous render removed, nothing else in DIR touched; 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import yaml
@@ -59,3 +60,49 @@ def test_bad_output_is_exit_2(tmp_path: Path) -> None:
     assert out.returncode == 2 and "is not a directory" in out.stderr and "Traceback" not in out.stderr
     missing = gpuctl("render", str(EXAMPLE))
     assert missing.returncode == 2 and "--output" in missing.stderr
+
+
+def test_render_names_the_secrets_the_pods_read_but_it_does_not_write(tmp_path: Path) -> None:
+    out = gpuctl("render", str(EXAMPLE), "-o", str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    assert "inference/burst-provider-api-key  keys: api-key" in out.stdout
+    assert "gpuctl-gateway/gpuctl-gateway-tls" in out.stdout
+    table = (tmp_path / "out" / "SECRETS-REQUIRED.md").read_text()
+    site = load_site(EXAMPLE).site
+    declared = {o["metadata"]["name"] for o in objects.site_objects(site) if o["kind"] == "Secret"}
+    listed = set()
+    for dep in site.deployments:
+        assert f"`{dep.name}-engine-tls`" in table  # the engines serve mutual TLS behind the gateway
+        listed.add(f"{dep.name}-engine-tls")
+    assert "| inference | `burst-provider-api-key` | `api-key` | Deployment/llama-70b-chat-gateway |" in table
+    assert listed.isdisjoint(declared)
+    as_json = json.loads(gpuctl("render", str(EXAMPLE), "-o", str(tmp_path / "out"), "--format", "json").stdout)
+    assert {"namespace": "inference", "name": "burst-provider-api-key", "keys": ["api-key"]} in as_json[
+        "secrets_required"
+    ]
+
+
+def test_a_symlinked_namespace_directory_is_refused_and_nothing_outside_is_touched(tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    assert gpuctl("render", str(EXAMPLE), "-o", str(out)).returncode == 0
+    elsewhere.mkdir()
+    (elsewhere / "deployment-llama-8b-batch.yaml").write_text("someone else's file\n")  # stale-removal bait
+    shutil.rmtree(out / "inference")
+    (out / "inference").symlink_to(elsewhere)
+    result = gpuctl("render", str(EXAMPLE), "-o", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "is a symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in elsewhere.iterdir()] == ["deployment-llama-8b-batch.yaml"]
+    assert (elsewhere / "deployment-llama-8b-batch.yaml").read_text() == "someone else's file\n"
+
+
+def test_a_symlinked_file_pointing_outside_is_refused(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside.yaml"
+    assert gpuctl("render", str(EXAMPLE), "-o", str(out)).returncode == 0
+    outside.write_text("keep\n")
+    target = out / "cluster" / "runtimeclass-nvidia.yaml"
+    target.unlink()
+    target.symlink_to(outside)
+    result = gpuctl("render", str(EXAMPLE), "-o", str(out))
+    assert result.returncode == 2 and "outside" in result.stderr, result.stderr
+    assert outside.read_text() == "keep\n"

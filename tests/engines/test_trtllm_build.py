@@ -74,14 +74,20 @@ if bad or any(not a.startswith("--") for a in args[::2]):
 opts = dict(zip(names, args[1::2]))
 with open(os.environ["BUILD_LOG"], "a") as log:
     log.write(json.dumps(opts) + "\\n")
+with open(os.path.join(opts["checkpoint_dir"], "config.json")) as f:
+    pretrained = json.load(f)
+limits = {k: int(opts[k]) for k in ("max_batch_size", "max_num_tokens", "max_seq_len") if k in opts}
 os.makedirs(opts["output_dir"])
 with open(os.path.join(opts["output_dir"], "config.json"), "w") as f:
-    json.dump({"build_config": {"max_batch_size": int(opts["max_batch_size"])}}, f)
+    json.dump({"pretrained_config": pretrained, "build_config": limits}, f)
 """
 
 
-def run_script(build: EngineBuild, root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """The init container's script with /models moved under `root`, the stand-in first on PATH."""
+def run_script(
+    build: EngineBuild, root: Path, tmp_path: Path, replace: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The init container's script with /models moved under `root` (and any other `replace`ments), the stand-in
+    first on PATH."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     tool = bin_dir / "trtllm-build"
@@ -94,7 +100,9 @@ def run_script(build: EngineBuild, root: Path, tmp_path: Path) -> subprocess.Com
         "BUILD_LOG": str(tmp_path / "builds.log"),
     }
     script = build.script().replace("/models/", f"{root}/")
-    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    for old, new in (replace or {}).items():
+        script = script.replace(old, new)
+    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_the_script_builds_once_and_refuses_a_checkpoint_of_another_layout(tmp_path: Path) -> None:
@@ -108,7 +116,7 @@ def test_the_script_builds_once_and_refuses_a_checkpoint_of_another_layout(tmp_p
     (ckpt / "config.json").write_text(json.dumps({"mapping": {"tp_size": 1, "pp_size": 1}}))
     refused = run_script(build, root, tmp_path)
     assert refused.returncode != 0
-    assert "checkpoint converted for tp 1 x pp 1, the deployment runs tp 2 x pp 1" in refused.stderr
+    assert "config.json: mapping.tp_size is 1, the deployment needs 2" in refused.stderr
     assert not engine.exists() and not (tmp_path / "builds.log").exists()
 
     (ckpt / "config.json").write_text(json.dumps({"mapping": {"tp_size": 2, "pp_size": 1}}))
@@ -120,3 +128,12 @@ def test_the_script_builds_once_and_refuses_a_checkpoint_of_another_layout(tmp_p
     assert again.returncode == 0
     logged = [json.loads(line) for line in (tmp_path / "builds.log").read_text().splitlines()]
     assert len(logged) == 1 and logged[0]["output_dir"] == f"{engine}.tmp"
+
+    # an engine directory whose config says other limits (a foreign or damaged one) is built again, then replaced
+    config = json.loads((engine / "config.json").read_text())
+    config["build_config"]["max_batch_size"] = 4
+    (engine / "config.json").write_text(json.dumps(config))
+    rebuilt = run_script(build, root, tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads((engine / "config.json").read_text())["build_config"]["max_batch_size"] == 16
+    assert len((tmp_path / "builds.log").read_text().splitlines()) == 2

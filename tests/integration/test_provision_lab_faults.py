@@ -35,6 +35,8 @@ def test_package_missing_from_the_mirror(lab: core.LabState) -> None:
         "--lab",
         "--offline-mirror",
         f"{lab.repo_url}/partial",
+        "--kubeconfig",  # lab-dgx-1 is a cluster node: a fabric manager change drains it first
+        str(lab.kubeconfig),
         "-f",
         "json",
     )
@@ -43,7 +45,10 @@ def test_package_missing_from_the_mirror(lab: core.LabState) -> None:
     assert [h for h, v in hosts.items() if v["status"] != "ok"] == ["lab-dgx-1"]
     assert "missing from the repository or mirror" in hosts["lab-dgx-1"]["hint"]
     # the complete mirror mends it
-    assert provision("--resume", "--offline-mirror", f"{lab.repo_url}/mirror")["rc"] == 0
+    assert (
+        provision("--resume", "--offline-mirror", f"{lab.repo_url}/mirror", "--kubeconfig", str(lab.kubeconfig))["rc"]
+        == 0
+    )
     assert ("lab-dgx-1", "fabric-manager") not in failing_checks()
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
@@ -188,25 +188,31 @@ def test_burnin_settings_are_the_role_defaults_and_reach_it() -> None:
         assert f'"{var}": settings.{name}' in source, var
 
 
-class ServiceProxy(BaseHTTPRequestHandler):
-    """Only the two calls the endpoint check makes: read a Service, GET through its proxy subresource. (The test
-    Kubernetes API has no service proxy: no Service has pods behind it there.)"""
+class EndpointSlices(BaseHTTPRequestHandler):
+    """Only the two calls the endpoint check makes, as the API server answers them: read a Service, list its
+    EndpointSlices by the `kubernetes.io/service-name` label. `ready` holds each Service's endpoints' readiness."""
 
-    answers: ClassVar[dict[tuple[str, str], dict[str, Any]]] = {}
+    ready: ClassVar[dict[tuple[str, str], list[bool]]] = {}
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
-        m = re.match(r"^/api/v1/namespaces/([^/]+)/services/([^/:]+)(?::(\d+))?(?:/proxy(/.*))?$", unquote(self.path))
-        found = ServiceProxy.answers.get((m.group(1), m.group(2))) if m else None
-        if m is None or found is None or (m.group(3) and int(m.group(3)) != found["port"]):
-            code, body = 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404}
-        elif m.group(4) is None:
-            code, body = 200, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": m.group(2)}}
-        else:
-            code = found["answers"].get(m.group(4), 404)
-            body = {"kind": "Status", "apiVersion": "v1", "code": code}
+        url = urlsplit(unquote(self.path))
+        svc = re.match(r"^/api/v1/namespaces/([^/]+)/services/([^/]+)$", url.path)
+        slices = re.match(r"^/apis/discovery.k8s.io/v1/namespaces/([^/]+)/endpointslices$", url.path)
+        code, body = 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404}
+        if svc and (svc.group(1), svc.group(2)) in EndpointSlices.ready:
+            code, body = 200, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc.group(2)}}
+        elif slices:
+            selector = parse_qs(url.query).get("labelSelector", [""])[0]
+            name = selector.removeprefix("kubernetes.io/service-name=")
+            states = EndpointSlices.ready.get((slices.group(1), name), []) if selector != name else []
+            endpoints = [{"addresses": [f"10.0.0.{i}"], "conditions": {"ready": r}} for i, r in enumerate(states, 1)]
+            item = {"addressType": "IPv4", "metadata": {"name": f"{name}-x"}, "endpoints": endpoints}
+            code = 200
+            body = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSliceList", "metadata": {},
+                    "items": [item] if states else []}  # fmt: skip
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -215,10 +221,12 @@ class ServiceProxy(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def test_endpoints_answer_their_health_route_through_the_service_proxy(tmp_path: Path) -> None:
+def test_endpoints_are_checked_by_their_readiness_not_through_the_service_proxy(tmp_path: Path) -> None:
+    """The site's NetworkPolicies drop the API server's service proxy (it comes from the API server's host), so the
+    check reads which endpoints the kubelet's readiness probe found ready (provision/verify.check_endpoints)."""
     from gpuctl.provision.verify import check_endpoints
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ServiceProxy)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), EndpointSlices)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     kubeconfig = tmp_path / "kubeconfig"
     server = f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -229,15 +237,14 @@ def test_endpoints_answer_their_health_route_through_the_service_proxy(tmp_path:
     )
     try:
         assert {d.name for d in LAB.deployments} == {"qwen-7b", "llama-70b"}
-        ServiceProxy.answers = {
-            ("inference", "qwen-7b"): {"port": 8000, "answers": {"/health": 200}},
-            ("inference", "llama-70b"): {"port": 8000, "answers": {"/health": 503}},
-        }
+        EndpointSlices.ready = {("inference", "qwen-7b"): [True, False], ("inference", "llama-70b"): [False]}
         got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(str(kubeconfig), LAB)}
-        assert got["endpoint-qwen-7b"] == (True, "inference/qwen-7b:8000/health answers HTTP 200")
-        assert got["endpoint-llama-70b"][0] is False
-        assert got["endpoint-llama-70b"][1].startswith("inference/llama-70b:8000/health answers HTTP 503")
-        del ServiceProxy.answers[("inference", "llama-70b")]
+        probe = "(readiness probe on /health)"
+        assert got["endpoint-qwen-7b"] == (True, f"inference/qwen-7b: 1 of 2 endpoints ready {probe}")
+        assert got["endpoint-llama-70b"] == (False, f"inference/llama-70b: 0 of 1 endpoints ready {probe}")
+        EndpointSlices.ready[("inference", "llama-70b")] = []
+        assert {c: ok for c, ok, _ in check_endpoints(str(kubeconfig), LAB)}["endpoint-llama-70b"] is False
+        del EndpointSlices.ready[("inference", "llama-70b")]
         got = {cid: (ok, msg) for cid, ok, msg in check_endpoints(str(kubeconfig), LAB)}
         assert got["endpoint-llama-70b"] == (None, "skipped: no Service inference/llama-70b (not deployed)")
     finally:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gpuctl.loader import load_site
 from gpuctl.model.k8s import ContainerRuntimeSettings
 from gpuctl.model.site import ProvisioningSettings
 from gpuctl.provision.inventory import provisioning_vars
@@ -139,6 +140,22 @@ def test_a_containerd_mirror_sets_the_roles_source() -> None:
 
 def test_the_model_cache_is_one_directory() -> None:
     assert role_defaults()["serving"]["serving_model_cache"] == serving.MODEL_CACHE
+
+
+def test_the_staging_container_runs_as_the_model_cache_owner() -> None:
+    """The role chowns the cache to the uid/gid the init container writes as (fsGroup skips hostPath)."""
+    defaults = role_defaults()["serving"]
+    owner = (defaults["serving_model_cache_uid"], defaults["serving_model_cache_gid"])
+    assert owner == (serving.MODEL_CACHE_UID, serving.MODEL_CACHE_GID) and 0 not in owner
+    site = load_site(ROOT / "inventories" / "fra1" / "site.yaml").site
+    dep = next(d for d in site.deployments if d.source)
+    pod = serving.workload(site, dep)["spec"]["template"]["spec"]
+    [stage] = [c for c in pod["initContainers"] if c["name"] == "stage-weights"]
+    assert (stage["securityContext"]["runAsUser"], stage["securityContext"]["runAsGroup"]) == owner
+    tasks = yaml.safe_load((ROLES_DIR / "serving" / "tasks" / "main.yml").read_text())
+    task = next(t for t in tasks if "ansible.builtin.file" in t)
+    assert task["ansible.builtin.file"]["owner"] == "{{ serving_model_cache_uid }}"
+    assert task["ansible.builtin.file"]["group"] == "{{ serving_model_cache_gid }}"
 
 
 def _readers() -> str:

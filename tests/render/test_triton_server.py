@@ -15,7 +15,7 @@ import yaml
 from gpuctl.engines import triton
 from gpuctl.loader import load_site
 from gpuctl.model import Site
-from gpuctl.render import kschema, objects, serving
+from gpuctl.render import autoscaling, kschema, objects, serving
 from gpuctl.rules import evaluate
 from gpuctl.rules.triton import shared_gpus
 from tests.cli.test_validate_cli import gpuctl
@@ -90,8 +90,8 @@ def test_the_tensorrt_llm_models_share_the_gpu_within_the_memory_model(site: Sit
 def test_the_python_model_s_code_comes_from_the_model_cache(site: Site) -> None:
     pod = find(objects.site_objects(site), "Deployment", "chat")["spec"]["template"]["spec"]
     inits = {c["name"]: c for c in pod["initContainers"]}
-    assert list(inits) == ["stage-weights", "stage-weights-1", "stage-weights-2", "build-engine", "prepare-repository"]
-    assert [e["value"] for e in inits["stage-weights-2"]["env"] if e["name"] == "STAGE_DEST"] == [
+    assert list(inits) == ["stage-weights", "stage-weights-1", "build-engine", "build-engine-1", "prepare-repository"]
+    assert [e["value"] for e in inits["stage-weights-1"]["env"] if e["name"] == "STAGE_DEST"] == [
         "/models/rerankers/bge"
     ]
     script = inits["prepare-repository"]["command"][2]
@@ -100,7 +100,10 @@ def test_the_python_model_s_code_comes_from_the_model_cache(site: Site) -> None:
     assert {"name": "repository", "emptyDir": {}} in pod["volumes"]
 
 
-def test_the_first_model_s_engine_is_built_in_the_pod_the_second_is_staged(site: Site, pb2: ModuleType) -> None:
+def test_both_engines_are_built_in_the_pod_from_one_converted_checkpoint(site: Site, pb2: ModuleType) -> None:
+    """summarize is a second engine of the deployment's own model (a longer context, a smaller batch): both build
+    init containers convert into the same keyed checkpoint (the first converts, the second finds it) and build
+    their own engines."""
     dep = site.deployments[0]
     pod = find(objects.site_objects(site), "Deployment", "chat")["spec"]["template"]["spec"]
     build = next(c for c in pod["initContainers"] if c["name"] == "build-engine")
@@ -112,7 +115,12 @@ def test_the_first_model_s_engine_is_built_in_the_pod_the_second_is_staged(site:
     assert own.startswith("/models/llama-3.1-8b/trtllm-engines/") and own in build["command"][2]
     assert "--max_seq_len 8192" in build["command"][2]
     second = parse(pb2, repository["repository__summarize-tensorrt_llm__config.pbtxt"]).parameters
-    assert second["gpt_model_path"].string_value == "/models/qwen2.5-7b"
+    other = next(c for c in pod["initContainers"] if c["name"] == "build-engine-1")
+    path = second["gpt_model_path"].string_value
+    assert path.startswith("/models/llama-3.1-8b/trtllm-engines/") and path != own and path in other["command"][2]
+    assert "--max_seq_len 16384" in other["command"][2] and "--max_batch_size 16" in other["command"][2]
+    checkpoint = [a for c in (build, other) for a in c["command"][2].split() if "/trtllm-checkpoints/" in a]
+    assert len({a.split("/trtllm-checkpoints/")[1][:16] for a in checkpoint}) == 1
 
 
 def test_a_python_model_on_the_gpu_takes_its_declared_memory_from_the_llms(tmp_path: Path, pb2: ModuleType) -> None:
@@ -154,3 +162,26 @@ def test_render_writes_the_repository_config_map(tmp_path: Path) -> None:
     written = yaml.safe_load((out / "inference" / "configmap-chat-engine.yaml").read_text())
     assert "repository__summarize-tensorrt_llm__config.pbtxt" in written["data"]
     assert written["data"]["repository__rerank__config.pbtxt"].startswith('name: "rerank"\nbackend: "python"')
+
+
+def test_the_scaled_object_scales_on_every_llm_of_the_server(site: Site) -> None:
+    """One trigger per TensorRT-LLM model, each on that model's tensorrt_llm step at its own capacity, validated
+    against KEDA's CRD; the HPA takes the largest count, so the busy model scales the server while the other idles.
+    The Python model (rerank) has no saturation point gpuctl knows and drives no trigger."""
+    dep = site.deployments[0]
+    obj = find(serving.manifests(site), "ScaledObject", dep.name)
+    kschema.validate(obj)
+    triggers = obj["spec"]["triggers"]
+    assert [(t["name"], t["metadata"]["threshold"]) for t in triggers] == [
+        ("tensorrt_llm", "32"),  # the deployment's model: target_concurrency 32
+        ("summarize-tensorrt_llm", "16"),  # max_batch_size 16
+    ]
+    for t in triggers:
+        query = t["metadata"]["query"]
+        assert query.count(f'model="{t["name"]}"') == 2  # running (the backend's) and waiting (Triton's queue)
+        assert 'request_type="scheduled"' in query and "nv_inference_pending_request_count" in query
+    assert "rerank" not in str(triggers)
+    # 20 requests on summarize alone (capacity 16) need a second replica; 20 on the chat model (capacity 32) do not
+    assert autoscaling.desired_replicas(dep, [0, 20]) == 2
+    assert autoscaling.desired_replicas(dep, [20, 0]) == 1
+    assert autoscaling.desired_replicas(dep, [500, 500]) == 2  # max_replicas

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from gpuctl.fsutil import write_atomic
 from gpuctl.model import Deployment
@@ -19,14 +20,20 @@ from gpuctl.render.security import engine_tls
 from .gateway_env import HAPROXY, free_port
 
 
+class ProxyPorts(NamedTuple):
+    api: int  # the router's and the probes' port
+    metrics: int  # Prometheus' port: /metrics only
+
+
 @contextlib.contextmanager
-def engine_proxy(dep: Deployment, store: Store, tmp: Path, engine_port: int) -> Iterator[int]:
-    """Start the rendered proxy in front of 127.0.0.1:engine_port; yields the proxy's plain port."""
+def engine_proxy(dep: Deployment, store: Store, tmp: Path, engine_port: int) -> Iterator[ProxyPorts]:
+    """Start the rendered proxy in front of 127.0.0.1:engine_port; yields its API and metrics ports."""
     tls = tmp / f"{dep.name}-engine-tls"
     write_engine_files(store, dep.name, tls)
-    port = free_port()
+    port, metrics = free_port(), free_port()
     cfg = tmp / f"{dep.name}-proxy.cfg"
-    write_atomic(cfg, engine_tls.proxy_config(dep, str(tls), "127.0.0.1", port, f"127.0.0.1:{engine_port}"))
+    upstream = f"127.0.0.1:{engine_port}"
+    write_atomic(cfg, engine_tls.proxy_config(dep, str(tls), "127.0.0.1", port, upstream, metrics_port=metrics))
     check = subprocess.run([HAPROXY, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     proc = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -37,7 +44,7 @@ def engine_proxy(dep: Deployment, store: Store, tmp: Path, engine_port: int) -> 
                 break
             assert time.monotonic() < deadline and proc.poll() is None, "the engine proxy did not start"
             time.sleep(0.05)
-        yield port
+        yield ProxyPorts(port, metrics)
     finally:
         proc.terminate()
         try:

@@ -24,6 +24,7 @@ from gpuctl.loader import load_site
 from gpuctl.model import Site
 from gpuctl.pki import Store, issue, write_gateway_files
 from gpuctl.render.security import gateway
+from gpuctl.render.security.certs import service_names
 
 from .standin import StandinEngine
 
@@ -155,9 +156,10 @@ def running_gateway(tmp: Path) -> Iterator[Gateway]:
 
 
 def loopback_upstreams(site: Site, ports: dict[str, int]) -> dict[str, gateway.Upstream]:
-    """Each deployment's upstream at a loopback port, still verified by its Service name."""
-    names = gateway.upstreams(site)
-    return {dep: gateway.Upstream("127.0.0.1", port, names[dep].server_name) for dep, port in ports.items()}
+    """Each deployment's upstream at a loopback port: a TLS engine (stand-in or real vLLM) the gateway calls
+    directly with mutual TLS, verified by the name its certificate carries."""
+    names = {d.name: service_names(d.name, d.namespace)[1] for d in site.deployments}
+    return {dep: gateway.Upstream("127.0.0.1", port, names[dep], tls=True) for dep, port in ports.items()}
 
 
 @contextlib.contextmanager

@@ -19,13 +19,17 @@ ROUTES = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/invocat
 
 
 class StandinEngine:
-    def __init__(self, model: str, cert: Path, key: Path, ca_bundle: Path) -> None:
+    def __init__(self, model: str, cert: Path | None, key: Path | None, ca_bundle: Path | None) -> None:
+        """Without a certificate it serves plain HTTP (a stand-in for a router or the burst gateway), and the
+        client CN it records is ''."""
         self.model = model
         self.seen: list[tuple[str, str]] = []  # (client CN, path)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        ctx.load_verify_locations(ca_bundle)
-        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx = None
+        if cert is not None and key is not None and ca_bundle is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            ctx.load_verify_locations(ca_bundle)
+            ctx.verify_mode = ssl.CERT_REQUIRED
         engine = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,7 +39,7 @@ class StandinEngine:
                 pass
 
             def do_POST(self) -> None:
-                peer = self.connection.getpeercert() or {}  # type: ignore[attr-defined]
+                peer = self.connection.getpeercert() or {} if ctx else {}  # type: ignore[attr-defined]
                 cn = next((v for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"), "")
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -56,7 +60,8 @@ class StandinEngine:
                 self.wfile.write(raw)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        if ctx is not None:
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -15,8 +15,9 @@ import yaml
 from gpuctl.loader import load_site
 from gpuctl.model import Site
 from gpuctl.pki import Store, issue
-from gpuctl.render import kschema, objects, serving
+from gpuctl.render import kschema, objects, router, serving
 from gpuctl.render.security import engine_tls, gateway
+from tests.render.netpol import Policies, pods
 
 from .engine_proxy import engine_proxy, plain
 from .gateway_env import HAPROXY, LAB
@@ -51,27 +52,33 @@ def test_with_a_gateway_the_engine_serves_mutual_tls_and_the_proxy_takes_its_por
     ]  # fmt: skip
     assert engine["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
     assert engine["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8000}  # through the proxy
-    assert proxy["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert proxy["ports"] == [
+        {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": engine_tls.METRICS_PORT, "protocol": "TCP"},
+    ]
     assert proxy["securityContext"]["runAsNonRoot"] and proxy["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     secret = next(v for v in pod["volumes"] if v["name"] == "engine-tls")["secret"]
     assert secret == {"secretName": f"{dep.name}-engine-tls", "defaultMode": 0o440}
     svc = _obj(objs, "Service", dep.name)
     assert [(p["name"], p["port"]) for p in svc["spec"]["ports"]] == [("http", 8000), ("https", 8443)]
     assert _obj(objs, "ConfigMap", f"{dep.name}-engine-proxy")["data"]["haproxy.cfg"] == engine_tls.proxy_config(dep)
-    assert gateway.upstreams(site)[dep.name].port == 8443
+    assert (gateway.upstreams(site)[dep.name].port, gateway.upstreams(site)[dep.name].tls) == (router.PORT, False)
     for obj in objs:
         kschema.validate(obj)
 
 
-def test_the_network_policy_lets_only_the_gateway_reach_the_tls_port(tmp_path: Path) -> None:
+def test_the_gateway_reaches_the_router_and_no_engine_port(tmp_path: Path) -> None:
+    """The site gateway enters through the router (routing, retries, burst), never an engine port, plain or TLS."""
     site = _lab(tmp_path)
     dep = site.deployments[0]
-    flows = _obj(objects.site_objects(site), "NetworkPolicy", f"{dep.name}-flows")["spec"]["ingress"]
-    by_port = {rule["ports"][0]["port"]: rule["from"] for rule in flows if "ports" in rule}
-    gw_peer = by_port[8443]
-    assert len(gw_peer) == 1
-    assert gw_peer[0]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "gpuctl-gateway"}
-    assert all("gpuctl-gateway" not in json.dumps(peer) for peer in by_port[8000])  # router and Prometheus only
+    objs = objects.site_objects(site)
+    policies = Policies(objs)
+    gw = next(p for p in pods(objs) if p.name == "gpuctl-gateway")
+    engine = next(p for p in pods(objs) if p.name == dep.name)
+    rtr = next(p for p in pods(objs) if p.name == router.name(dep))
+    assert policies.allows(gw, rtr, router.PORT)
+    assert not policies.allows(gw, engine, engine_tls.TLS_PORT)
+    assert not policies.allows(gw, engine, 8000)
 
 
 def test_without_a_gateway_nothing_changes(tmp_path: Path) -> None:
@@ -107,15 +114,18 @@ def test_the_rendered_proxy_passes_the_allow_list_over_mutual_tls_and_nothing_el
     cert, key = store.cert_path("server", dep.name), store.key_path("server", dep.name)
     with (
         StandinEngine(dep.model, cert, key, store.bundle_path) as engine,
-        engine_proxy(dep, store, tmp_path, engine.port) as port,
+        engine_proxy(dep, store, tmp_path, engine.port) as (port, metrics),
     ):
         ask = json.dumps({"model": dep.model, "messages": []})
         status, _ = plain(port, "POST", "/v1/chat/completions", ask)
         assert status == 200
         # the engine saw the deployment's own certificate: the proxy's identity towards it
         assert engine.seen == [(f"{dep.name}.{dep.namespace}.svc", "/v1/chat/completions")]
-        for path in ("/invocations", "/pause", "/update_weights", "/v1/chat/completions/x"):
+        for path in ("/invocations", "/pause", "/update_weights", "/v1/chat/completions/x", "/metrics"):
             assert plain(port, "POST", path, ask)[0] == 403, path
+        assert plain(port, "GET", "/metrics")[0] == 403  # Prometheus has its own listener
+        for path in ("/v1/chat/completions", "/health", "/pause"):  # the metrics listener passes /metrics only
+            assert plain(metrics, "POST", path, ask)[0] == 403, path
         assert len(engine.seen) == 1  # nothing else reached the engine
 
 
@@ -129,7 +139,7 @@ def test_the_proxy_refuses_an_engine_whose_certificate_is_not_the_deployments(tm
     cert, key = store.cert_path("server", other.name), store.key_path("server", other.name)
     with (
         StandinEngine(dep.model, cert, key, store.bundle_path) as engine,
-        engine_proxy(dep, store, tmp_path, engine.port) as port,
+        engine_proxy(dep, store, tmp_path, engine.port) as (port, _metrics),
     ):
         status, _ = plain(port, "POST", "/v1/chat/completions", json.dumps({"model": dep.model}))
         assert status == 503 and engine.seen == []

@@ -3,6 +3,7 @@ engines: each flow of issue 14's proof, with what the upstream saw."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import ssl
@@ -15,12 +16,14 @@ import pytest
 
 from gpuctl.fsutil import write_atomic
 from gpuctl.loader import load_site
-from gpuctl.pki import make_ca, make_leaf, rotate
+from gpuctl.pki import Store, issue, make_ca, make_leaf, rotate
 from gpuctl.pki.store import KEY_MODE
+from gpuctl.render import burst, router
 from gpuctl.render.security import gateway
 from gpuctl.render.security.certs import CertSpec
 
-from .gateway_env import HAPROXY, Gateway, gateway_site, running_gateway
+from .gateway_env import HAPROXY, Gateway, gateway_site, running_gateway, started_gateway
+from .standin import StandinEngine
 
 pytestmark = pytest.mark.skipif(shutil.which(HAPROXY) is None, reason="Debian package haproxy not installed")
 
@@ -205,3 +208,24 @@ def test_the_in_cluster_configuration_passes_haproxys_own_check(gw: Gateway, tmp
     broken = (tmp_path / "conf" / "haproxy.cfg").read_text().replace("verify required", "verify sometimes", 1)
     (tmp_path / "conf" / "haproxy.cfg").write_text(broken)
     assert subprocess.run([HAPROXY, "-c", "-f", str(tmp_path / "conf" / "haproxy.cfg")], capture_output=True).returncode
+
+
+def test_the_rendered_gateway_enters_through_plain_routers_and_real_haproxy_serves_it(tmp_path: Path) -> None:
+    """The site gateway sends to each deployment's router (or burst gateway), which serve plain HTTP: the rendered
+    server lines carry no `ssl` (a TLS handshake towards them would fail every request), and the real HAProxy
+    checks the configuration, then carries a request to a plain stand-in router."""
+    site = load_site(gateway_site(tmp_path)).site
+    for dep in site.deployments:
+        up = gateway.upstreams(site)[dep.name]
+        name = (burst.name(dep), burst.PORT) if dep.burst else (router.name(dep), router.PORT)
+        assert (up.host.split(".")[0], up.port, up.tls) == (*name, False)
+    store = Store(tmp_path / "pki")
+    issue(site, store)
+    with contextlib.ExitStack() as stack:
+        routers = {d.name: stack.enter_context(StandinEngine(d.model, None, None, None)) for d in site.deployments}
+        ups = {n: gateway.Upstream("127.0.0.1", r.port, n) for n, r in routers.items()}
+        with started_gateway(site, store, tmp_path, ups) as gw:  # runs `haproxy -c` first
+            assert " ssl " not in "".join(line for line in gw.cfg.read_text().splitlines() if "server " in line)
+            status, body = gw.call(gw.context("lab-app"), CHAT, QWEN)
+            assert (status, body["model"]) == (200, "qwen2.5-7b")
+            assert routers["qwen-7b"].seen[-1] == ("", CHAT)  # plain HTTP: no client certificate on this hop

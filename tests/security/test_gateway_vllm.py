@@ -22,11 +22,11 @@ import yaml
 
 from gpuctl.loader import load_site
 from gpuctl.pki import Store, issue, write_engine_files
-from gpuctl.render.security import engine_tls
+from gpuctl.render.security import engine_tls, gateway
 from tests.realparts import parts, rendered
 
 from .engine_proxy import engine_proxy, plain
-from .gateway_env import HAPROXY, Gateway, free_port, loopback_upstreams, started_gateway
+from .gateway_env import HAPROXY, Gateway, free_port, started_gateway
 
 pytestmark = pytest.mark.skipif(shutil.which(HAPROXY) is None, reason="Debian package haproxy not installed")
 READY_S = 600.0
@@ -69,6 +69,7 @@ class Stack:
     gw: Gateway
     vllm_port: int
     proxy_port: int
+    proxy_metrics_port: int
     router_port: int
 
 
@@ -97,21 +98,21 @@ def stack(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         gw_ctx.check_hostname = False  # readiness only: the gateway itself verifies the name
         gw_ctx.load_cert_chain(store.cert_path("client", "gpuctl-gateway"), store.key_path("client", "gpuctl-gateway"))
         _ready(port, gw_ctx, proc)
-        with (
-            started_gateway(site, store, tmp, loopback_upstreams(site, {rendered.DEPLOYMENT: port})) as gw,
-            engine_proxy(dep.deployment, store, tmp, port) as proxy_port,
-        ):
+        with engine_proxy(dep.deployment, store, tmp, port) as proxy:
             router_port = free_port()
             router = processes.start(
-                "router", dep.router_argv([f"http://127.0.0.1:{proxy_port}"], router_port, free_port())
+                "router", dep.router_argv([f"http://127.0.0.1:{proxy.api}"], router_port, free_port())
             )
             parts.wait_until_ready(router, f"http://127.0.0.1:{router_port}/health", 60)
-            yield Stack(gw, port, proxy_port, router_port)
+            name = gateway.upstreams(site)[rendered.DEPLOYMENT].server_name  # the router's Service, plain HTTP
+            ups = {rendered.DEPLOYMENT: gateway.Upstream("127.0.0.1", router_port, name)}
+            with started_gateway(site, store, tmp, ups) as gw:
+                yield Stack(gw, port, proxy.api, proxy.metrics, router_port)
     finally:
         processes.stop_all()
 
 
-def test_an_allowed_client_gets_a_real_completion_through_both_mtls_hops(stack: Stack) -> None:
+def test_an_allowed_client_gets_a_real_completion_through_the_router_and_the_mtls_hop(stack: Stack) -> None:
     gw = stack.gw
     body = {"model": "llama-3.1-8b", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 4}
     status, out = gw.call(gw.context("chat-app"), "/v1/chat/completions", body)
@@ -147,8 +148,9 @@ def test_the_router_reaches_the_tls_engine_through_its_proxy(stack: Stack) -> No
 
 def test_probes_and_the_scrape_reach_the_tls_engine_through_the_proxy(stack: Stack) -> None:
     assert plain(stack.proxy_port, "GET", "/health")[0] == 200  # the rendered readiness/startup probe path
-    status, text = plain(stack.proxy_port, "GET", "/metrics")
+    status, text = plain(stack.proxy_metrics_port, "GET", "/metrics")
     assert status == 200 and "vllm:num_requests_running" in text
+    assert plain(stack.proxy_port, "GET", "/metrics")[0] == 403  # not on the API port the router uses
     for path in ("/invocations", "/pause", "/tokenize", "/version"):
         assert plain(stack.proxy_port, "POST", path, "{}")[0] == 403, path
 

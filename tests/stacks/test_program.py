@@ -93,10 +93,13 @@ def test_serving_objects_are_pulumis(fra1) -> None:  # type: ignore[no-untyped-d
         return str(r.inputs["metadata"].get("labels", {}).get("gpuctl.io/component", ""))
 
     # engine objects only: router, burst gateway and security's (issue 14) objects carry another component or none
-    deployments = {r.name: r for r in fra1.of_type("kubernetes:apps/v1:Deployment") if component(r) == "engine"}
-    services = {r.name for r in fra1.of_type("kubernetes:core/v1:Service") if component(r) == "engine"}
+    def name(r: Recorded) -> str:
+        return str(r.inputs["metadata"]["name"])
+
+    deployments = {name(r): r for r in fra1.of_type("kubernetes:apps/v1:Deployment") if component(r) == "engine"}
+    services = {name(r) for r in fra1.of_type("kubernetes:core/v1:Service") if component(r) == "engine"}
     policies = {
-        r.name for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if component(r) == "engine"
+        name(r) for r in fra1.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if component(r) == "engine"
     }
     assert set(deployments) == services == {p.removesuffix("-clients") for p in policies}
     assert len(deployments) == 3

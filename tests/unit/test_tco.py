@@ -161,3 +161,13 @@ def test_a_site_of_other_gpus_is_told_the_cloud_rate_is_an_h100_rate() -> None:
     assert [n for n in notes if n.startswith("cloud priced at $4.00") and "for l40s:" in n]
     _, chosen = scenario_for_site(ams2, Scenario(cloud_rate_per_gpu_hour=1.8))  # the user set it: no note
     assert not [n for n in chosen if n.startswith("cloud priced")]
+
+
+def test_a_free_cloud_rate_prints_n_a_instead_of_a_percentage() -> None:
+    """At $0/GPU-hour bare metal is no percentage of the cloud's cost: the console says n/a (json has null)."""
+    out = gpuctl("tco", "--gpus", "8", "--utilization", "0.6", "--cloud-rate", "0")
+    assert out.returncode == 0, out.stderr
+    assert "internal error" not in out.stderr
+    assert "bare metal is n/a of cloud; owning pays for itself never at these inputs" in " ".join(out.stdout.split())
+    data = json.loads(gpuctl("tco", "--gpus", "8", "--cloud-rate", "0", "-f", "json").stdout)
+    assert data["bare_metal_pct_of_cloud"] is None

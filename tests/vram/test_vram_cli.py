@@ -157,6 +157,7 @@ def test_calibrate_reads_a_vllm_log(tmp_path: Path) -> None:
     [
         (["-m", "llama-3.1-8b", "-g", "h100"], "unknown GPU 'h100'"),
         (["-m", "llama-3.1-8b", "-g", "l4", "--tp", "0"], "tensor parallel size must be ≥ 1"),
+        (["-m", "llama-3.1-8b", "-g", "l40s", "--tp", "3"], "does not divide the 32 attention heads"),
         (["-m", "llama-3.1-8b", "-g", "l4", "--gpu-memory-utilization", "1.5"], "utilization must be in (0, 1]"),
         (["-m", "llama-9b", "-g", "l4"], "unknown model 'llama-9b'"),
         (["-m", "llama-3.1-8b", "-g", "l4", "--concurrency", "4"], "needs --prompt-tokens"),

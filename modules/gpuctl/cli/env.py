@@ -35,6 +35,11 @@ STRICT = _declare("GPUCTL_STRICT", "set to 1 to fail on warnings too (--strict)"
 FORMAT = _declare("GPUCTL_FORMAT", "the default --format", "validate")
 SITE = _declare("GPUCTL_SITE", "the site spec (--site)", "provision", "verify")
 SECRETS_FILE = _declare("GPUCTL_SECRETS_FILE", "0600 YAML of secret role variables (--secrets-file)", "provision")
+KUBECONFIG = _declare(
+    "GPUCTL_KUBECONFIG",
+    "kubeconfig file of the site's cluster: drain nodes before disruptive changes (--kubeconfig)",
+    "provision",
+)
 BOOTSTRAP_TOKEN = _declare(
     "GPUCTL_BOOTSTRAP_TOKEN",
     "kubeadm bootstrap token the nodes join with, when neither the secrets file nor a token file gives one",

@@ -69,8 +69,19 @@ def provision_cmd(
     lab: Annotated[bool, typer.Option("--lab", help="Provision the running lab's hosts (gpuctl lab up).")] = False,
     kubeconfig: Annotated[
         Path | None,
-        typer.Option("--kubeconfig", help="Cordon, drain and uncordon nodes in this cluster (upgrade_drivers.yml)."),
+        typer.Option(
+            "--kubeconfig",
+            envvar=env.KUBECONFIG,
+            help="Cordon, drain and uncordon the nodes a change disrupts (driver, runtime) through this cluster's API. "
+            "Without it a run stops before changing a node that has joined a cluster.",
+        ),
     ] = None,
+    no_drain: Annotated[
+        bool,
+        typer.Option(
+            "--no-drain", help="Change joined nodes without a kubeconfig to drain them: their pods keep running."
+        ),
+    ] = False,
     playbook: Annotated[
         str, typer.Option("--playbook", help="site.yml, provision_rack.yml or upgrade_drivers.yml.")
     ] = "site.yml",
@@ -96,6 +107,8 @@ def provision_cmd(
         key, _, value = item.partition("=")
         extra[key] = value
     refuse_spec_owned(extra)  # bad usage is refused before anything is looked up (the running lab, the site lock)
+    if no_drain:
+        extra["gpuctl_allow_undrained"] = True  # playbooks/tasks/drain.yml
     result = provision(
         site,
         target,

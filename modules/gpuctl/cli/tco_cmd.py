@@ -137,6 +137,11 @@ def _money(v: float) -> str:
     return f"${v:,.0f}"
 
 
+def _pct(pct: float | None) -> str:
+    """A share of the cloud's cost; n/a when the cloud costs nothing (a free cloud rate)."""
+    return "n/a" if pct is None else f"{pct:.0f}%"
+
+
 def _console(result: dict[str, Any], decision: Decision, sens: list[dict[str, Any]], notes: list[str]) -> None:
     console = Console(highlight=False, width=wide())
     m = result["monthly"]
@@ -169,7 +174,7 @@ def _console(result: dict[str, Any], decision: Decision, sens: list[dict[str, An
     be = result["break_even_month"]
     console.print(
         Text(
-            f"bare metal is {pct:.0f}% of cloud; owning pays for itself "
+            f"bare metal is {_pct(pct)} of cloud; owning pays for itself "
             + (f"in month {be}" if be is not None else "never at these inputs")
             + (
                 f"; hybrid in month {result['hybrid_break_even_month']}"
@@ -188,7 +193,7 @@ def _console(result: dict[str, Any], decision: Decision, sens: list[dict[str, An
         for rate in rates:
             r = next(x for x in sens if x["utilization"] == u and x["cloud_rate_per_gpu_hour"] == rate)
             be_r = r["break_even_month"]
-            cells.append(f"{r['bare_metal_pct_of_cloud']:.0f}% ({be_r if be_r is not None else 'never'})")
+            cells.append(f"{_pct(r['bare_metal_pct_of_cloud'])} ({be_r if be_r is not None else 'never'})")
         s.add_row(f"{u:.0%}", *cells)
     console.print(s)
     d = Table(title=f"decision: {decision.verdict}")

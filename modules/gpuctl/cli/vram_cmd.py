@@ -22,6 +22,7 @@ from ..model.serving import MemoryProfile
 from ..model.site import near_names
 from ..vram import EngineSettings, Prediction, arch_from_hf_config, predict
 from ..vram.calibrate import calibrate_log
+from ..vram.engine import head_layout_problem
 from .common import ConsoleJson, format_option, wide
 
 WeightDtype = Literal["auto", "bf16", "fp16", "fp8", "int8", "int4"]
@@ -216,6 +217,9 @@ def vram(
         output_tokens=output_tokens,
     )
     settings.check()  # before the engine reads its version: option errors first, as they always came
+    layout = head_layout_problem(arch, tp)
+    if layout:
+        raise UsageError(f"--tp {tp}: {layout}; vLLM refuses this layout (the site rule VRM003 says the same)")
     if sampler_path not in get_args(vllm.SamplerPath):
         raise UsageError(f"--sampler-path is one of {'|'.join(get_args(vllm.SamplerPath))}, got {sampler_path!r}")
     profile = engines.memory_profile(engine, engine_version)

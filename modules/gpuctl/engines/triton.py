@@ -37,6 +37,7 @@ from . import quantization, triton_repository, tritonserver, trtllm
 from .base import Metric
 from .triton_repository import LlmModel, PythonModel
 from .trtllm_build import EngineBuild
+from .trtllm_convert import conversion
 
 IMAGE = f"nvcr.io/nvidia/tritonserver:{tritonserver.RELEASE}-trtllm-python-py3"
 MODEL = "tensorrt_llm"  # the model's name in the repository (what clients address)
@@ -124,13 +125,17 @@ class Triton(tritonserver.TritonServer):
             dep.engine_max_num_seqs or trtllm.MEMORY.max_batch_size,
             dep.engine_max_num_batched_tokens or trtllm.MEMORY.max_num_tokens,
             max_model_len,
+            conversion(dep, dep.model) if dep.build_from == "hf_checkpoint" else None,
         )
 
     def further_build(self, deployment: Deployment, model: TritonModel, max_model_len: int) -> EngineBuild | None:
         if not model.build_engine:
             return None
         tp, pp = deployment.tensor_parallel_size, deployment.pipeline_parallel_size
-        return EngineBuild(model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len)
+        convert = conversion(deployment, model.model) if model.build_from == "hf_checkpoint" else None
+        return EngineBuild(
+            model.model, tp, pp, model.max_batch_size, trtllm.MEMORY.max_num_tokens, max_model_len, convert
+        )
 
     def llm(self, deployment: Deployment, max_model_len: int | None, kv_tokens: int | None = None) -> LlmModel:
         """The deployment's own model as the first LLM of its server: its ensemble is named after the deployment's
@@ -180,6 +185,36 @@ class Triton(tritonserver.TritonServer):
                 names += [llm.step(s) for s in triton_repository.STEPS]
             names.append(m.name)
         return names
+
+    def scaled_models(self, deployment: Deployment, first_capacity: int) -> list[tuple[str, int]]:
+        """Each TensorRT-LLM model of the server as autoscaling reads it: the name its `tensorrt_llm` step reports
+        metrics under, and its saturation point, the most requests its engine runs at once (the first's
+        `first_capacity`, a further model's max_batch_size, which its engine is built with and its Triton model
+        batches to). Python models have none gpuctl knows (their code decides) and do not drive scaling."""
+        first = LlmModel(deployment.model, "", "", 1, 0.9, template_steps=True)
+        out = [(first.step("tensorrt_llm"), first_capacity)]
+        for m in deployment.triton_models:
+            if m.backend == "tensorrtllm":
+                out.append((LlmModel(m.name, "", "", 1, 0.9).step("tensorrt_llm"), m.max_batch_size))
+        return out
+
+    def tokenizer_problem(self, deployment: Deployment) -> str | None:
+        """Why the frontend's one tokenizer cannot serve every LLM of the server (None: it can): main.py takes a
+        single --tokenizer and the engine gives that one tokenizer to every model it finds (v2.54.0
+        python/openai/openai_frontend/engine/triton_engine.py `_get_model_metadata`, "One tokenizer ... shared
+        for all loaded models"), and /v1/chat/completions renders each model's prompt with its chat template.
+        A further model of another catalog model needs another tokenizer unless the spec says it shares it."""
+        others = [
+            f"{m.name} ({m.model})"
+            for m in deployment.triton_models
+            if m.backend == "tensorrtllm" and m.model != deployment.model and not m.shares_tokenizer
+        ]
+        if not others:
+            return None
+        return (
+            f"Triton's OpenAI frontend (v2.54.0) has one --tokenizer per server, {deployment.model}'s, and would "
+            f"render chat prompts for {', '.join(others)} with its chat template"
+        )
 
     def name_problem(self, deployment: Deployment) -> str | None:
         """Why the server's models cannot be named as served (None: they can): the deployment's model must be a

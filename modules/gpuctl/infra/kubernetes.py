@@ -58,6 +58,7 @@ def declare(
     )
     out["helm/gpu-operator"] = release
     crds: dict[str, pulumi.Resource] = {}
+    old_names = _unique_old_names(objs)
     pool_by_name = {p._name: p for p in pools}
     deployments = {d.name: d for d in site.deployments}
     for obj in objs:
@@ -79,12 +80,14 @@ def declare(
                 )
             depends.append(crds[crd])
         owner = deployments.get(meta.get("labels", {}).get(f"{manifests.LABEL_PREFIX}/deployment", ""))
+        key = objects.object_key(obj)
         opts = pulumi.ResourceOptions(
             provider=prov,
             parent=pool_by_name[owner.node_pool] if owner else parent,
             depends_on=depends,
+            aliases=[pulumi.Alias(name=old_names[key])] if key in old_names else None,
         )
-        out[objects.object_key(obj)] = _declare(obj, opts)
+        out[key] = _declare(obj, opts)
     out.update(security.declare_secrets(site, prov, parent, out))  # values only from Pulumi secret config
     out.update(security.declare_gateway_tls(site, prov, parent, out))
     return out
@@ -106,6 +109,19 @@ _MODULES = {
 }
 
 
+def _unique_old_names(objs: list[dict[str, Any]]) -> dict[str, str]:
+    """Object key -> the resource name stacks before the key used (`metadata.name`), for the objects whose old name
+    was unique within their kind: those existed in such a stack under it, and an alias keeps them (not a replacement).
+    Same-named objects of one kind in two namespaces could not (their URNs collided), so they get no alias."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    for obj in objs:
+        if obj["kind"] != "Namespace":
+            seen.setdefault((obj["apiVersion"], obj["kind"], obj["metadata"]["name"]), []).append(
+                objects.object_key(obj)
+            )
+    return {keys[0]: name for (_, _, name), keys in seen.items() if len(keys) == 1}
+
+
 def _snake(key: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
@@ -115,7 +131,8 @@ def _declare(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.Resour
     meta: Any = obj["metadata"]
     if obj["kind"] in AWAIT_SKIPPED:
         meta = {**meta, "annotations": {**meta.get("annotations", {}), **SKIP_AWAIT}}
-    name = obj["metadata"]["name"]  # unique per kind: deployments are, and their objects derive from them
+    # The object key (kind/namespace/name): a Role of one name in two namespaces is two resources, two URNs.
+    name = objects.object_key(obj)
     body = {_snake(k): v for k, v in obj.items() if k not in _IDENTITY}
     group, _, version = obj["apiVersion"].rpartition("/")
     module = _MODULES.get(group or "v1")

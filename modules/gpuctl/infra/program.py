@@ -36,6 +36,8 @@ class ProgramConfig:
     kubeconfig: str | None = None
     provision: bool = False
     root: Path = field(default_factory=project_root)
+    bootstrap_token: pulumi.Output[str] | None = None  # a Pulumi secret
+    secrets_file: str | None = None
 
 
 def from_stack_config() -> ProgramConfig:
@@ -48,6 +50,8 @@ def from_stack_config() -> ProgramConfig:
         kubeconfig=kubeconfig,
         provision=cfg.get_bool("provision") or False,
         root=project_root(),
+        bootstrap_token=cfg.get_secret("bootstrapToken"),
+        secrets_file=cfg.get("secretsFile"),
     )
 
 
@@ -104,7 +108,16 @@ def build(site: Site, cfg: ProgramConfig) -> DcSite:
         prov = kubernetes.provider(pulumi.Output.secret(cfg.kubeconfig), root)
         kubernetes.declare(site, root, root.pools, prov)
     if cfg.provision and cfg.site_file:
-        provision.declare(site, cfg.site_file, racks, cfg.root)
+        kubeconfig = pulumi.Output.secret(cfg.kubeconfig) if cfg.kubeconfig else None
+        provision.declare(
+            site,
+            cfg.site_file,
+            racks,
+            cfg.root,
+            kubeconfig=kubeconfig,
+            bootstrap_token=cfg.bootstrap_token,
+            secrets_file=cfg.secrets_file,
+        )
     pulumi.export("site", site.name)
     pulumi.export("racks", {r._name: r.summary for r in root.racks})
     pulumi.export(

@@ -521,10 +521,17 @@ def _pydantic_problems(exc: ValidationError, data: Any, file: str, locator: Loca
             problems.append(_problem(f"missing required key '{loc[-1]}'", loc, file, locator, "add it"))
         else:
             value = err.get("input")
-            shown = "" if isinstance(value, dict | list) else f" (got {value!r})"
+            shown = "" if isinstance(value, dict | list) else f" (got {_without_password(value)!r})"
             hint = "the key has no value: give it one, or remove the key" if value is None else None
             problems.append(_problem(f"{err['msg']}{shown}", loc, file, locator, hint))
     return problems
+
+
+def _without_password(value: Any) -> Any:
+    """A refused URL is echoed with its password masked: errors reach terminals and CI logs."""
+    if isinstance(value, str):
+        return re.sub(r"(://[^/@:\s]*):[^/@\s]*@", r"\1:***@", value)
+    return value
 
 
 def _clean_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> Loc:

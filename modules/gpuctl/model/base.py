@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -84,6 +85,43 @@ TimeZone = Annotated[
 # A URL in the characters RFC 3986 allows, minus those that quote or separate in shells and config files.
 _URL_CHARS = r"[A-Za-z0-9\-._~:/?#@!&*+,=%\[\]]"
 HttpUrl = Annotated[str, StringConstraints(max_length=2048, pattern=rf"^https?://[A-Za-z0-9\[]{_URL_CHARS}*$")]
+
+
+def _no_userinfo(value: str) -> str:
+    if "@" in urlsplit(value).netloc:
+        raise ValueError(
+            "the URL carries credentials (user:password@), which would be written in plain text into rendered files; "
+            "remove them (Alertmanager can read credentials from a file mounted from a Secret: webhook_configs "
+            "url_file, http_config credentials_file/password_file, which gpuctl does not render yet)"
+        )
+    return value
+
+
+def _outside_https(value: str) -> str:
+    """An endpoint outside the site that receives a credential: TLS, and not a host-local or metadata address."""
+    url = urlsplit(value)
+    if url.scheme != "https":
+        raise ValueError("must be https://: the request carries the endpoint's API key, which plain HTTP exposes")
+    host = (url.hostname or "").rstrip(".")
+    try:
+        addr = ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.endswith(".localhost"):
+            raise ValueError(f"{host} is this machine, not an outside endpoint") from None
+        return value
+    addr = getattr(addr, "ipv4_mapped", None) or addr
+    if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
+        raise ValueError(
+            f"{addr} is a loopback, link-local (cloud metadata, 169.254.0.0/16) or unspecified address, not an "
+            "outside endpoint: name the provider's https:// API"
+        )
+    return value
+
+
+# A URL that must not embed credentials (they would land in rendered files).
+NoCredentialsHttpUrl = Annotated[HttpUrl, AfterValidator(_no_userinfo)]
+# An https:// endpoint outside the site that gpuctl sends a credential to.
+OutsideHttpsUrl = Annotated[HttpUrl, AfterValidator(_no_userinfo), AfterValidator(_outside_https)]
 # apt also reads file: mirrors and Helm reads OCI registries.
 AptUrl = Annotated[str, StringConstraints(max_length=2048, pattern=rf"^(https?://[A-Za-z0-9\[]|file:/){_URL_CHARS}*$")]
 ChartRepoUrl = Annotated[

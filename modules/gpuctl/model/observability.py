@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, HttpUrl, Name, ReleaseVersion, Strict
+from .base import DnsLabel, HttpUrl, Name, NoCredentialsHttpUrl, ReleaseVersion, Strict
 from .k8s import LabelKey, LabelValue
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -54,7 +54,7 @@ class Receiver(Strict):
     """Where Alertmanager delivers: a webhook (Alertmanager's `webhook_configs`), for the severities listed."""
 
     name: Name
-    webhook_url: HttpUrl
+    webhook_url: NoCredentialsHttpUrl
     severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES), min_length=1)
 
 

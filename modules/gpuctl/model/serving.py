@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from .base import DnsLabel, HttpUrl, ImageRef, Name, ReleaseVersion, ServiceName, Strict, Text
+from .base import DnsLabel, HttpUrl, ImageRef, Name, OutsideHttpsUrl, ReleaseVersion, ServiceName, Strict, Text
 from .k8s import LabelKey, LabelValue
 from .observability import Slo
 
@@ -129,7 +129,7 @@ class Autoscaling(Strict):
 class Burst(Strict):
     """An OpenAI-compatible endpoint outside the site that takes the overflow (the hybrid pattern)."""
 
-    url: HttpUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
+    url: OutsideHttpsUrl = Field(description="Base URL of the OpenAI-compatible API, https://…/v1.")
     credential_secret: DnsLabel = Field(description="Secret (key `api-key`) with the endpoint's API key.")
     local_share_pct: float = Field(
         default=75, gt=0, le=100, description="Share of steady traffic the local replicas must serve (70-80 %)."
@@ -149,6 +149,9 @@ class Burst(Strict):
 # suffixes a further LLM's steps get: a further model may not take them.
 TRITON_RESERVED = ("ensemble", "preprocessing", "postprocessing")
 TRITON_STEP_SUFFIXES = ("-preprocessing", "-postprocessing")
+
+
+BuildFrom = Literal["trtllm_checkpoint", "hf_checkpoint"]
 
 
 class TritonModel(Strict):
@@ -173,6 +176,12 @@ class TritonModel(Strict):
     )
     source: ModelSource | None = None
     build_engine: bool = Field(default=False, description="tensorrtllm: as a deployment's build_engine.")
+    build_from: BuildFrom = Field(default="trtllm_checkpoint", description="tensorrtllm: as a deployment's build_from.")
+    shares_tokenizer: bool = Field(
+        default=False,
+        description="tensorrtllm: the model uses the deployment's model's tokenizer and chat template (a fine-tune "
+        "of it, or another size of its family); Triton's OpenAI frontend applies that one to every model (SRV023).",
+    )
 
     @model_validator(mode="after")
     def _gpu_memory_declared(self) -> TritonModel:
@@ -233,6 +242,12 @@ class Deployment(Strict):
         description="engine triton: the staged model is a TensorRT-LLM checkpoint (quantized when converted), with "
         "the Hugging Face tokenizer in its tokenizer/ directory; the pod builds the engine on the node (trtllm-build).",
     )
+    build_from: BuildFrom = Field(
+        default="trtllm_checkpoint",
+        description="with build_engine: the staged model is a TensorRT-LLM checkpoint (trtllm_checkpoint), or a "
+        "Hugging Face checkpoint (hf_checkpoint) that the pod converts first, quantized as `precision` says "
+        "(engines/trtllm_convert.py).",
+    )
     triton_models: list[TritonModel] = Field(
         default_factory=list,
         max_length=32,
@@ -254,6 +269,11 @@ class Deployment(Strict):
     def _triton_models(self) -> Deployment:
         if (self.triton_models or self.build_engine) and self.engine != "triton":
             raise ValueError(f"triton_models and build_engine need engine triton (engine is {self.engine!r})")
+        converted = [m.name for m in self.triton_models if m.build_from == "hf_checkpoint" and not m.build_engine]
+        if (self.build_from == "hf_checkpoint" and not self.build_engine) or converted:
+            raise ValueError(
+                "build_from hf_checkpoint needs build_engine: the converted checkpoint is built in the pod"
+            )
         names = [m.name for m in self.triton_models]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:

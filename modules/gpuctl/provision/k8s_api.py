@@ -208,23 +208,22 @@ def node_state(kubeconfig: str, node: str) -> dict[str, Any]:
     }
 
 
-def endpoint_health(kubeconfig: str, namespace: str, service: str, port: int, path: str) -> tuple[bool, int, str]:
-    """GET a Service's health route through the API server's service proxy
-    (/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH): (deployed, HTTP status, first bytes of the body).
-    deployed is False when the cluster has no such Service (serving not deployed)."""
+def endpoint_readiness(kubeconfig: str, namespace: str, service: str) -> tuple[bool, int, int]:
+    """(deployed, ready, total) endpoints of a Service, from its EndpointSlices: an endpoint is ready when the
+    kubelet's readiness probe (the engine's readiness route) answers. deployed is False when the cluster has no
+    such Service (serving not deployed)."""
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    core = _core(kubeconfig)
     try:
-        core.read_namespaced_service(service, namespace)
-    except ApiException as exc:
-        if exc.status == 404:
-            return False, 404, ""
-        raise KubernetesError(f"reading service {namespace}/{service}: HTTP {exc.status} {exc.reason}") from None
-    try:
-        body = core.connect_get_namespaced_service_proxy_with_path(
-            f"{service}:{port}", namespace, path.lstrip("/"), _request_timeout=10
+        _core(kubeconfig).read_namespaced_service(service, namespace)
+        slices = client.DiscoveryV1Api(_client(kubeconfig)).list_namespaced_endpoint_slice(
+            namespace, label_selector=f"kubernetes.io/service-name={service}", _request_timeout=10
         )
     except ApiException as exc:
-        return True, int(exc.status or 0), str(exc.body or exc.reason or "")[:200]
-    return True, 200, str(body)[:200]
+        if exc.status == 404:
+            return False, 0, 0
+        raise KubernetesError(f"reading service {namespace}/{service}: HTTP {exc.status} {exc.reason}") from None
+    endpoints = [e for s in slices.items for e in (s.endpoints or [])]
+    ready = [e for e in endpoints if e.conditions is not None and e.conditions.ready]
+    return True, len(ready), len(endpoints)

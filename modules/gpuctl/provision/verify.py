@@ -398,22 +398,26 @@ CHECKS: tuple[Check, ...] = (
 
 
 def check_endpoints(kubeconfig: str, site: Site) -> Iterator[tuple[str, bool | None, str]]:
-    """Each deployment's Service answers its engine's readiness route (through the API server's service proxy);
-    a deployment whose Service the cluster does not have is skipped: serving is not deployed."""
+    """Each deployment's Service has ready endpoints: pods whose readiness route answers the kubelet's probe.
+
+    Read from the Service's EndpointSlices, not by calling the route: the site's NetworkPolicies admit the engine
+    port only from the deployment's router (security/k8s.py), so a call through the API server's service proxy
+    (which comes from the API server's host) is dropped by an enforcing CNI, and no policy can name the API
+    server's addresses. The kubelet's probe comes from the pod's own node, which NetworkPolicy never blocks
+    (https://kubernetes.io/docs/concepts/services-networking/network-policies/, "what you can't do"), so the
+    readiness condition is the route's answer on the path the router uses. A deployment whose Service the cluster
+    does not have is skipped: serving is not deployed."""
     from .. import engines
-    from .k8s_api import endpoint_health
+    from .k8s_api import endpoint_readiness
 
     for dep in site.deployments:
-        engine = engines.get(dep.engine)
-        deployed, status, body = endpoint_health(
-            kubeconfig, dep.namespace, dep.name, engine.port, engine.readiness_path
-        )
-        where = f"{dep.namespace}/{dep.name}:{engine.port}{engine.readiness_path}"
+        path = engines.get(dep.engine).readiness_path
+        deployed, ready, total = endpoint_readiness(kubeconfig, dep.namespace, dep.name)
         if not deployed:
             yield f"endpoint-{dep.name}", None, f"skipped: no Service {dep.namespace}/{dep.name} (not deployed)"
         else:
-            detail = f"HTTP {status}" + (f": {body.strip()[:120]}" if status != 200 and body.strip() else "")
-            yield f"endpoint-{dep.name}", status == 200, f"{where} answers {detail}"
+            msg = f"{dep.namespace}/{dep.name}: {ready} of {total} endpoints ready (readiness probe on {path})"
+            yield f"endpoint-{dep.name}", ready > 0, msg
 
 
 def _host_for(address: str, ssh_config: Path) -> Any:

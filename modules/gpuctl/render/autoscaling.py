@@ -9,7 +9,11 @@ ceil(demand / max_num_seqs) replicas, clamped to the spec's min and max: one mor
 more than the replicas can run. An engine without a running gauge scales on its queue alone, at the same threshold.
 Schema: the ScaledObject CRD of KEDA v2.20.2 (render/crds).
 
-Public API for tests and tools: `scaling_query(dep)`, `threshold(dep)` and `desired_replicas(dep, demand)`.
+A Triton server with several TensorRT-LLM models scales on all of them: one trigger per model, each on that
+model's demand at that model's capacity (`signals`); the HPA takes the largest replica count.
+
+Public API for tests and tools: `signals(dep)`, `scaling_query(dep, served)`, `threshold(dep)` and
+`desired_replicas(dep, demand)`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import math
 from typing import Any
 
 from .. import engines
+from ..engines import triton
 from ..engines.layout import layout
 from ..model import Deployment, Site
 from .labels import labels
@@ -35,11 +40,26 @@ def threshold(dep: Deployment) -> int:
     return dep.engine_max_num_seqs or DEFAULT_THRESHOLD
 
 
-def scaling_query(dep: Deployment) -> str:
-    """PromQL of the deployment's demand: running + waiting requests over its replicas (0 when none reports)."""
+def signals(dep: Deployment) -> list[tuple[str, int]]:
+    """What the deployment scales on: (the model label its engine reports the demand under, the capacity of one
+    replica for it). One per served model: a Triton server hosting several LLMs gets one per TensorRT-LLM model,
+    each at its own saturation point; KEDA makes each trigger an external metric of the one HPA, and the HPA scales
+    to the largest replica count any metric asks for (https://keda.sh/docs/2.20/reference/scaledobject-spec/#triggers,
+    https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details), so the busiest
+    model decides."""
+    engine = engines.get(dep.engine)
+    if isinstance(engine, triton.Triton):
+        return engine.scaled_models(dep, threshold(dep))
+    return [(engine.served_model(dep), threshold(dep))]
+
+
+def scaling_query(dep: Deployment, served: str | None = None) -> str:
+    """PromQL of the demand on one served model (default: the deployment's first): running + waiting requests over
+    its replicas (0 when none reports)."""
     engine = engines.get(dep.engine)
     metrics = engine.metrics(dep.engine_version)
-    model = engine.served_model(dep).replace("\\", "\\\\").replace('"', '\\"')
+    served = signals(dep)[0][0] if served is None else served
+    model = served.replace("\\", "\\\\").replace('"', '\\"')
     parts = []
     for signal in ("requests_running", "requests_waiting"):
         metric = metrics.get(signal)
@@ -52,11 +72,14 @@ def scaling_query(dep: Deployment) -> str:
     return " + ".join(parts)
 
 
-def desired_replicas(dep: Deployment, demand: float) -> int:
-    """What the HPA KEDA drives computes for an AverageValue target, clamped to the spec's bounds."""
+def desired_replicas(dep: Deployment, demand: float | list[float]) -> int:
+    """What the HPA KEDA drives computes for AverageValue targets, clamped to the spec's bounds: the largest of
+    ceil(demand / capacity) over the triggers (`demand` per signal, in `signals` order; a number: the first's)."""
     scaling = dep.autoscaling
     low, high = (scaling.min_replicas, scaling.max_replicas) if scaling else (dep.replicas, dep.replicas)
-    return max(low, min(high, math.ceil(demand / threshold(dep))))
+    demands = demand if isinstance(demand, list) else [demand]
+    wanted = max(math.ceil(d / cap) for d, (_, cap) in zip(demands, signals(dep), strict=False))
+    return max(low, min(high, wanted))
 
 
 def priority_class_name(priority: int) -> str:
@@ -84,6 +107,7 @@ def scaled_object(site: Site, dep: Deployment) -> dict[str, Any]:
     scaling = dep.autoscaling
     assert scaling is not None
     multi = layout(site, dep).multi_node
+    scaled = signals(dep)
     target = (
         {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet"}
         if multi
@@ -117,12 +141,14 @@ def scaled_object(site: Site, dep: Deployment) -> dict[str, Any]:
                 {
                     "type": "prometheus",
                     "metricType": "AverageValue",
+                    **({"name": served} if len(scaled) > 1 else {}),
                     "metadata": {
                         "serverAddress": scaling.prometheus_url,
-                        "query": scaling_query(dep),
-                        "threshold": str(threshold(dep)),
+                        "query": scaling_query(dep, served),
+                        "threshold": str(capacity),
                     },
                 }
+                for served, capacity in scaled
             ],
         },
     }

@@ -25,6 +25,12 @@ from .obs.otel import trace_args
 from .security import engine_tls
 
 MODEL_CACHE = "/var/lib/gpuctl/models"
+# Owner of the model cache (the serving role chowns it to these; a test keeps the two equal). The staging init
+# container runs as them: its image's own user (curlimages/curl: curl_user, a system user `adduser -S` makes,
+# github.com/curl/curl-container create_base_image.sh) cannot write a root-owned hostPath, and fsGroup does not
+# apply to hostPath volumes.
+MODEL_CACHE_UID = 2000
+MODEL_CACHE_GID = 2000
 RUNTIME_CLASS = "nvidia"  # the RuntimeClass render.objects declares (CONVENTIONS: containerd handler `nvidia`)
 LWS_API = "leaderworkerset.x-k8s.io/v1"
 STAGE_SCRIPT = "stage-weights.sh"
@@ -155,7 +161,7 @@ def _stage_container(name: str, model: str, src: ModelSource) -> dict[str, Any]:
         "image": src.stage_image,
         "command": ["sh", f"{STAGE_DIR}/{STAGE_SCRIPT}"],
         "env": env,
-        "securityContext": CONTAINER_SECURITY,
+        "securityContext": {**CONTAINER_SECURITY, "runAsUser": MODEL_CACHE_UID, "runAsGroup": MODEL_CACHE_GID},
         "volumeMounts": mounts,
     }
 

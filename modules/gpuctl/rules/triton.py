@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..engines import triton
+from ..engines import triton, trtllm_convert
 from ..model import Deployment, Site
 from ..vram.shared import SharedGpus, server_models
 from . import paths
@@ -86,4 +86,57 @@ def triton_served_model_name(site: Site) -> Iterator[Hit]:
             yield Hit(paths.deployment(dep), problem, "model")
 
 
-RULES = (triton_shared_gpu_fit, triton_served_model_name)
+@rule(
+    "SRV022",
+    "trtllm-checkpoint-conversion",
+    Severity.ERROR,
+    "A Triton model built from a Hugging Face checkpoint (build_from: hf_checkpoint) must be one gpuctl renders a "
+    "TensorRT-LLM conversion for: a Llama-family model (Llama, Mistral, Mixtral), in bf16/fp16, fp8 or int4 AWQ "
+    "(quantize.py) or int8 weight-only (convert_checkpoint.py), an FP8 KV cache only with quantize.py.",
+    "Stage a converted TensorRT-LLM checkpoint (build_from: trtllm_checkpoint), or pick a precision the converters "
+    "make from Hugging Face weights.",
+    sources=(
+        "tensorrtllm_backend v0.17.0 README.md (convert_checkpoint.py for Llama and, through the llama converter, "
+        "Mixtral): https://github.com/triton-inference-server/tensorrtllm_backend/blob/v0.17.0/README.md",
+        "TensorRT-LLM examples/llama/convert_checkpoint.py (--use_weight_only, --weight_only_precision) and "
+        "examples/quantization/quantize.py (--qformat, --kv_cache_dtype, --calib_dataset): "
+        "https://github.com/NVIDIA/TensorRT-LLM/tree/v0.17.0/examples",
+    ),
+)
+def trtllm_checkpoint_conversion(site: Site) -> Iterator[Hit]:
+    for dep in site.deployments:
+        wanted: list[tuple[str | None, str]] = [(None, dep.model)] if dep.build_from == "hf_checkpoint" else []
+        wanted += [(m.name, m.model) for m in dep.triton_models if m.build_from == "hf_checkpoint"]
+        for name, model in wanted:
+            problem = trtllm_convert.problem(dep, model)
+            if problem:
+                field = "build_from" if name is None else "triton_models"
+                yield Hit(paths.deployment(dep), problem, field)
+
+
+@rule(
+    "SRV023",
+    "triton-openai-one-tokenizer",
+    Severity.ERROR,
+    "The TensorRT-LLM models of one Triton server must share a tokenizer: Triton's OpenAI-compatible frontend takes "
+    "one --tokenizer and applies its chat template to every model's chat requests.",
+    "Serve a model with another tokenizer from its own deployment, or set shares_tokenizer on a model that uses the "
+    "deployment's model's tokenizer and chat template.",
+    sources=(
+        "python/openai/openai_frontend/main.py (--tokenizer, one value), v2.54.0: "
+        "https://github.com/triton-inference-server/server/blob/v2.54.0/python/openai/openai_frontend/main.py",
+        "python/openai/openai_frontend/engine/triton_engine.py (_get_model_metadata: one tokenizer shared for all "
+        "loaded models; chat: apply_chat_template), v2.54.0: https://github.com/triton-inference-server/server/"
+        "blob/v2.54.0/python/openai/openai_frontend/engine/triton_engine.py",
+    ),
+)
+def triton_openai_one_tokenizer(site: Site) -> Iterator[Hit]:
+    for dep in site.deployments:
+        if dep.engine != triton.ENGINE.name:
+            continue
+        problem = triton.ENGINE.tokenizer_problem(dep)
+        if problem:
+            yield Hit(paths.deployment(dep), problem, "triton_models")
+
+
+RULES = (triton_shared_gpu_fit, triton_served_model_name, trtllm_checkpoint_conversion, triton_openai_one_tokenizer)

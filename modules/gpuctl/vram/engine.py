@@ -385,10 +385,8 @@ def deployment_settings(site: Site, dep: Deployment, gpu: GpuSpec, with_workload
     )
 
 
-def layout_problem(site: Site, dep: Deployment) -> str | None:
-    """Why the deployment's parallel layout cannot run, or None."""
-    arch = site.model_arch(dep)
-    tp = dep.tensor_parallel_size
+def head_layout_problem(arch: ModelArch, tp: int) -> str | None:
+    """Why vLLM refuses tensor parallel size `tp` for the model's attention heads, or None."""
     if arch.num_heads % tp:
         return f"tensor_parallel_size {tp} does not divide the {arch.num_heads} attention heads of {arch.name}"
     if arch.mla is None and arch.num_kv_heads % tp and tp % arch.num_kv_heads:
@@ -396,6 +394,16 @@ def layout_problem(site: Site, dep: Deployment) -> str | None:
             f"tensor_parallel_size {tp} and the {arch.num_kv_heads} KV heads of {arch.name} do not divide one "
             "another (vLLM shards or replicates KV heads evenly)"
         )
+    return None
+
+
+def layout_problem(site: Site, dep: Deployment) -> str | None:
+    """Why the deployment's parallel layout cannot run, or None."""
+    arch = site.model_arch(dep)
+    tp = dep.tensor_parallel_size
+    problem = head_layout_problem(arch, tp)
+    if problem:
+        return problem
     counts = [site.gpu_count(s) for s in site.pool_servers(site.pool(dep.node_pool)) if site.gpu_count(s)]
     if counts and dep.pipeline_parallel_size == 1 and tp > max(counts):
         return (

@@ -16,6 +16,7 @@ from ...model import Deployment, Site
 from .. import burst
 from ..k8s import LABEL_PREFIX, MANAGED_BY, namespaces
 from ..labels import selector
+from ..security import engine_tls
 from .dashboards import dashboard_configmaps
 from .flows import network_policies as flow_policies
 from .otel import collector_objects
@@ -105,10 +106,11 @@ def serving_pod_monitors(site: Site) -> list[Obj]:
     for dep in site.deployments:
         engine = engines.get(dep.engine)
         endpoint: dict[str, Any] = {"path": engine.metrics_path, "interval": "15s"}
-        if engine.metrics_port == engine.port:
-            endpoint["port"] = "http"
+        name, number = engine_tls.scrape_port(site, dep)  # the proxy's metrics listener with engine TLS (issue 14)
+        if name == "http" or engine_tls.enabled(site, dep):
+            endpoint["port"] = name
         else:
-            endpoint["portNumber"] = engine.metrics_port
+            endpoint["portNumber"] = number
         endpoint["relabelings"] = _relabel_deployment(dep)
         # the engine pods only (a multi-node replica's leader): the router and gateway pods carry the deployment's
         # label too, and have no engine metrics port; an engine version without metrics gets no monitor

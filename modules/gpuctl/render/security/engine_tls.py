@@ -1,5 +1,8 @@
-"""Engine-side TLS: the engine serves its API with TLS and requires a client certificate from the site CA, so the
-gateway's hop to it is mutual TLS end to end.
+"""Engine-side TLS: the engine serves its API with TLS and requires a client certificate from the site CA.
+
+The site gateway does not call engines: it sends to the deployment's router (or burst gateway), which reaches the
+engines through the proxy below (security/gateway.py says why), so no NetworkPolicy admits anyone on TLS_PORT and
+the engine's TLS listener serves only its own pod's proxy.
 
 When: a site with API clients (a gateway) and an engine with native TLS (`tls_args`: vLLM). The engine then listens
 on TLS_PORT with its deployment's server certificate (Secret `<deployment>-engine-tls`, from the site PKI).
@@ -9,9 +12,10 @@ Why a proxy beside it: vllm-router (0.1.17) cannot speak TLS to the engines at a
 for a CA or a client certificate (`vllm-router --help`, tests/render/fixtures/vllm-router-0.1.17-help.txt); the
 kubelet's HTTP probes present no client certificate either. So each engine pod runs a small HAProxy (the gateway's
 image) on the engine's usual port that passes only the OpenAI allow-list, /health and /metrics to the engine over
-mutual TLS with the deployment's certificate. The router, probes and Prometheus use that port unchanged; the
-NetworkPolicies admit only the router and the monitoring namespace there, and only the gateway on TLS_PORT. The
-router -> pod hop is plain HTTP inside the namespace: that is the router's limit, not a choice (docs/security.md).
+mutual TLS with the deployment's certificate; the router and the probes use that port unchanged, and Prometheus a
+second listener (METRICS_PORT) that passes /metrics only. The NetworkPolicies admit only the deployment's own router
+on the API port and only the monitoring namespace on the metrics one. The router -> pod hop is plain HTTP
+inside the namespace: that is the router's limit, not a choice (docs/security.md).
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ from .certs import service_names
 TLS_PORT = 8443
 TLS_DIR = "/etc/gpuctl/engine-tls"
 PROXY_CONF_DIR = "/etc/gpuctl/engine-proxy"
-# What the plain port passes: the API the gateway also allows, the router's health check, Prometheus' scrape.
-PROXY_PATHS = (*OPENAI_ENDPOINTS, "/health", "/metrics")
+# What the plain port passes: the API the gateway also allows and the router's (and kubelet's) health check.
+PROXY_PATHS = (*OPENAI_ENDPOINTS, "/health")
+# Prometheus' scrape has its own listener, which passes /metrics only: the NetworkPolicy admits the monitoring
+# namespace there and not on the API port (security/k8s.py).
+METRICS_PORT = 8001
 # Secret keys: vLLM reads the certificate and key apart, HAProxy wants them in one PEM.
 CERT, KEY, CA, PAIR = "tls.crt", "tls.key", "ca.crt", "tls.pem"
 
@@ -47,9 +54,13 @@ def proxy_name(dep: Deployment) -> str:
     return f"{dep.name}-engine-proxy"
 
 
-def upstream_port(site: Site, dep: Deployment) -> int:
-    """The port the gateway calls the deployment's Service on."""
-    return TLS_PORT if enabled(site, dep) else engines.get(dep.engine).port
+def scrape_port(site: Site, dep: Deployment) -> tuple[str, int]:
+    """(container port name, number) Prometheus scrapes the engine pods on: the proxy's metrics listener with
+    engine TLS, else the engine's own metrics port (named `http` when it shares the API listener, as vLLM's does)."""
+    if enabled(site, dep):
+        return "metrics", METRICS_PORT
+    engine = engines.get(dep.engine)
+    return ("http" if engine.metrics_port == engine.port else "metrics"), engine.metrics_port
 
 
 def engine_args(site: Site, dep: Deployment, args: list[str], tls_dir: str = TLS_DIR) -> list[str]:
@@ -64,7 +75,7 @@ def engine_args(site: Site, dep: Deployment, args: list[str], tls_dir: str = TLS
 
 
 def proxy_config(dep: Deployment, tls_dir: str = TLS_DIR, bind: str = "0.0.0.0", port: int | None = None,
-                 upstream: str = f"127.0.0.1:{TLS_PORT}") -> str:  # fmt: skip
+                 upstream: str = f"127.0.0.1:{TLS_PORT}", metrics_port: int = METRICS_PORT) -> str:  # fmt: skip
     """haproxy.cfg of the engine pod's proxy (tests pass loopback addresses and their own directory)."""
     listen = engines.get(dep.engine).port if port is None else port
     name = service_names(dep.name, dep.namespace)[1]
@@ -81,6 +92,11 @@ def proxy_config(dep: Deployment, tls_dir: str = TLS_DIR, bind: str = "0.0.0.0",
             "frontend plain",
             f"    bind {bind}:{listen}",
             f"    http-request deny deny_status 403 unless {{ path {' '.join(PROXY_PATHS)} }}",
+            "    default_backend engine",
+            "",
+            "frontend metrics",
+            f"    bind {bind}:{metrics_port}",
+            "    http-request deny deny_status 403 unless { method GET } { path /metrics }",
             "    default_backend engine",
             "",
             "backend engine",
@@ -116,7 +132,10 @@ def secure_pod(site: Site, dep: Deployment, spec: dict[str, Any]) -> dict[str, A
         "name": "engine-proxy",
         "image": site.security.gateway.image,
         "args": ["-W", "-db", "-f", f"{PROXY_CONF_DIR}/haproxy.cfg"],
-        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": port, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+        ],
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
         "securityContext": haproxy.SECURITY_CONTEXT,
         "volumeMounts": [
@@ -126,10 +145,9 @@ def secure_pod(site: Site, dep: Deployment, spec: dict[str, Any]) -> dict[str, A
     }
     volumes = [
         {"name": "engine-proxy", "configMap": {"name": proxy_name(dep)}},
-        # 0440 with the pod's fsGroup: the engine and the proxy (uid 99) read it, nobody else.
-        {"name": "engine-tls", "secret": {"secretName": secret_name(dep), "defaultMode": 0o440}},
+        haproxy.tls_volume("engine-tls", secret_name(dep)),  # the engine and the proxy (uid 99) read it
     ]
-    pod_sc = {**spec.get("securityContext", {}), "fsGroup": haproxy.UID}
+    pod_sc = {**spec.get("securityContext", {}), **haproxy.POD_FS_GROUP}
     return {**spec, "securityContext": pod_sc, "containers": [engine, proxy, *others],
             "volumes": [*spec["volumes"], *volumes]}  # fmt: skip
 

@@ -9,7 +9,14 @@ What it enforces, in order: a client certificate from the site CA (`verify requi
 or an expired one fail the handshake); the path is on the identity's endpoint list (else 403); POST bodies name a
 model the identity may call (else 403; a body that is not JSON or larger than the buffer has no model: 403); the
 identity's rate (else 429). GET /v1/models is answered by the gateway with the identity's own models. Every other
-path: 403. Upstreams are reached over TLS with the gateway's client certificate, their certificates verified.
+path: 403.
+
+Where a request goes: the deployment's router Service (cache-aware routing, retries, health checks), or its burst
+gateway when the deployment bursts (which then sends to the router or the cloud). Neither serves TLS (vllm-router
+0.1.17 has no TLS options, tests/render/fixtures/vllm-router-0.1.17-help.txt; the burst gateway listens plain), so
+that hop is plain HTTP inside the cluster, admitted by NetworkPolicy from the gateway pods only (security/k8s.py).
+An upstream that does serve TLS (`Upstream.tls`, e.g. an engine a test calls directly) is reached with the
+gateway's client certificate, its certificate verified (`upstream_tls`).
 
 Files the configuration names (gpuctl.pki.gateway_files writes them, 0600 where a key is inside):
 server.pem, client-ca.pem, upstream-ca.pem, upstream-client.pem, plus the maps rendered here.
@@ -20,8 +27,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ...model import Site
-from . import engine_tls, haproxy
+from ...model import Deployment, Site
+from .. import burst, router
+from . import haproxy
 from .certs import service_names
 
 # Prompts are JSON: the body must fit the buffer to be read (HAProxy: req.body sees at most tune.bufsize).
@@ -34,14 +42,22 @@ class Upstream:
     host: str
     port: int
     server_name: str  # the name its certificate must carry (SNI and verifyhost)
+    tls: bool = False  # whether it serves TLS (then mutual TLS with the gateway's client certificate)
+
+
+def entry(dep: Deployment) -> tuple[str, int]:
+    """The Service (name, port) the gateway sends a deployment's requests to: its burst gateway when it bursts,
+    else its router. Both plain HTTP."""
+    return (burst.name(dep), burst.PORT) if dep.burst is not None else (router.name(dep), router.PORT)
 
 
 def upstreams(site: Site) -> dict[str, Upstream]:
-    """Each deployment's Service, by deployment name (tests and the lab pass their own addresses)."""
+    """Each deployment's entry Service, by deployment name (tests and the lab pass their own addresses)."""
     out = {}
     for dep in site.deployments:
-        name = service_names(dep.name, dep.namespace)[1]
-        out[dep.name] = Upstream(name, engine_tls.upstream_port(site, dep), name)
+        svc, port = entry(dep)
+        name = service_names(svc, dep.namespace)[1]
+        out[dep.name] = Upstream(name, port, name, tls=False)
     return out
 
 
@@ -145,10 +161,13 @@ def config(
     for dep in site.deployments:
         up = ups[dep.name]
         check = f" verifyhost {up.server_name}" if verify == "required" else ""
+        tls = (
+            f" ssl verify {verify} ca-file {d}/upstream-ca.pem crt {d}/upstream-client.pem "
+            f"sni str({up.server_name}){check}"
+        )
         lines += [
             "",
             f"backend be_{dep.name}",
-            f"    server {dep.name} {up.host}:{up.port} ssl verify {verify} ca-file {d}/upstream-ca.pem "
-            f"crt {d}/upstream-client.pem sni str({up.server_name}){check} init-addr last,libc,none",
+            f"    server {dep.name} {up.host}:{up.port}{tls if up.tls else ''} init-addr last,libc,none",
         ]
     return "\n".join(lines) + "\n"

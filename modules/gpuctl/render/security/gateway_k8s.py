@@ -46,10 +46,11 @@ def objects(site: Site) -> list[dict[str, Any]]:
     }
     pod = {
         "automountServiceAccountToken": False,
+        "securityContext": dict(haproxy.POD_FS_GROUP),
         "containers": [container],
         "volumes": [
             {"name": "conf", "configMap": {"name": GATEWAY}},
-            {"name": "tls", "secret": {"secretName": TLS_SECRET, "defaultMode": 0o400}},
+            haproxy.tls_volume("tls", TLS_SECRET),
         ],
     }
     return [

@@ -13,16 +13,20 @@ one is `privileged` until the cache becomes a local PersistentVolume.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from ... import engines
-from ...model import Site
+from ...model import Deployment, Site
 from ..k8s import LABEL_PREFIX, MANAGED_BY
-from . import engine_tls, pss
+from . import engine_tls, gateway, pss
 from .certs import GATEWAY
 
 PSA = "pod-security.kubernetes.io"
 PSA_VERSION = "v1.32"  # the Kubernetes version render/kschema validates against
+# The pods that run the stage-weights init containers (render/serving.py): engine leaders and workers.
+ENGINE_PODS = {"key": f"{LABEL_PREFIX}/component", "operator": "In", "values": ["engine", "engine-worker"]}
 DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 TEAM_RULES: dict[str, list[dict[str, Any]]] = {
     "view": [
@@ -61,6 +65,49 @@ def serving_namespaces(site: Site) -> list[str]:
     return sorted({d.namespace for d in site.deployments})
 
 
+def source_egress(dep: Deployment) -> list[dict[str, Any]]:
+    """Egress the stage-weights init containers need to fetch the deployment's weights over HTTP(S): the source
+    URL's port, to that address when the host is an IP literal. A NetworkPolicy cannot name a host, so a source
+    named by DNS name opens its port to every address (the manifest's SHA-256 still pins what is accepted). NFS
+    sources need nothing here: the kubelet mounts them in the node's network namespace, not the pod's."""
+    sources = [dep.source] if dep.source else []
+    sources += [m.source for m in dep.triton_models if m.source]
+    rules: list[dict[str, Any]] = []
+    for src in sources:
+        if src.is_nfs:
+            continue
+        url = urlsplit(src.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        rule: dict[str, Any] = {"ports": [{"port": port, "protocol": "TCP"}]}
+        try:
+            addr = ipaddress.ip_address(url.hostname or "")
+            rule = {"to": [{"ipBlock": {"cidr": f"{addr}/{addr.max_prefixlen}"}}], **rule}
+        except ValueError:
+            pass  # a DNS name: port only
+        if rule not in rules:
+            rules.append(rule)
+    return rules
+
+
+def gateway_entry_policy(site: Site, dep: Deployment, gw_peer: dict[str, Any]) -> dict[str, Any]:
+    """The site gateway may call the deployment's entry (its router, or its burst gateway when it bursts) on the
+    entry's port; nothing else of the deployment."""
+    port = gateway.entry(dep)[1]
+    component = "gateway" if dep.burst is not None else "router"
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(f"{dep.name}-site-gateway", dep.namespace),
+        "spec": {
+            "podSelector": {
+                "matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name, f"{LABEL_PREFIX}/component": component}
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [gw_peer], "ports": [{"port": port, "protocol": "TCP"}]}],
+        },
+    }
+
+
 def network_policies(site: Site) -> list[dict[str, Any]]:
     sec = site.security
     gw_peer = _ns_peer(sec.gateway.namespace, **{"app.kubernetes.io/name": GATEWAY})
@@ -81,18 +128,18 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
     for dep in site.deployments:
         engine = engines.get(dep.engine)
         pods = {"matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name}}
-        router = {"podSelector": {"matchLabels": {f"{LABEL_PREFIX}/component": "router"}}}
-        # With engine TLS the gateway calls TLS_PORT and the router the proxy on the engine's port (engine_tls.py).
-        gw_port = engine_tls.upstream_port(site, dep)
-        callers = [{"from": [gw_peer, router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
-        if gw_port != engine.port:
-            callers = [
-                {"from": [gw_peer], "ports": [{"port": gw_port, "protocol": "TCP"}]},
-                {"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]},
-            ]
+        # its own router only: another deployment's router (or any pod labelled router) would bypass this one's
+        router = {"podSelector": {"matchLabels": {**pods["matchLabels"], f"{LABEL_PREFIX}/component": "router"}}}
+        # The gateway calls the router (or the burst gateway), never an engine: gateway_entry_policy admits it there.
+        callers = [{"from": [router], "ports": [{"port": engine.port, "protocol": "TCP"}]}]
         ingress = [
             *callers,
-            {"from": [_ns_peer(sec.monitoring_namespace)], "ports": [{"port": engine.metrics_port, "protocol": "TCP"}]},
+            # Prometheus: the proxy's metrics-only listener with engine TLS; without it the engine's own metrics
+            # port, which for vLLM is its API listener too (one listener; no mTLS to bypass there)
+            {
+                "from": [_ns_peer(sec.monitoring_namespace)],
+                "ports": [{"port": engine_tls.scrape_port(site, dep)[1], "protocol": "TCP"}],
+            },
             {"from": [{"podSelector": pods}]},  # NCCL, torch.distributed, KV transfer: any port, own pods only
         ]
         out.append(
@@ -108,8 +155,26 @@ def network_policies(site: Site) -> list[dict[str, Any]]:
                 },
             }
         )
+        if weights := source_egress(dep):
+            out.append(
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": _meta(f"{dep.name}-weights", dep.namespace),
+                    "spec": {
+                        "podSelector": {
+                            "matchLabels": {f"{LABEL_PREFIX}/deployment": dep.name},
+                            "matchExpressions": [ENGINE_PODS],
+                        },
+                        "policyTypes": ["Egress"],
+                        "egress": weights,
+                    },
+                }
+            )
+        if sec.clients:
+            out.append(gateway_entry_policy(site, dep, gw_peer))
     gw_ns = sec.gateway.namespace
-    upstream_ports = sorted({engine_tls.upstream_port(site, d) for d in site.deployments})
+    upstream_ports = sorted({gateway.entry(d)[1] for d in site.deployments})
     out.append(
         {
             "apiVersion": "networking.k8s.io/v1",
