@@ -40,6 +40,30 @@ def stack_config(stack: str) -> dict[str, Any]:
     return dict(data.get("config") or {})
 
 
+class MissingStackConfig(Exception):
+    pass
+
+
+def with_project_config(config: dict[str, Any], stack: str) -> dict[str, Any]:
+    """What the Pulumi CLI does with Pulumi.yaml's `config:` before it starts the program: a key declared with a
+    schema (`type`) takes its `default` when the stack does not set it, and one without a default is required
+    ("Stack '<stack>' is missing configuration value '<key>'"; project-level configuration, Pulumi >= 3.44:
+    https://www.pulumi.com/docs/iac/concepts/config/#project-level-configuration). Plain values are defaults."""
+    merged = dict(config)
+    for key, decl in (PROJECT.get("config") or {}).items():
+        if key in merged:
+            continue
+        if isinstance(decl, dict) and "type" in decl:
+            if "default" not in decl:
+                raise MissingStackConfig(f"Stack '{stack}' is missing configuration value '{key}'")
+            merged[key] = decl["default"]
+        elif isinstance(decl, dict) and "value" in decl:
+            merged[key] = decl["value"]
+        else:
+            merged[key] = decl
+    return merged
+
+
 @contextlib.contextmanager
 def working_directory(path: Path) -> Iterator[None]:
     before = Path.cwd()
@@ -130,6 +154,7 @@ def run_program(
             config["gpuctl:siteFile"] = site_file
         if kubeconfig is not None:
             config["gpuctl:kubeconfig"] = kubeconfig
+    config = with_project_config(config, stack)
     # Pulumi hands every config value to the program as a string; structured values as JSON.
     set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},

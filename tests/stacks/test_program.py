@@ -11,7 +11,17 @@ from gpuctl.loader import load_site
 from gpuctl.render import kschema, objects
 from tests.conftest import ROOT
 
-from .harness import KUBECONFIG, MAIN_DIR, PROJECT, STACK_CONFIG_DIR, Recorded, run_program, stack_config
+from .harness import (
+    KUBECONFIG,
+    MAIN_DIR,
+    PROJECT,
+    STACK_CONFIG_DIR,
+    MissingStackConfig,
+    Recorded,
+    run_program,
+    stack_config,
+    with_project_config,
+)
 
 FRA1 = "inventories/fra1/site.yaml"
 
@@ -299,3 +309,25 @@ def test_project_root_is_the_directory_of_pulumi_yaml(tmp_path) -> None:  # type
     assert project_root(MAIN_DIR) == ROOT
     with pytest.raises(pulumi.RunError, match=r"no Pulumi\.yaml"):
         project_root(tmp_path)
+
+
+def test_every_stack_file_sets_what_the_project_requires() -> None:
+    for path in sorted(STACK_CONFIG_DIR.glob("Pulumi.*.yaml")):
+        stack = path.name.split(".")[1]
+        merged = with_project_config(stack_config(stack), stack)
+        assert "gpuctl:siteFile" in merged and "gpuctl:provision" in merged
+
+
+def test_a_required_key_the_stack_leaves_out_stops_the_run_as_the_cli_would() -> None:
+    config = stack_config("fra1")
+    del config["gpuctl:siteFile"]
+    with pytest.raises(MissingStackConfig, match="missing configuration value 'gpuctl:siteFile'"):
+        run_program(None, stack="fra1", config=config)
+
+
+def test_optional_keys_the_program_reads_are_not_declared_without_a_default() -> None:
+    """A declared key without a default is required by the CLI: kubeconfig is optional, so it must not be one."""
+    declared = PROJECT.get("config") or {}
+    for key in ("gpuctl:kubeconfig", "gpuctl:bootstrapToken", "gpuctl:secretsFile"):
+        decl = declared.get(key)
+        assert not (isinstance(decl, dict) and "type" in decl and "default" not in decl), key
