@@ -3,4 +3,5 @@ commands run it with the program's own interpreter)."""
 
 from gpuctl.cli.app import main
 
-main()
+if __name__ == "__main__":  # importing the module (tests walk every module) must not run the CLI
+    main()

@@ -59,3 +59,13 @@ def test_validate_exits_2_naming_the_file_and_line(tmp_path) -> None:  # type: i
     out = gpuctl("validate", str(site))
     assert out.returncode == 2, out.stdout + out.stderr
     assert f"{site}:" in out.stderr and "https://" in out.stderr and "Traceback" not in out.stderr
+
+
+TRACES = '"http://tempo.monitoring.svc:4318"'
+
+
+def test_a_trace_backend_url_with_credentials_is_refused() -> None:
+    """The collector's exporter endpoint is written into its rendered config: a password there would be in Git."""
+    message, line = _error(TRACES, '"http://tempo:secretpw@tempo.monitoring.svc:4318"')
+    assert "credentials" in message and "secretpw" not in message
+    assert line == next(i for i, t in enumerate(FRA1.read_text().splitlines(), 1) if TRACES in t)

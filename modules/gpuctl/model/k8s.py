@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .base import AptUrl, DebVersion, HttpUrl, Name, PositiveInt, Strict, Text
+from .base import AptUrl, DebVersion, Name, NoCredentialsHttpUrl, PositiveInt, Strict, Text
 
 # Kubernetes qualified names: optional DNS prefix + "/" + name of at most 63 characters.
 LabelKey = Annotated[
@@ -73,7 +73,7 @@ class ContainerRuntimeSettings(Strict):
     apt_repository_url: AptUrl | None = Field(default=None, description="A mirror serving containerd and runc.")
     apt_repository_suite: Text = Field(default="stable", pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
     apt_repository_components: Text = Field(default="main", pattern=r"^[a-z0-9][a-z0-9._ -]*$")
-    apt_key_url: HttpUrl | None = None
+    apt_key_url: NoCredentialsHttpUrl | None = None
 
 
 class KubernetesSettings(Strict):

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import DnsLabel, HttpUrl, Name, NoCredentialsHttpUrl, ReleaseVersion, Strict
+from .base import DnsLabel, Name, NoCredentialsHttpUrl, ReleaseVersion, Strict
 from .k8s import LabelKey, LabelValue
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -76,7 +76,7 @@ class Observability(Strict):
     )
     chart_version: ReleaseVersion = Field(default="88.5.3", description="kube-prometheus-stack chart (install).")
     receivers: list[Receiver] = Field(default_factory=list, max_length=64)
-    trace_backend_url: HttpUrl | None = Field(
+    trace_backend_url: NoCredentialsHttpUrl | None = Field(
         default=None, description="OTLP/HTTP endpoint of the trace backend the collector exports to (none: no tracing)."
     )
     otlp_collector_port: int = Field(default=4317, ge=1, le=65535, description="The collector's OTLP/gRPC port.")

@@ -13,7 +13,17 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from .base import DnsLabel, HttpUrl, ImageRef, Name, OutsideHttpsUrl, ReleaseVersion, ServiceName, Strict, Text
+from .base import (
+    DnsLabel,
+    ImageRef,
+    Name,
+    NoCredentialsHttpUrl,
+    OutsideHttpsUrl,
+    ReleaseVersion,
+    ServiceName,
+    Strict,
+    Text,
+)
 from .k8s import LabelKey, LabelValue
 from .observability import Slo
 
@@ -99,7 +109,7 @@ class Router(Strict):
 class Autoscaling(Strict):
     """KEDA scales replicas between min and max on the engine's queue depth at its saturation point."""
 
-    prometheus_url: HttpUrl = Field(
+    prometheus_url: NoCredentialsHttpUrl = Field(
         default="http://prometheus-operated.monitoring.svc:9090", description="Prometheus KEDA queries."
     )
     min_replicas: int = Field(default=1, le=10_000, description="At least 1: the engine pods report the demand.")

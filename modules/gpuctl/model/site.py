@@ -21,10 +21,10 @@ from .base import (
     DebVersion,
     DnsLabel,
     Host,
-    HttpUrl,
     LocalPath,
     LongText,
     Name,
+    NoCredentialsHttpUrl,
     ReleaseVersion,
     Strict,
     Text,
@@ -130,7 +130,7 @@ class ProvisioningSettings(Strict):
     apt_repository_components: str = Field(
         default="", max_length=200, pattern=r"^([a-z0-9][a-z0-9._-]*( [a-z0-9][a-z0-9._-]*)*)?$"
     )
-    apt_key_url: HttpUrl = Field(
+    apt_key_url: NoCredentialsHttpUrl = Field(
         default="https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/3bf863cc.pub",
         description="Signing key of the repository (armored or binary); http(s) only: a file: URL would copy "
         "any file on the host into a world-readable keyring.",
