@@ -93,7 +93,7 @@ def test_driver_change_rolls_one_node_at_a_time_and_a_killed_roll_resumes_the_re
 ) -> None:
     assert lab.kubeconfig
     if failing_checks():  # this file alone (or first) on the session's lab: its hosts are fresh, make them nodes
-        assert provision()["rc"] == 0
+        assert provision("--kubeconfig", lab.kubeconfig)["rc"] == 0  # joined hosts: a disruptive change drains
     assert failing_checks() == set(), "start from verified hosts (the journal then holds no failed verify)"
     core_api = pods_with_budget(lab.kubeconfig)
     site = spec_with_driver(tmp_path, NEW)
