@@ -159,6 +159,10 @@ def explanations(rows: list[Row]) -> list[str]:
     return [f"- **{r.case.id}** ({r.gib:+.2f} GiB): {r.case.notes}" for r in rows if abs(r.gib) > OVER]
 
 
+def _plural(n: int, noun: str) -> str:
+    return noun if n == 1 else noun + "s"
+
+
 def table() -> str:
     rows = [corpus.error(c) for c in corpus.cases()]
     fitted = [r for r in rows if not r.case.held_out and r.case.in_scope]
@@ -194,8 +198,10 @@ def table() -> str:
         "Some held-out cases were collected after a model freeze (`after_freeze` in the corpus). The model changed",
         "after the first, second and third freeze, by vLLM's and compressed-tensors' sources only, while those cases",
         f"were known; cases with `freeze: {corpus.LAST_FREEZE}` were collected after the last change by a rule written",
-        "before any was looked at (corpus header), and their row is the cleanest test of generalisation (one case so",
-        "far: the rule's searches found one log with a citable source, a catalog GPU and a stated in-scope version).",
+        "before any was looked at (corpus header: the rule and three amendments, each naming its searches before they",
+        f"ran), and their row is the cleanest test of generalisation ({len(last)} {_plural(len(last), 'case')}",
+        "so far: every other result of those searches failed a criterion, such as no KV line, no citable source, a GPU",
+        "outside the catalog, a fork, or a release out of scope or not stated; the header lists them).",
         "`flags_stated: complete` marks",
         "the cases whose version, GPU and launch flags are all stated (a rule written into the corpus before the",
         "last cases were looked at); the others' unstated flags are vLLM's defaults by assumption.",
