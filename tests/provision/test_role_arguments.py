@@ -58,7 +58,15 @@ def _run(tmp_path: Path, extra_vars: dict[str, object]) -> subprocess.CompletedP
     )
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCALHOST_WARNING": "False"}
     return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "check.yml", "-v", "-e", "@vars.yml"],
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "check.yml",
+            "-v",
+            "-e",
+            "@vars.yml",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,

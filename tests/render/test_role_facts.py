@@ -194,9 +194,10 @@ def test_every_role_default_is_read() -> None:
 def test_the_preflight_role_runs_with_every_tag() -> None:
     """`--tags driver,dcgm` must still check the host first: the role carries `always`."""
     play: dict[str, Any] = yaml.safe_load((PLAYBOOKS_DIR / "site.yml").read_text())[0]
-    first = play["roles"][0]
-    assert first["role"] == "preflight"
-    assert "always" in first["tags"]
+    checks = [t for t in play["tasks"] if "ansible.builtin.import_role" in t or "gpuctl_role_arguments" in t]
+    assert "gpuctl_role_arguments" in checks[0], "the arguments are checked before any role runs"
+    assert checks[1]["ansible.builtin.import_role"]["name"] == "preflight"
+    assert all("always" in t["tags"] for t in checks[:2])
 
 
 def test_the_lab_builds_the_versions_the_site_declares() -> None:
