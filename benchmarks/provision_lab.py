@@ -1,5 +1,7 @@
 """Benchmark: `gpuctl provision` of 16 lab hosts vs a plain `ansible-playbook` run of the same playbooks
-with Ansible's defaults (forks 5, no pipelining, full fact gathering), first and second run, in one run.
+with Ansible's defaults (forks 5, linear strategy, no pipelining, no mitogen, every result printed), first and second
+run, in one run. What the playbooks themselves declare applies to both (the facts site.yml gathers, its one
+argument-check task, the includes a no-change run skips).
 
 Needs root. Prints lab up time, the four wall times with the load average after each, and the ratios. The lab is
 the one GPUCTL_LAB_PREFIX, GPUCTL_LAB_SUBNET and GPUCTL_LAB_DIR name (as for `gpuctl lab up`), so the benchmark can
