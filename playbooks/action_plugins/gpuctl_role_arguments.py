@@ -40,14 +40,17 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         if not isinstance(roles, list) or not roles:
             raise AnsibleError("gpuctl_role_arguments needs `roles`, a list of role names")
         roles_dir = os.path.join(task_vars.get("playbook_dir", "."), "roles")
+        specs = {str(role): self._options(roles_dir, str(role)) for role in roles}
+        defaults = {role: self._defaults(roles_dir, role, options) for role, options in specs.items()}
+        # Templated as inside the roles: a default may name another role's default (in the play, every role's
+        # defaults are visible), and the host's variables take precedence over all of them.
+        templar = self._templar.copy_with_new_env(
+            available_variables={k: v for d in defaults.values() for k, v in d.items()} | task_vars
+        )
         errors: list[str] = []
-        for role in roles:
-            options = self._options(roles_dir, str(role))
-            values = self._defaults(roles_dir, str(role), options)
-            values.update({name: task_vars[name] for name in options if name in task_vars})
-            checked = ArgumentSpecValidator(options).validate(
-                self._templar.template(values), validate_role_argument_spec=True
-            )
+        for role, options in specs.items():
+            values = defaults[role] | {name: task_vars[name] for name in options if name in task_vars}
+            checked = ArgumentSpecValidator(options).validate(templar.template(values), validate_role_argument_spec=True)
             errors.extend(f"role {role}: {message}" for message in checked.error_messages)
         if errors:
             result.update(failed=True, argument_errors=errors, msg="Validation of arguments failed:\n" + "\n".join(errors))

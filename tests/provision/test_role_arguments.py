@@ -51,7 +51,7 @@ def _run(tmp_path: Path, extra_vars: dict[str, object]) -> subprocess.CompletedP
                     "hosts": "localhost",
                     "connection": "local",
                     "gather_facts": False,
-                    "tasks": [{"name": "Check", "gpuctl_role_arguments": {"roles": ["base", "containerd", "dcgm"]}}],
+                    "tasks": [{"name": "Check", "gpuctl_role_arguments": {"roles": ["base", "containerd", "dcgm", "nvidia_driver"]}}],
                 }
             ]
         )
@@ -78,7 +78,7 @@ def _run(tmp_path: Path, extra_vars: dict[str, object]) -> subprocess.CompletedP
 def test_the_roles_defaults_pass(tmp_path: Path) -> None:
     out = _run(tmp_path, {"unrelated": 1})
     assert out.returncode == 0, out.stdout[-2000:]
-    assert "arguments of 3 roles valid" in out.stdout
+    assert "arguments of 4 roles valid" in out.stdout
 
 
 def test_a_wrong_type_is_refused_naming_the_role_and_the_argument(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ job_events and a base64 write to stdout, and gpuctl a decode:
 - with Ansible's own `display_ok_hosts` / `display_skipped_hosts` options off (ANSIBLE_DISPLAY_OK_HOSTS,
   ANSIBLE_DISPLAY_SKIPPED_HOSTS, which `gpuctl provision` sets), an unchanged result or a skipped one emits no
   event either, as the default callback then prints no line for it. Changed, failed and unreachable results, task
-  and play starts, `debug` messages (the host-finished marker) and the recap stay; the recap's per-host counts
+  and play starts, `debug` messages (event and line: the host-finished marker, the warnings the roles say) and the
+  recap stay; the recap's per-host counts
   (ok, skipped) still count every task. `gpuctl burnin` reads unchanged results and leaves both options on.
 """
 
@@ -36,7 +37,14 @@ class CallbackModule(runner_display.CallbackModule):  # type: ignore[misc]
         return True
 
     def v2_runner_on_ok(self, result: Any) -> None:
-        if result._result.get("changed", False) or not self._unshown(result, "display_ok_hosts"):
+        if result._task.action in ALWAYS_EMITTED and not self.get_option("display_ok_hosts"):
+            # a message: its line too (the default callback prints no unchanged result with the option off)
+            self.set_option("display_ok_hosts", True)
+            try:
+                super().v2_runner_on_ok(result)
+            finally:
+                self.set_option("display_ok_hosts", False)
+        elif result._result.get("changed", False) or not self._unshown(result, "display_ok_hosts"):
             super().v2_runner_on_ok(result)
 
     def v2_runner_on_skipped(self, result: Any) -> None:
