@@ -10,7 +10,7 @@ role's errors in one message.
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 from ansible.errors import AnsibleError
@@ -39,7 +39,7 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         roles = self._task.args.get("roles")
         if not isinstance(roles, list) or not roles:
             raise AnsibleError("gpuctl_role_arguments needs `roles`, a list of role names")
-        roles_dir = os.path.join(task_vars.get("playbook_dir", "."), "roles")
+        roles_dir = Path(task_vars.get("playbook_dir", ".")) / "roles"
         specs = {str(role): self._options(roles_dir, str(role)) for role in roles}
         defaults = {role: self._defaults(roles_dir, role, options) for role, options in specs.items()}
         # Templated as inside the roles: a default may name another role's default (in the play, every role's
@@ -50,23 +50,27 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         errors: list[str] = []
         for role, options in specs.items():
             values = defaults[role] | {name: task_vars[name] for name in options if name in task_vars}
-            checked = ArgumentSpecValidator(options).validate(templar.template(values), validate_role_argument_spec=True)
+            checked = ArgumentSpecValidator(options).validate(
+                templar.template(values), validate_role_argument_spec=True
+            )
             errors.extend(f"role {role}: {message}" for message in checked.error_messages)
         if errors:
-            result.update(failed=True, argument_errors=errors, msg="Validation of arguments failed:\n" + "\n".join(errors))
+            result.update(
+                failed=True, argument_errors=errors, msg="Validation of arguments failed:\n" + "\n".join(errors)
+            )
         else:
             result.update(changed=False, msg=f"arguments of {len(roles)} roles valid")
         return result
 
-    def _options(self, roles_dir: str, role: str) -> dict[str, Any]:
-        path = os.path.join(roles_dir, role, "meta", "argument_specs.yml")
-        if not os.path.isfile(path):
+    def _options(self, roles_dir: Path, role: str) -> dict[str, Any]:
+        path = roles_dir / role / "meta" / "argument_specs.yml"
+        if not path.is_file():
             raise AnsibleError(f"role {role}: no {path}")
-        specs = self._loader.load_from_file(path) or {}
+        specs = self._loader.load_from_file(str(path)) or {}
         main = (specs.get("argument_specs") or {}).get("main") or {}
         return dict(main.get("options") or {})
 
-    def _defaults(self, roles_dir: str, role: str, options: dict[str, Any]) -> dict[str, Any]:
-        path = os.path.join(roles_dir, role, "defaults", "main.yml")
-        defaults = (self._loader.load_from_file(path) or {}) if os.path.isfile(path) else {}
+    def _defaults(self, roles_dir: Path, role: str, options: dict[str, Any]) -> dict[str, Any]:
+        path = roles_dir / role / "defaults" / "main.yml"
+        defaults = (self._loader.load_from_file(str(path)) or {}) if path.is_file() else {}
         return {name: value for name, value in defaults.items() if name in options}

@@ -39,6 +39,9 @@ def test_the_check_names_every_role_site_yml_imports_and_each_import_skips_the_p
     assert set(check["gpuctl_role_arguments"]["roles"]) <= with_specs
 
 
+CHECKED = ["base", "containerd", "dcgm", "nvidia_driver"]
+
+
 def _run(tmp_path: Path, extra_vars: dict[str, object]) -> subprocess.CompletedProcess[str]:
     (tmp_path / "roles").symlink_to(ROLES_DIR)
     (tmp_path / "action_plugins").symlink_to(PLAYBOOKS_DIR / "action_plugins")
@@ -51,7 +54,12 @@ def _run(tmp_path: Path, extra_vars: dict[str, object]) -> subprocess.CompletedP
                     "hosts": "localhost",
                     "connection": "local",
                     "gather_facts": False,
-                    "tasks": [{"name": "Check", "gpuctl_role_arguments": {"roles": ["base", "containerd", "dcgm", "nvidia_driver"]}}],
+                    "tasks": [
+                        {
+                            "name": "Check",
+                            "gpuctl_role_arguments": {"roles": ["base", "containerd", "dcgm", "nvidia_driver"]},
+                        }
+                    ],
                 }
             ]
         )
