@@ -10,7 +10,8 @@ job_events and a base64 write to stdout, and gpuctl a decode:
   ANSIBLE_DISPLAY_SKIPPED_HOSTS, which `gpuctl provision` sets), an unchanged result or a skipped one emits no
   event either, as the default callback then prints no line for it. Changed, failed and unreachable results, task
   and play starts, `debug` messages (event and line: the host-finished marker, the warnings the roles say) and the
-  recap stay; the recap's per-host counts (ok, skipped) still count every task. `gpuctl burnin` reads unchanged results and leaves both options on.
+  recap stay; the recap's per-host counts (ok, skipped) still count every task. `gpuctl burnin` reads unchanged
+  results and leaves both options on.
 """
 
 from __future__ import annotations
