@@ -12,6 +12,7 @@ order alternating. The lab is the one GPUCTL_LAB_PREFIX, GPUCTL_LAB_SUBNET and G
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -138,7 +139,9 @@ def main() -> None:
     """`--repeat N` (default 1): N rounds, each side on fresh hosts, the order alternating between rounds (gpuctl
     first in odd rounds) so that a drift in the machine's load does not favour one side; the median of each
     round's ratios is the result, with every round printed."""
-    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 1
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds (default 1)")
+    repeat = parser.parse_args().repeat
     write_site()
     rounds: list[dict[str, float]] = []
     lab_up = 0.0
@@ -157,7 +160,7 @@ def main() -> None:
                 core.down()
         rounds.append(results)
     for run, target in (("first", 0.40), ("second", 0.33)):
-        ratios = sorted(r[f"gpuctl_{run}"] / r[f"plain_{run}"] for r in rounds)
+        ratios = [r[f"gpuctl_{run}"] / r[f"plain_{run}"] for r in rounds]
         each = ", ".join(
             f"{r[f'gpuctl_{run}']:.1f}/{r[f'plain_{run}']:.1f} = {r[f'gpuctl_{run}'] / r[f'plain_{run}']:.2f}"
             for r in rounds

@@ -1,8 +1,8 @@
 """Validate several roles' arguments against their meta/argument_specs.yml in one task.
 
 Ansible prepends a `validate_argument_spec` task to every role that has an argument spec; on a run of every role
-that is one more worker process per host and role (10 per host in site.yml) for checks that read only variables. site.yml
-imports its roles with `rolespec_validate: false` and runs this once per host instead: the same validator
+that is one more worker process per host and role (10 per host in site.yml) for checks that read only variables.
+site.yml imports its roles with `rolespec_validate: false` and runs this once per host instead: the same validator
 (ansible.module_utils.common.arg_spec.ArgumentSpecValidator, with validate_role_argument_spec as Ansible's own
 task passes it), the same values (the host's variables over each role's defaults/main.yml, templated), and every
 role's errors in one message.
