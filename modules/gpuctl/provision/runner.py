@@ -25,6 +25,7 @@ from .secrets import read_secrets, refuse_secret_extra_vars, secret_variables, w
 STATE_DIR = Path(os.environ.get("GPUCTL_STATE_DIR", PROJECT_DIR / ".gpuctl"))
 # gpuctl's callback plugins (ansible_plugins/callback/awx_display.py: ansible-runner's events without start events).
 CALLBACK_PLUGINS = Path(__file__).parent / "ansible_plugins" / "callback"
+STRATEGY_PLUGINS = Path(__file__).parent / "ansible_plugins" / "strategy"
 
 
 class ProvisionError(GpuctlError):
@@ -195,18 +196,24 @@ def resolve_target(site: Site, target: str) -> tuple[str, list[str]]:
 def strategy() -> dict[str, str]:
     """Ansible strategy: mitogen's when installed (one persistent interpreter per host instead of a module
     upload per task, https://mitogen.networkgenomics.com/ansible_detailed.html; measured on this project's lab, 16
-    hosts on 2 cores: 83 s linear with pipelining, 32 s mitogen_linear), else Ansible's linear.
-    GPUCTL_ANSIBLE_STRATEGY overrides (linear, free, mitogen_linear, ...)."""
+    hosts on 2 cores: 83 s linear with pipelining, 32 s mitogen_linear), else Ansible's linear; either run under
+    gpuctl's own strategy plugin, which skips a host-task whose `when` is false without forking a worker
+    (ansible_plugins/strategy/gpuctl.py).
+    GPUCTL_ANSIBLE_STRATEGY overrides the base (linear, free, mitogen_linear, ...)."""
     name = os.environ.get("GPUCTL_ANSIBLE_STRATEGY", "")
+    paths = [STRATEGY_PLUGINS]
     try:
         import ansible_mitogen
     except ImportError:
-        return {"ANSIBLE_STRATEGY": name} if name and not name.startswith("mitogen") else {}
-    name = name or "mitogen_linear"
-    if not name.startswith("mitogen"):
-        return {"ANSIBLE_STRATEGY": name}
-    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": name}
+        name = name if name and not name.startswith("mitogen") else "linear"
+    else:
+        name = name or "mitogen_linear"
+        paths.append(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")
+    return {
+        "ANSIBLE_STRATEGY_PLUGINS": os.pathsep.join(map(str, paths)),
+        "ANSIBLE_STRATEGY": "gpuctl",
+        "GPUCTL_STRATEGY_BASE": name,
+    }
 
 
 def ansible_env(state_dir: Path, run_id: str = "", every_result: bool = False) -> dict[str, str]:
@@ -250,7 +257,8 @@ def ansible_env(state_dir: Path, run_id: str = "", every_result: bool = False) -
 
 # Tasks that act only in check mode (`when: ansible_check_mode`: what apt cannot resolve before its repository exists)
 # carry this tag; outside check mode gpuctl skips the tag, so those tasks cost no per-host step (a task skipped by its
-# `when` still costs the controller a worker process per host). Plain ansible-playbook runs them as skipped.
+# `when` still costs the controller its variables and conditional per host, though no worker process under gpuctl's
+# strategy). Plain ansible-playbook runs them as skipped.
 CHECK_MODE_ONLY_TAG = "check_mode_only"
 
 
