@@ -101,6 +101,10 @@ PLAYBOOK = """
         msg: runs
       delegate_to: h2
       when: ansible_delegated_vars is defined
+    - name: Only in check mode
+      ansible.builtin.debug:
+        msg: check mode
+      when: ansible_check_mode
     - name: Secret task skipped
       ansible.builtin.debug:
         msg: never
@@ -151,7 +155,7 @@ INVENTORY = "[lab]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"
 SKIPPED_IN_CONTROLLER = re.compile(r"gpuctl strategy: (\d+) of (\d+) host-tasks skipped in the controller")
 
 
-def run_playbook(tmp_path: Path, strategy: str) -> tuple[dict[str, Any], str]:
+def run_playbook(tmp_path: Path, strategy: str, *options: str) -> tuple[dict[str, Any], str]:
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "hosts").write_text(INVENTORY)
     (tmp_path / "callbacks").mkdir()
@@ -171,7 +175,7 @@ def run_playbook(tmp_path: Path, strategy: str) -> tuple[dict[str, Any], str]:
     }
     playbook = Path(sys.executable).parent / "ansible-playbook"
     proc = subprocess.run(
-        [str(playbook), "-vv", "-i", str(tmp_path / "hosts"), str(tmp_path / "play.yml")],
+        [str(playbook), "-vv", *options, "-i", str(tmp_path / "hosts"), str(tmp_path / "play.yml")],
         capture_output=True,
         text=True,
         env=env,
@@ -199,13 +203,19 @@ def outcomes(report: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], str]]:
-    return {name: run_playbook(tmp_path_factory.mktemp(name), name) for name in ("linear", "gpuctl")}
+    runs = {name: run_playbook(tmp_path_factory.mktemp(name), name) for name in ("linear", "gpuctl")}
+    for name in ("linear", "gpuctl"):
+        runs[f"{name} --check"] = run_playbook(tmp_path_factory.mktemp(name), name, "--check")
+    return runs
 
 
 def test_results_match_ansible_linear(reports: dict[str, tuple[dict[str, Any], str]]) -> None:
-    linear, gpuctl = outcomes(reports["linear"][0]), outcomes(reports["gpuctl"][0])
-    assert gpuctl == linear
-    assert reports["gpuctl"][0]["stats"] == reports["linear"][0]["stats"]
+    for mode in ("", " --check"):
+        linear, gpuctl = reports["linear" + mode][0], reports["gpuctl" + mode][0]
+        assert outcomes(gpuctl) == outcomes(linear)
+        assert gpuctl["stats"] == linear["stats"]
+    assert outcomes(reports["gpuctl --check"][0])["Only in check mode"]["h1"]["status"] == "ok"
+    assert outcomes(reports["gpuctl"][0])["Only in check mode"]["h1"]["status"] == "skipped"
 
 
 def test_shapes_behave_as_ansible_defines_them(reports: dict[str, tuple[dict[str, Any], str]]) -> None:
@@ -226,8 +236,8 @@ def test_shapes_behave_as_ansible_defines_them(reports: dict[str, tuple[dict[str
 def test_reports_exactly_the_host_tasks_it_skipped(reports: dict[str, tuple[dict[str, Any], str]]) -> None:
     counts = [tuple(map(int, m)) for m in SKIPPED_IN_CONTROLLER.findall(reports["gpuctl"][1])]
     # 2 hosts each: False condition, Several conditions, Undefined variable tested for definition, Inside the block,
-    # Included tasks, Delegated false, Secret task skipped, the handler; 1 each: Per host (h2), Run once. Forked:
-    # the play-context variable, the undefined variable (raises), the loop, the undefined delegate_to, the delegated
-    # host's variables, and every true condition: 35 host-tasks in all.
-    assert counts == [(18, 35)]
+    # Included tasks, Delegated false, Only in check mode, Secret task skipped, the handler; 1 each: Per host (h2),
+    # Run once. Forked: the play-context variable, the undefined variable (raises), the loop, the undefined
+    # delegate_to, the delegated host's variables, and every true condition: 37 host-tasks in all.
+    assert counts == [(20, 37)]
     assert not SKIPPED_IN_CONTROLLER.findall(reports["linear"][1])
