@@ -101,6 +101,10 @@ PLAYBOOK = """
         msg: runs
       delegate_to: h2
       when: ansible_delegated_vars is defined
+    - name: A lookup that acts, true
+      ansible.builtin.debug:
+        msg: runs
+      when: lookup('ansible.builtin.pipe', 'echo x >> lookup-calls; echo yes') == 'yes'
     - name: Only in check mode
       ansible.builtin.debug:
         msg: check mode
@@ -155,7 +159,7 @@ INVENTORY = "[lab]\nh1 ansible_connection=local\nh2 ansible_connection=local\n"
 SKIPPED_IN_CONTROLLER = re.compile(r"gpuctl strategy: (\d+) of (\d+) host-tasks skipped in the controller")
 
 
-def run_playbook(tmp_path: Path, strategy: str, *options: str) -> tuple[dict[str, Any], str]:
+def run_playbook(tmp_path: Path, strategy: str, *options: str) -> tuple[dict[str, Any], str, Path]:
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     (tmp_path / "hosts").write_text(INVENTORY)
     (tmp_path / "callbacks").mkdir()
@@ -184,7 +188,7 @@ def run_playbook(tmp_path: Path, strategy: str, *options: str) -> tuple[dict[str
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads((tmp_path / "record.json").read_text()), proc.stdout
+    return json.loads((tmp_path / "record.json").read_text()), proc.stdout, tmp_path
 
 
 def outcomes(report: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -202,14 +206,14 @@ def outcomes(report: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], str]]:
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], str, Path]]:
     runs = {name: run_playbook(tmp_path_factory.mktemp(name), name) for name in ("linear", "gpuctl")}
     for name in ("linear", "gpuctl"):
         runs[f"{name} --check"] = run_playbook(tmp_path_factory.mktemp(name), name, "--check")
     return runs
 
 
-def test_results_match_ansible_linear(reports: dict[str, tuple[dict[str, Any], str]]) -> None:
+def test_results_match_ansible_linear(reports: dict[str, tuple[dict[str, Any], str, Path]]) -> None:
     for mode in ("", " --check"):
         linear, gpuctl = reports["linear" + mode][0], reports["gpuctl" + mode][0]
         assert outcomes(gpuctl) == outcomes(linear)
@@ -218,7 +222,7 @@ def test_results_match_ansible_linear(reports: dict[str, tuple[dict[str, Any], s
     assert outcomes(reports["gpuctl"][0])["Only in check mode"]["h1"]["status"] == "skipped"
 
 
-def test_shapes_behave_as_ansible_defines_them(reports: dict[str, tuple[dict[str, Any], str]]) -> None:
+def test_shapes_behave_as_ansible_defines_them(reports: dict[str, tuple[dict[str, Any], str, Path]]) -> None:
     seen = outcomes(reports["gpuctl"][0])
     skip = seen["The registered skip result"]["h1"]["facts"]["seen_skip"]
     assert skip["skipped"] is True and skip["changed"] is False
@@ -233,11 +237,16 @@ def test_shapes_behave_as_ansible_defines_them(reports: dict[str, tuple[dict[str
     assert seen["Handler with a false condition"]["h1"]["status"] == "skipped"
 
 
-def test_reports_exactly_the_host_tasks_it_skipped(reports: dict[str, tuple[dict[str, Any], str]]) -> None:
+def test_reports_exactly_the_host_tasks_it_skipped(reports: dict[str, tuple[dict[str, Any], str, Path]]) -> None:
     counts = [tuple(map(int, m)) for m in SKIPPED_IN_CONTROLLER.findall(reports["gpuctl"][1])]
     # 2 hosts each: False condition, Several conditions, Undefined variable tested for definition, Inside the block,
     # Included tasks, Delegated false, Only in check mode, Secret task skipped, the handler; 1 each: Per host (h2),
     # Run once. Forked: the play-context variable, the undefined variable (raises), the loop, the undefined
-    # delegate_to, the delegated host's variables, and every true condition: 37 host-tasks in all.
-    assert counts == [(20, 37)]
+    # delegate_to, the delegated host's variables, the lookup, and every true condition: 39 host-tasks in all.
+    assert counts == [(20, 39)]
+
+
+def test_a_lookup_in_a_condition_acts_once_per_host(reports: dict[str, tuple[dict[str, Any], str, Path]]) -> None:
+    for name, (_, _, directory) in reports.items():
+        assert (directory / "lookup-calls").read_text() == "x\nx\n", name
     assert not SKIPPED_IN_CONTROLLER.findall(reports["linear"][1])

@@ -13,7 +13,7 @@ It decides only where the answer cannot differ from the worker's; everything els
   TaskExecutor._calculate_delegate_to); otherwise the worker evaluates `when` with the task's own host's variables
   plus `ansible_delegated_vars`, so a conditional that names that variable goes to a worker too;
 - conditionals that name a connection variable (the worker adds those from the play context before evaluating,
-  ansible/playbook/play_context.py PlayContext.update_vars);
+  ansible/playbook/play_context.py PlayContext.update_vars), or call a lookup (it could act twice);
 - conditionals that raise, or are true.
 A skipped include is the same skip result (the strategy includes nothing for it, ansible/playbook/included_file.py).
 """
@@ -43,6 +43,9 @@ if _Base is None:
 WORKER_VARIABLES = frozenset(name for names in C.MAGIC_VARIABLE_MAPPING.values() for name in names) | {
     "ansible_delegated_vars"
 }
+# A lookup may act (pipe runs a command, password writes a file): evaluated here and again in a worker when true, it
+# would act twice.
+LOOKUPS = frozenset({"lookup", "query", "q"})
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SKIP_REASON = "Conditional result was False"
 
@@ -54,6 +57,8 @@ def decidable_in_controller(task: Any) -> bool:
         if not isinstance(condition, str | bool):
             return False
         if isinstance(condition, str) and not WORKER_VARIABLES.isdisjoint(IDENTIFIER.findall(condition)):
+            return False
+        if isinstance(condition, str) and not LOOKUPS.isdisjoint(IDENTIFIER.findall(condition)):
             return False
     return True
 
