@@ -59,6 +59,12 @@ ANSIBLE_STRATEGY = _declare(
     "the Ansible strategy (default: mitogen_linear when mitogen is installed, else linear)",
     "provision",
 )
+STRATEGY_BASE = _declare(
+    "GPUCTL_STRATEGY_BASE",
+    "the strategy gpuctl's Ansible strategy plugin wraps; provision sets it from GPUCTL_ANSIBLE_STRATEGY (set it only "
+    "to run the plugin outside gpuctl)",
+    "provision",
+)
 LAB_DIR = _declare("GPUCTL_LAB_DIR", "where the lab's hosts and state live (default /var/tmp/gpuctl-lab)", "lab")
 LAB_CACHE = _declare("GPUCTL_LAB_CACHE", "the lab's base root filesystem cache (default ~/.cache/gpuctl/lab)", "lab")
 LAB_PREFIX = _declare("GPUCTL_LAB_PREFIX", "prefix of the lab's namespaces and links (default gl)", "lab")
