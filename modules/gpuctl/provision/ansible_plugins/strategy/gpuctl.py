@@ -46,6 +46,7 @@ WORKER_VARIABLES = frozenset(name for names in C.MAGIC_VARIABLE_MAPPING.values()
 # A lookup may act (pipe runs a command, password writes a file): evaluated here and again in a worker when true, it
 # would act twice.
 LOOKUPS = frozenset({"lookup", "query", "q"})
+NOT_IN_CONTROLLER = WORKER_VARIABLES | LOOKUPS
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SKIP_REASON = "Conditional result was False"
 
@@ -56,9 +57,7 @@ def decidable_in_controller(task: Any) -> bool:
     for condition in task.when:
         if not isinstance(condition, str | bool):
             return False
-        if isinstance(condition, str) and not WORKER_VARIABLES.isdisjoint(IDENTIFIER.findall(condition)):
-            return False
-        if isinstance(condition, str) and not LOOKUPS.isdisjoint(IDENTIFIER.findall(condition)):
+        if isinstance(condition, str) and not NOT_IN_CONTROLLER.isdisjoint(IDENTIFIER.findall(condition)):
             return False
     return True
 
