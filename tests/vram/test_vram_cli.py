@@ -193,3 +193,19 @@ def test_comparison_doc_is_current() -> None:
         timeout=120,
     )
     assert (ROOT / "docs" / "vram-comparison.md").read_text() == out.stdout, "run: python benchmarks/vram_compare.py"
+
+
+def test_mxfp4_kernel_option(tmp_path: Path) -> None:
+    """gpt-oss-120b on one H100: vLLM's wheel and image run Marlin (65.9 GiB of weights, as vllm#23278 logs 65.97);
+    an image that adds the triton_kernels package holds 5.1 GiB less."""
+    from tests.vram.test_weight_formats import GPT_OSS_120B
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(GPT_OSS_120B))
+    base = ("vram", "-m", str(cfg), "-g", "h100-sxm5-80gb", "--engine-version", "0.11.0", "-f", "json")
+    default = json.loads(gpuctl(*base).stdout)
+    triton = json.loads(gpuctl(*base, "--mxfp4-kernel", "triton_kernels").stdout)
+    assert 65.8 < default["weights_gib"] < 66.0
+    assert default["weights_gib"] - triton["weights_gib"] == pytest.approx(5.13, abs=0.01)
+    bad = gpuctl(*base, "--mxfp4-kernel", "cutlass")
+    assert bad.returncode == 2 and "--mxfp4-kernel is one of auto|marlin|flashinfer|triton_kernels" in bad.stderr

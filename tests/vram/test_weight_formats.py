@@ -178,11 +178,12 @@ def test_mxfp4_padding_follows_tp_shards() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cc", "kernel"), [(8.0, "marlin"), (8.9, "marlin"), (9.0, "triton_kernels"), (10.0, "flashinfer")]
+    ("cc", "kernel"), [(8.0, "marlin"), (8.9, "marlin"), (9.0, "marlin"), (10.0, "flashinfer"), (12.0, "marlin")]
 )
 def test_mxfp4_kernel_by_compute_capability(cc: float, kernel: str) -> None:
     assert mxfp4_kernel(cc) == kernel
     assert mxfp4_kernel(cc, "marlin") == "marlin"
+    assert mxfp4_kernel(cc, "triton_kernels") == "triton_kernels"
 
 
 @pytest.mark.parametrize(("version", "groups", "need"), [("0.11.0", 2, 8192 + 521), ("0.8.5", 1, 8192)])

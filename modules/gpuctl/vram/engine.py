@@ -23,7 +23,16 @@ from ..model import Deployment, Site
 from ..model.arch import ModelArch
 from ..model.hardware import GpuSpec
 from ..model.serving import MemoryProfile, RankMemory, SchedulerRequest
-from .weights import BYTES, MXFP4_PADDING, RankWeights, WeightFormat, mxfp4_kernel, rank_weights, weight_format
+from .weights import (
+    BYTES,
+    MXFP4_PADDING,
+    Mxfp4Kernel,
+    RankWeights,
+    WeightFormat,
+    mxfp4_kernel,
+    rank_weights,
+    weight_format,
+)
 
 GIB = float(2**30)
 DRIVER_RESERVE_MIB = 600  # nvidia-smi total minus torch total: 430-870 MiB on the GPUs of the calibration logs
@@ -47,7 +56,7 @@ class EngineSettings:
     output_tokens: int | None = None
     kv_correction_gib: float = 0.0  # a site's calibration: what its GPUs lose beyond the model (per rank)
     # MXFP4 MoE kernel (vram/weights.py MXFP4_PADDING); "auto": the one vLLM picks for the GPU
-    mxfp4_kernel: Literal["auto", "marlin", "triton_kernels", "flashinfer"] = "auto"
+    mxfp4_kernel: Mxfp4Kernel = "auto"
 
     def check(self) -> None:
         problems = []
