@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from gpuctl.lab import core  # noqa: E402
 from gpuctl.loader import load_site  # noqa: E402
 from gpuctl.provision.inventory import write_inventory  # noqa: E402
-from gpuctl.provision.runner import PROJECT_DIR  # noqa: E402
+from gpuctl.provision.roles import PROJECT_DIR  # noqa: E402
 
 SITE = ROOT / "benchmarks" / "_generated" / "lab16.yaml"
 

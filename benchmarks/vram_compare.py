@@ -53,14 +53,14 @@ def _weights(case: Case) -> float:
 def naive(case: Case) -> float:
     tp = case.settings.get("tensor_parallel_size", 1) * case.settings.get("pipeline_parallel_size", 1)
     util = case.settings.get("gpu_memory_utilization", 0.9)
-    return NOMINAL_GB[case.gpu] * util - _weights(case) / tp / GIB
+    return float(NOMINAL_GB[case.gpu] * util - _weights(case) / tp / GIB)
 
 
 def gpu_poor(case: Case) -> float:
     arch = corpus.arch(case.model)
     ctx = case.settings.get("max_model_len", arch.max_position_embeddings)
     activation = (ctx * arch.hidden_size * 5 * 2 + ctx * ctx * arch.num_heads * 2) / GIB
-    return NOMINAL_GB[case.gpu] - _weights(case) / GIB - activation - 650 / 1024  # no TP: one GPU holds it all
+    return float(NOMINAL_GB[case.gpu] - _weights(case) / GIB - activation - 650 / 1024)  # no TP: one GPU holds it all
 
 
 def llm_d(case: Case) -> float:
@@ -71,7 +71,7 @@ def llm_d(case: Case) -> float:
     activation = 8.0 if arch.moe else 4.8 if "llama" in name else 5.6 if "qwen" in name else 5.5
     non_torch = 0.15 if gpus == 1 else 0.6
     pooled = NOMINAL_GB[case.gpu] * util * gpus - _weights(case) / GIB - activation - non_torch * gpus
-    return pooled / gpus
+    return float(pooled / gpus)
 
 
 OTHERS = (("naive", naive), ("gpu_poor", gpu_poor), ("llm-d planner", llm_d))

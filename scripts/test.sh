@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff"; ruff check modules tests benchmarks stacks policy
-echo "== mypy"; mypy
+echo "== ruff"; ruff check modules tests benchmarks stacks policy playbooks
+echo "== mypy"; mypy; mypy benchmarks
 echo "== import layers"; lint-imports --no-cache
 echo "== yamllint"; yamllint --strict playbooks
 echo "== ansible-lint"; ansible-lint -q playbooks

@@ -90,14 +90,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Recorded] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), args.custom))
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), bool(args.custom)))
         state = dict(args.inputs)
         if args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"status": "deployed"}
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, []  # no result, no check failures
 
 
 @dataclass
@@ -161,16 +161,16 @@ def run_program(
         [k for k in config if k in (secret_keys or ())],
     )
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def program() -> None:
-        pulumi.export = capture  # type: ignore[assignment]
+        pulumi.export = capture
         try:
             cfg = from_stack_config()
             assert cfg.site_file is not None
             site = load_and_validate(cfg).site if validate else load_site(cfg.root / cfg.site_file).site
             build(site, cfg)
         finally:
-            pulumi.export = export  # type: ignore[assignment]
+            pulumi.export = export
 
     try:
         with working_directory(MAIN_DIR):
