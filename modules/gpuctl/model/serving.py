@@ -99,7 +99,8 @@ class Router(Strict):
     policy: RouterPolicy = "cache_aware"
     image: ImageRef = Field(
         default="vllm-router:0.1.17",
-        description="Image with PyPI vllm-router 0.1.17 (published as a wheel; build it into your registry).",
+        description="Image with PyPI vllm-router 0.1.17 (a wheel, no published image): build "
+        "'templates/images/vllm-router' into your registry.",
     )
     replicas: int = Field(default=2, ge=1, le=64, description="Router pods; a PDB keeps all but one up.")
     health_check_interval_s: int = Field(default=10, ge=1, le=3600)
@@ -148,7 +149,7 @@ class Burst(Strict):
     metrics_image: ImageRef = Field(
         default="mtail:3.0.0-rc50",
         description="Image with mtail, which counts the gateway's split (Debian's mtail 3.0.0~rc50, as the tests run "
-        "it; mtail publishes no image: build it into your registry).",
+        "it; mtail publishes no image): build 'templates/images/mtail' into your registry.",
     )
     steady_concurrency: int | None = Field(
         default=None, gt=0, le=2**24, description="Requests in flight at steady state (rate × mean duration)."
