@@ -208,4 +208,4 @@ def test_mxfp4_kernel_option(tmp_path: Path) -> None:
     assert 65.8 < default["weights_gib"] < 66.0
     assert default["weights_gib"] - triton["weights_gib"] == pytest.approx(5.13, abs=0.01)
     bad = gpuctl(*base, "--mxfp4-kernel", "cutlass")
-    assert bad.returncode == 2 and "--mxfp4-kernel is one of auto|marlin|flashinfer|triton_kernels" in bad.stderr
+    assert bad.returncode == 2 and "mxfp4 kernel must be one of auto|marlin|flashinfer|triton_kernels" in bad.stderr

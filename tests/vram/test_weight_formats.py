@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gpuctl import catalog, engines
-from gpuctl.errors import SpecError
+from gpuctl.errors import SpecError, UsageError
 from gpuctl.vram import EngineSettings, arch_from_hf_mapping, predict
 from gpuctl.vram.weights import mxfp4_kernel, weight_format
 
@@ -184,6 +184,12 @@ def test_mxfp4_kernel_by_compute_capability(cc: float, kernel: str) -> None:
     assert mxfp4_kernel(cc) == kernel
     assert mxfp4_kernel(cc, "marlin") == "marlin"
     assert mxfp4_kernel(cc, "triton_kernels") == "triton_kernels"
+
+
+def test_mxfp4_kernel_of_an_unknown_gpu_is_marlin_and_a_bad_one_is_refused() -> None:
+    assert mxfp4_kernel(None) == "marlin"  # no capability in the catalog: vLLM's fallback, the larger padding
+    with pytest.raises(UsageError, match="mxfp4 kernel must be one of"):
+        EngineSettings(mxfp4_kernel="cutlass").check()  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("version", "groups", "need"), [("0.11.0", 2, 8192 + 521), ("0.8.5", 1, 8192)])

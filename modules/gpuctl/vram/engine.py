@@ -25,6 +25,7 @@ from ..model.hardware import GpuSpec
 from ..model.serving import MemoryProfile, RankMemory, SchedulerRequest
 from .weights import (
     BYTES,
+    MXFP4_KERNELS,
     MXFP4_PADDING,
     Mxfp4Kernel,
     RankWeights,
@@ -79,6 +80,8 @@ class EngineSettings:
             least = 0 if name == "output_tokens" else 1
             if value is not None and value < least:
                 problems.append(f"{name.replace('_', '-')} must be ≥ {least}, got {value}")
+        if self.mxfp4_kernel not in MXFP4_KERNELS:
+            problems.append(f"mxfp4 kernel must be one of {'|'.join(MXFP4_KERNELS)}, got {self.mxfp4_kernel!r}")
         if self.concurrency is not None and (self.prompt_tokens is None or self.output_tokens is None):
             problems.append("--concurrency needs --prompt-tokens and --output-tokens")
         if problems:

@@ -116,24 +116,27 @@ def packed_int_bytes(bits: int, group_size: int | None, zero_points: bool, scale
 
 
 # MXFP4 MoE kernels and how they pad the expert shapes (intermediate size per rank, hidden size), vLLM 0.10.1
-# quantization/mxfp4.py: Marlin rounds to 128 / 256 (:156-171), FlashInfer to 256 / 256 (:172-178), the default
-# (OpenAI's triton kernels) the intermediate size to 64 (:181-183); 0.11.0 pads the same (:189-226).
+# quantization/mxfp4.py: Marlin rounds to 128 / 256 (:156-173), FlashInfer to 256 / 256 (:174-180), the default
+# (OpenAI's triton kernels) the intermediate size to 64 (:184-186); 0.11.0 pads the same (:189-226).
 MXFP4_PADDING = {"marlin": (128, 256), "flashinfer": (256, 256), "triton_kernels": (64, 1)}
 Mxfp4Kernel = Literal["auto", "marlin", "flashinfer", "triton_kernels"]  # "auto": `mxfp4_kernel` picks
 MXFP4_KERNELS: tuple[str, ...] = get_args(Mxfp4Kernel)
 
 
 def mxfp4_kernel(compute_capability: float | None, requested: str = "auto") -> str:
-    """The MXFP4 MoE kernel vLLM picks on a GPU of this compute capability (`requested` overrides).
+    """The MXFP4 MoE kernel vLLM picks in the vllm/vllm-openai image on a GPU of this compute capability (`requested`
+    overrides: a pip install, or an image that adds packages).
 
-    vLLM runs OpenAI's triton kernels only when the optional `triton_kernels` package imports and torch is 2.8 or
-    later, FlashInfer's on Blackwell SM100 (capability 10.0 exactly) when FlashInfer is installed, and Marlin
-    otherwise (0.10.1 quantization/mxfp4.py:38-61 and :123-135; 0.11.0 `get_mxfp4_backend` :59-105). No install
-    ships `triton_kernels`: neither the wheel's requirements (requirements/cuda.txt and setup.py's extras of 0.10.1,
-    0.10.2 and 0.11.0; 0.10.1 also pins torch 2.7.1) nor the vllm/vllm-openai image (docker/Dockerfile of the same
-    releases adds FlashInfer, not triton_kernels). So Ampere, Ada and Hopper run Marlin (its log line: "Weight-only
-    FP4 compression will be used leveraging the Marlin kernel") and Blackwell FlashInfer, as in the image; a site
-    whose image adds triton_kernels asks for "triton_kernels"."""
+    vLLM runs FlashInfer's kernels on Blackwell SM100 (capability 10.0 exactly) when FlashInfer is installed, OpenAI's
+    triton kernels only when the optional `triton_kernels` package imports and torch is 2.8 or later, and Marlin
+    otherwise (0.10.1 quantization/mxfp4.py:35-61 and :123-135; 0.11.0 `get_mxfp4_backend` :59-107; FlashInfer on
+    Hopper only with VLLM_USE_FLASHINFER_MOE_MXFP4_BF16=1, off by default). No install ships `triton_kernels`: neither
+    the wheel's requirements (requirements/cuda.txt and setup.py's extras of 0.10.1, 0.10.2 and 0.11.0; 0.10.1 also
+    pins torch 2.7.1) nor the image (docker/Dockerfile of the same releases adds FlashInfer, not triton_kernels). So
+    in the image every GPU but SM100 runs Marlin (its log line: "Weight-only FP4 compression will be used leveraging
+    the Marlin kernel") and SM100 runs FlashInfer. A pip install has no FlashInfer (an extra): SM100 then runs Marlin
+    in 0.10.2 and later ("marlin"), the triton path in 0.10.1; a site whose image adds triton_kernels asks for
+    "triton_kernels"."""
     if requested != "auto":
         return requested
     if compute_capability == 10.0:
