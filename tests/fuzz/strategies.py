@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.harness import ROOT
 from tests.vram.test_vram_cli import DEEPSEEK_V3_CONFIG
+from tests.vram.test_weight_formats import GPT_OSS_120B
 
 SITES = {name: ROOT / "inventories" / name / "site.yaml" for name in ("fra1", "lab", "ams2")}
 SITE_TEXT = {name: path.read_text(encoding="utf-8") for name, path in SITES.items()}
@@ -431,6 +432,7 @@ QWEN_AWQ = {
 }
 MULTIMODAL = {"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"], "text_config": LLAMA}
 CONFIGS = {"llama": LLAMA, "mixtral": MIXTRAL, "deepseek": DEEPSEEK, "gemma": GEMMA, "qwen-awq": QWEN_AWQ}
+CONFIGS["gpt-oss"] = GPT_OSS_120B  # MXFP4 experts, attention bias, alternating sliding-window layers
 CONFIGS["multimodal"] = MULTIMODAL
 
 # Every key gpuctl.vram.hf reads (and a few it may read next).
@@ -487,6 +489,8 @@ HF_VALUES: list[Any] = [
     [1, 2],
     {},
     {"quant_method": "gptq"},
+    {"quant_method": "mxfp4"},
+    {"quant_method": "mxfp4", "modules_to_not_convert": "lm_head"},
     {"quant_method": None, "bits": "4"},
     {"quant_method": ["fp8"], "bits": 8},
     {"bits": 10**400},

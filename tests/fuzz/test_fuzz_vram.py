@@ -55,6 +55,8 @@ WORDS = {
     "--kv-cache-dtype": ["auto", "fp8", "int8"],
     "--engine": ["vllm", "trtllm", "triton", ""],
     "--engine-version": ["0.11.0", "0.6.0", "0.0.1", "99.0", "", "latest", "x" * 500, "../../x"],
+    "--sampler-path": ["image", "sort", "flashinfer", "topk", ""],
+    "--mxfp4-kernel": ["auto", "marlin", "triton_kernels", "flashinfer", "cutlass", ""],
 }
 
 
