@@ -84,3 +84,25 @@ def test_offer_without_a_price_points_at_its_line(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
     assert f"{bad}:1" in out.stderr and "price_per_kw_month or price_per_rack_month" in out.stderr
     assert f"{bad}:10" in out.stderr and "carrierz" in out.stderr
+
+
+def test_toml_offers_point_at_their_line(tmp_path: Path) -> None:
+    """The same quotes as TOML `[[offers]]`: a field of the second offer, a sub-table of it, and a syntax error."""
+    bad = tmp_path / "offers.toml"
+    first = (
+        '[[offers]]\nname = "cheap"\nprovider = "X"\ncooling_offered = [{type = "air_open"}]\nprice_per_kw_month = 90\n'
+    )
+    second = '[[offers]]\nname = "typo"\nprovider = "Y"\ncooling_offered = [{type = "air_open"}]\n'
+    bad.write_text(
+        first
+        + "[offers.power]\nper_rack_kw_now = 10\n"
+        + second
+        + "price_per_kw_month = 100\n'carrierz' = [\"A\"]\n[offers.power]\nper_rack_kw_now = -1\n"
+    )
+    out = gpuctl("colo", "compare", str(bad), "--site", str(SITE))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"{bad}:13:1: " in out.stderr and "carrierz" in out.stderr  # offers[1].carrierz, not the first offer's
+    assert f"{bad}:15:1: " in out.stderr and "per_rack_kw_now" in out.stderr  # offers[1].power.per_rack_kw_now
+    bad.write_text(first + "price_per_kw_month = = 3\n")
+    out = gpuctl("colo", "compare", str(bad), "--site", str(SITE))
+    assert out.returncode == 2 and f"{bad}:6:" in out.stderr and "malformed TOML" in out.stderr

@@ -143,6 +143,12 @@ def scenario_error(tmp_path: Path, name: str, text: str) -> str:
         ("tco.toml", "x = 1\nx = 2\n", ":2:6: malformed TOML: Cannot overwrite a value"),
         ("tco.toml", "gpus = [\n", ":2: malformed TOML: Invalid value"),
         ("tco.toml", "a = " + "[" * 5000 + "\n", "nested too deeply"),
+        # keys only TOML's own grammar reads: a tab in a quoted key (found by the long fuzz; shown escaped), an escape,
+        # an '=' inside a literal key
+        ("tco.toml", 'gpus = 8\n"\tutilization" = 0.5\n', ":2:1: \\tutilization: Extra inputs are not permitted"),
+        ("tco.toml", 'gpus = 8\n"no_\\tsuch" = 1\n', ":2:1: no_\\tsuch: Extra inputs are not permitted"),
+        ("tco.toml", "gpus = 8\n'a=b' = {c = 1}\n", ":2:1: a=b: Extra inputs are not permitted"),
+        ("tco.toml", "gpus = 8\n[signals]\n'infra_staff' = -1\n", ":3:1: signals.infra_staff: Input should be greater"),
         ("tco.yaml", "gpus: 8\nutilization: .nan\n", ":2:14: utilization: Input should be a finite number"),
         ("tco.yaml", "gpus: 10000000\n", ":1:7: gpus: Input should be less than or equal to 1000000"),
         ("tco.yaml", "gpus: [\n", ":1:7: malformed YAML: unclosed bracket"),

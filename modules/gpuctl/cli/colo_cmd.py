@@ -20,7 +20,7 @@ from rich.text import Text
 from ..calc import facility
 from ..errors import Problem, SpecError, UsageError
 from ..fsutil import read_text_capped
-from ..loader import Locator, load_site
+from ..loader import Locator, load_site, syntax_position, toml_position
 from ..model.facility import Offer
 from ..tco.colo import OfferResult, compare
 from .common import MkdirOpt, format_option, require_extra, wide
@@ -45,7 +45,8 @@ def read_offers(path: Path) -> list[Offer]:
     except (tomllib.TOMLDecodeError, yaml_rs.YAMLDecodeError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "malformed"
         kind = "TOML" if toml else "YAML"
-        raise SpecError("malformed offers", [Problem(f"malformed {kind}: {detail}", str(path))]) from None
+        line, column = syntax_position(exc, text)
+        raise SpecError("malformed offers", [Problem(f"malformed {kind}: {detail}", str(path), line, column)]) from None
     prefix: tuple[str, ...] = ()
     if isinstance(data, dict) and "offers" in data:
         data, prefix = data["offers"], ("offers",)
@@ -58,7 +59,7 @@ def read_offers(path: Path) -> list[Offer]:
         problems = []
         for err in exc.errors(include_url=False):
             loc = prefix + tuple(err["loc"])
-            pos = locator.position(loc) if locator else None
+            pos = locator.position(loc) if locator else toml_position(text, loc)
             problems.append(
                 Problem(
                     err["msg"],

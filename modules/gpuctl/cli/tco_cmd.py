@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +19,7 @@ from rich.text import Text
 
 from ..errors import Problem, SpecError, UsageError
 from ..fsutil import read_text_capped
-from ..loader import Locator, Position, load_site
+from ..loader import Locator, load_site, syntax_position, toml_position
 from ..rules import evaluate
 from ..tco import Scenario, curves, decide, sensitivity, summary
 from ..tco.chart import render
@@ -44,7 +43,6 @@ OPTIONS = {
     "egress_gb_per_month": "--egress-gb",
     "hybrid_bare_metal_share": "--hybrid-share",
 }
-_AT = re.compile(r"line (\d+), column (\d+)")
 
 
 def read_scenario(path: Path) -> tuple[dict[str, Any], str]:
@@ -56,11 +54,7 @@ def read_scenario(path: Path) -> tuple[dict[str, Any], str]:
         data = tomllib.loads(text) if toml else yaml_rs.loads(text)
     except (tomllib.TOMLDecodeError, yaml_rs.YAMLDecodeError) as exc:
         message = str(exc).strip()
-        at = _AT.search(message)
-        line = getattr(exc, "lineno", None) or (int(at.group(1)) if at else None)
-        column = getattr(exc, "colno", None) or (int(at.group(2)) if at else None)
-        if line is None and "end of document" in message:
-            line = text.count("\n") + 1
+        line, column = syntax_position(exc, text)
         detail = message.splitlines()[-1].strip() if message else "malformed"
         kind = "TOML" if toml else "YAML"
         if not toml and line is None and "duplicate mapping key" in message:
@@ -104,28 +98,6 @@ def build(data: dict[str, Any], file: str | None, text: str | None, cli: dict[st
                 )
             )
         raise SpecError("invalid TCO inputs", problems) from None
-
-
-_TABLE = re.compile(r"\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
-_KEY = re.compile(r"\s*([A-Za-z0-9_\-\".]+?)\s*=")
-
-
-def toml_position(text: str, loc: tuple[Any, ...]) -> Position | None:
-    """Where a key path is set in a TOML file: `[table]` headers and dotted keys, else the inline table holding
-    it (TOML parsers in the standard library keep no positions)."""
-    table: tuple[str, ...] = ()
-    want = tuple(str(part) for part in loc)
-    for number, line in enumerate(text.splitlines(), 1):
-        if header := _TABLE.match(line):
-            table = tuple(p.strip().strip('"') for p in header.group(1).split("."))
-            if table == want[: len(table)] and len(table) >= len(want):
-                return Position(number, header.start(1) + 1)  # the value is the table itself
-            continue
-        if key := _KEY.match(line):
-            path = table + tuple(p.strip().strip('"') for p in key.group(1).split("."))
-            if path == want[: len(path)]:
-                return Position(number, key.start(1) + 1)
-    return None
 
 
 def _short(value: Any) -> str:
