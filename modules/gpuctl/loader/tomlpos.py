@@ -4,7 +4,7 @@ Each line's key is read by TOML's own parser, so quoted keys with escapes or tab
 come out as the document has them: a key line is parsed as its key with a stand-in value (an inline table or a
 multi-line value after the `=` does not change the path), a table header as itself. `[[array]]` headers count,
 so `offers.1.price` is the `price` under the second `[[offers]]`. A line no prefix of which parses (the inside of a
-multi-line string) falls back to a plain `key =` / `[table]` pattern.
+multi-line string) sets nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Any
 
 from ..yamlpos import Position
 
-_TABLE = re.compile(r"\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]\s*(#.*)?$")
-_KEY = re.compile(r"\s*([A-Za-z0-9_\-\".]+?)\s*=")
 _AT = re.compile(r"line (\d+), column (\d+)")
 
 
@@ -40,14 +38,6 @@ def _parsed(line: str) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
-def _pattern(line: str) -> tuple[tuple[str, ...], str, int] | None:
-    if header := _TABLE.match(line):
-        return tuple(p.strip().strip('"') for p in header.group(1).split(".")), "table", header.start(1)
-    if key := _KEY.match(line):
-        return tuple(p.strip().strip('"') for p in key.group(1).split(".")), "key", key.start(1)
-    return None
-
-
 def _indexed(keys: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> tuple[str, ...]:
     """A header's path with the current element of each array of tables it lies under (`[offers.extra]`)."""
     out: list[str] = []
@@ -64,14 +54,10 @@ def toml_position(text: str, loc: tuple[Any, ...]) -> Position | None:
     arrays: dict[tuple[str, ...], int] = {}
     want = tuple(str(part) for part in loc)
     for number, line in enumerate(text.splitlines(), 1):
-        if (parsed := _parsed(line)) is not None:
-            keys, kind = parsed
-            column = len(line) - len(line.lstrip()) + 1
-        elif (found := _pattern(line)) is not None:
-            keys, kind, start = found
-            column = start + 1
-        else:
+        if (parsed := _parsed(line)) is None:
             continue
+        keys, kind = parsed
+        column = len(line) - len(line.lstrip()) + 1
         if kind == "array":
             arrays[keys] = arrays.get(keys, -1) + 1
             table = (*_indexed(keys[:-1], arrays), keys[-1], str(arrays[keys]))
